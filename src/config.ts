@@ -1,0 +1,180 @@
+/**
+ * The environment (SPEC section 3), parsed once by `loadConfig(env)` into a frozen, typed Config.
+ * Pure apart from reading `X_FILE` secrets through the injected `readFile`; never reads
+ * process.env itself. An invalid value throws a ConfigError whose message is one line naming the
+ * variable and the problem, which the server prints before exiting.
+ */
+import { isIP } from 'node:net'
+import { z } from 'zod'
+import { DtrError } from './errors.js'
+
+export type Mode = 'dry-run' | 'live'
+
+export interface AllowedHost {
+  /** Lower-case host, or a `*.suffix` wildcard. */
+  readonly host: string
+  /** undefined = any port. */
+  readonly port: number | undefined
+}
+
+export interface Config {
+  readonly port: number
+  readonly host: string
+  /** Only when DTR_MODE is set; else the rules file's mode, else dry-run. */
+  readonly mode: Mode | undefined
+  readonly rulesFile: string
+  readonly dataDir: string
+  readonly databaseUrl: string | undefined
+  readonly dynatrace: { readonly url: string, readonly token: string | undefined } | undefined
+  /** undefined: generate one on first start and keep it in the store. */
+  readonly webhookTokens: readonly string[] | undefined
+  readonly webhookTokenHeader: string
+  /** undefined: the admin API is disabled. */
+  readonly adminTokens: readonly string[] | undefined
+  readonly kubeconfig: string | undefined
+  readonly logLevel: string
+  readonly bodyLimit: number
+  readonly httpAllowedHosts: readonly AllowedHost[]
+  /** Things worth a warning at start-up that do not stop it. */
+  readonly warnings: readonly string[]
+}
+
+export class ConfigError extends DtrError {
+  readonly variable: string
+  constructor (variable: string, problem: string) {
+    super('DTR_ERR_CONFIG', `${variable}: ${problem}`)
+    this.name = 'ConfigError'
+    this.variable = variable
+  }
+}
+
+export type Env = Readonly<Record<string, string | undefined>>
+
+export interface ConfigIo {
+  readFile(path: string): string
+}
+
+/** Secrets that may come from a mounted file via `X_FILE`. */
+const SECRETS = ['DTR_DYNATRACE_TOKEN', 'DTR_WEBHOOK_TOKENS', 'DTR_ADMIN_TOKENS', 'DTR_DATABASE_URL'] as const
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+/** Each variable's schema: the zod message becomes the one-line error after the variable name. */
+const schemas = {
+  DTR_PORT: z.coerce.number({ error: 'must be a port number' }).int('must be an integer').min(0, 'must be 0-65535').max(65535, 'must be 0-65535').default(8080),
+  DTR_HOST: z.string().min(1, 'must not be empty').default('0.0.0.0'),
+  DTR_MODE: z.enum(['dry-run', 'live'], { error: 'must be "dry-run" or "live"' }).optional(),
+  DTR_RULES_FILE: z.string().min(1, 'must not be empty').default('config/remediation.yaml'),
+  DTR_DATA_DIR: z.string().min(1, 'must not be empty').default('./data'),
+  DTR_LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  DTR_BODY_LIMIT: z.coerce.number({ error: 'must be a number of bytes' }).int('must be an integer').min(1024, 'must be at least 1024 bytes').max(64 * 1024 * 1024, 'must be at most 67108864 bytes').default(1048576),
+  DTR_WEBHOOK_TOKEN_HEADER: z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be a valid HTTP header name')
+    .refine((h) => h.toLowerCase() !== 'authorization', 'must not be "authorization" (Bearer and Basic already use it)')
+    .transform((h) => h.toLowerCase()).default('x-webhook-token'),
+} as const
+
+function readVariable<K extends keyof typeof schemas> (env: Env, name: K): z.output<(typeof schemas)[K]> {
+  const raw = env[name]
+  const result = schemas[name].safeParse(raw === '' ? undefined : raw)
+  if (!result.success) throw new ConfigError(name, `${result.error.issues[0]?.message ?? 'is invalid'} (got "${raw ?? ''}")`)
+  return result.data as z.output<(typeof schemas)[K]>
+}
+
+/** Resolves `X` or `X_FILE` (never both); file content is trimmed of its trailing newline. */
+function readSecret (env: Env, io: ConfigIo, name: (typeof SECRETS)[number]): string | undefined {
+  const direct = env[name]
+  const file = env[`${name}_FILE`]
+  if (direct !== undefined && direct !== '' && file !== undefined && file !== '') {
+    throw new ConfigError(name, `set either ${name} or ${name}_FILE, not both`)
+  }
+  if (file !== undefined && file !== '') {
+    let content: string
+    try {
+      content = io.readFile(file)
+    } catch (err) {
+      throw new ConfigError(`${name}_FILE`, `cannot read "${file}": ${(err as NodeJS.ErrnoException).code ?? String(err)}`)
+    }
+    const value = content.replace(/\r?\n$/, '')
+    if (value.trim() === '') throw new ConfigError(`${name}_FILE`, `"${file}" is empty`)
+    return value
+  }
+  return direct === '' ? undefined : direct
+}
+
+function tokenList (name: string, raw: string | undefined): string[] | undefined {
+  if (raw === undefined) return undefined
+  const tokens = raw.split(',').map((s) => s.trim()).filter((s) => s !== '')
+  if (tokens.length === 0) throw new ConfigError(name, 'lists no token')
+  for (const token of tokens) {
+    if (token.length < 8) throw new ConfigError(name, 'each token must be at least 8 characters long')
+    if (/\s/.test(token)) throw new ConfigError(name, 'tokens must not contain whitespace')
+  }
+  return tokens
+}
+
+function isLoopback (hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '')
+  return h === 'localhost' || h === '::1' || (isIP(h) === 4 && h.startsWith('127.'))
+}
+
+function dynatraceUrl (raw: string | undefined, warnings: string[]): string | undefined {
+  if (raw === undefined || raw === '') return undefined
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ConfigError('DTR_DYNATRACE_URL', `is not a URL (got "${raw}")`)
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('DTR_DYNATRACE_URL', `must be an http:// or https:// URL (got "${raw}")`)
+  if (url.search !== '' || url.hash !== '') throw new ConfigError('DTR_DYNATRACE_URL', `must not have a query or fragment (got "${raw}")`)
+  if (url.username !== '' || url.password !== '') throw new ConfigError('DTR_DYNATRACE_URL', 'must not contain credentials; use DTR_DYNATRACE_TOKEN')
+  if (url.protocol === 'http:' && !isLoopback(url.hostname)) warnings.push(`DTR_DYNATRACE_URL uses plain http:// to ${url.host}; the API token travels unencrypted`)
+  // Keep the Managed /e/ENV-ID path, drop a trailing slash, so `${url}/api/v2/...` is right.
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`
+}
+
+/** Pure: parses `host`, `host:port` and `*.example.com` entries. */
+export function parseAllowedHosts (raw: string): AllowedHost[] {
+  const hosts: AllowedHost[] = []
+  for (const entry of raw.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '')) {
+    const match = /^(\*\.)?([a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(?::(\d{1,5}))?$/.exec(entry)
+    const port = match?.[3] === undefined ? undefined : Number(match[3])
+    if (match === null || (port !== undefined && (port < 1 || port > 65535))) {
+      throw new ConfigError('DTR_HTTP_ALLOWED_HOSTS', `"${entry}" is not a host, host:port or *.domain entry`)
+    }
+    hosts.push({ host: `${match[1] ?? ''}${match[2] as string}`, port })
+  }
+  return hosts
+}
+
+export function loadConfig (env: Env, io: ConfigIo): Config {
+  const warnings: string[] = []
+  const databaseUrl = readSecret(env, io, 'DTR_DATABASE_URL')
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DTR_DATABASE_URL', 'must be a postgres:// or postgresql:// URL')
+  }
+  const url = dynatraceUrl(env.DTR_DYNATRACE_URL, warnings)
+  const token = readSecret(env, io, 'DTR_DYNATRACE_TOKEN')
+  if (url === undefined && token !== undefined) warnings.push('DTR_DYNATRACE_TOKEN is set but DTR_DYNATRACE_URL is not; Dynatrace will not be called')
+  if (url !== undefined && token === undefined) warnings.push('DTR_DYNATRACE_URL is set without DTR_DYNATRACE_TOKEN; Dynatrace will answer 401')
+  const kubeconfig = env.DTR_KUBECONFIG === '' ? undefined : env.DTR_KUBECONFIG
+
+  const config: Config = {
+    port: readVariable(env, 'DTR_PORT'),
+    host: readVariable(env, 'DTR_HOST'),
+    mode: readVariable(env, 'DTR_MODE'),
+    rulesFile: readVariable(env, 'DTR_RULES_FILE'),
+    dataDir: readVariable(env, 'DTR_DATA_DIR'),
+    databaseUrl,
+    dynatrace: url === undefined ? undefined : { url, token },
+    webhookTokens: tokenList('DTR_WEBHOOK_TOKENS', readSecret(env, io, 'DTR_WEBHOOK_TOKENS')),
+    webhookTokenHeader: readVariable(env, 'DTR_WEBHOOK_TOKEN_HEADER'),
+    adminTokens: tokenList('DTR_ADMIN_TOKENS', readSecret(env, io, 'DTR_ADMIN_TOKENS')),
+    kubeconfig,
+    logLevel: readVariable(env, 'DTR_LOG_LEVEL'),
+    bodyLimit: readVariable(env, 'DTR_BODY_LIMIT'),
+    httpAllowedHosts: parseAllowedHosts(env.DTR_HTTP_ALLOWED_HOSTS ?? 'hooks.slack.com'),
+    warnings,
+  }
+  return Object.freeze(config)
+}
