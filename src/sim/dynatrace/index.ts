@@ -19,6 +19,8 @@ import type { SimulatorOptions } from './simulator.js'
 export interface BuildSimulatorOptions extends SimulatorOptions {
   /** Fastify logger; off by default (tests, demo). */
   readonly logger?: boolean
+  /** Serve the API under a prefix, e.g. `/e/ENV-ID` to look like a Managed environment. */
+  readonly pathPrefix?: string
 }
 
 export interface DynatraceSimulatorApp {
@@ -49,7 +51,7 @@ export async function buildDynatraceSimulator (options: BuildSimulatorOptions = 
   app.addHook('preClose', async () => { closing.abort() })
   app.addHook('onClose', async () => { await sim.close() })
 
-  await app.register(apiRoutes, { sim, closing: closing.signal })
+  await app.register(apiRoutes, { sim, closing: closing.signal, prefix: options.pathPrefix ?? '' })
   await app.register(controlRoutes, { sim })
   return { app, sim }
 }

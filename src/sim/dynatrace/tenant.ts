@@ -422,7 +422,8 @@ export class Tenant {
     const touched = [...new Set([...p.impactedEntities, ...p.affectedEntities])].map((id) => this.entities.get(id)).filter((e): e is SimEntity => e !== undefined)
     const zones = new Map<string, ManagementZone>()
     for (const e of touched) for (const z of e.managementZones) zones.set(z.id, z)
-    const namespaces = [...new Set(touched.map((e) => e.properties.namespaceName).filter((n): n is string => typeof n === 'string'))]
+    // Dynatrace fills k8s.namespace.name from the Kubernetes metadata of the entities involved.
+    const namespaces = [...new Set(touched.flatMap((e) => [e.properties.namespaceName, ...e.tags.filter((tag) => tag.key === 'k8s.namespace.name').map((tag) => tag.value)]).filter((n): n is string => typeof n === 'string'))]
     const root = p.rootCauseEntity ?? p.impactedEntities[0]
     const out: Record<string, unknown> = {
       problemId: p.problemId,
