@@ -107,7 +107,7 @@ export class DynatraceSimulator {
 
   /** Closes the problem (endTime = now) and sends the RESOLVED notification. */
   async resolveProblem (problemId: string, options: { notify?: boolean | undefined } = {}): Promise<{ problem: SimProblem, notification: SentNotification | undefined } | undefined> {
-    const problem = this.tenant.problem(problemId)
+    const problem = this.tenant.findProblem(problemId)
     if (problem === undefined) return undefined
     const changed = this.tenant.closeProblem(problem.problemId)
     const notify = changed && options.notify !== false && this.webhook?.notifyClosedProblems !== false

@@ -320,8 +320,14 @@ export class Tenant {
     return true
   }
 
+  /** By problemId only, as the API does (it does not resolve display ids in the path). */
   problem (problemId: string): SimProblem | undefined {
-    return this.problems.get(problemId) ?? [...this.problems.values()].find((p) => p.displayId === problemId)
+    return this.problems.get(problemId)
+  }
+
+  /** By problemId or display id (P-…), for the control API's convenience. */
+  findProblem (id: string): SimProblem | undefined {
+    return this.problems.get(id) ?? [...this.problems.values()].find((p) => p.displayId === id)
   }
 
   addComment (problem: SimProblem, content: string, context: string, authorName = 'api-token'): SimComment {
