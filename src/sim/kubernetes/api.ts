@@ -81,10 +81,8 @@ export function handle (ctx: SimContext, request: SimRequest, path: ParsedPath, 
   const base: Obj = path.subresource === 'scale' ? scaleOf(current) : current
   let updated: Obj
   if (verb === 'patch') {
-    const kind = patchTypes[request.contentType as keyof typeof patchTypes]
-    if (kind === undefined) throw statusErrors.unsupportedMediaType(request.contentType)
     try {
-      updated = applyPatch(kind, base, body)
+      updated = applyPatch(patchTypes[request.contentType as keyof typeof patchTypes], base, body)
     } catch (err) {
       if (err instanceof PatchError) throw new SimHttpError(err.statusCode, err.statusCode === 422 ? 'Invalid' : 'BadRequest', err.message)
       throw err
@@ -120,6 +118,7 @@ export function handle (ctx: SimContext, request: SimRequest, path: ParsedPath, 
 function parseBody (request: SimRequest, verb: SimVerb): unknown {
   if (request.body === undefined || request.body === '') throw statusErrors.badRequest(`${verb} needs a request body`)
   if (verb === 'update' && request.contentType !== 'application/json') throw statusErrors.unsupportedMediaType(request.contentType)
+  if (verb === 'patch' && !(request.contentType in patchTypes)) throw statusErrors.unsupportedMediaType(request.contentType)
   try {
     return JSON.parse(request.body)
   } catch {
