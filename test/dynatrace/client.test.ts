@@ -3,11 +3,17 @@
  */
 import t from 'tap'
 import { TEST_TOKEN, requestCount, startClient, startSimulator } from '../helpers/dynatrace.js'
-import { entityIdSelector, eventTypeSelector, isDynatraceApiError } from '../../src/dynatrace/index.js'
+import { pino } from 'pino'
+import { createDynatraceClient, entityIdSelector, eventTypeSelector, isDynatraceApiError } from '../../src/dynatrace/index.js'
+import { createMetrics } from '../../src/metrics.js'
+import type { DynatraceReader } from '../../src/actions/contract.js'
 
 t.test('every operation against the simulator', async (t) => {
   const { sim, url } = await startSimulator(t)
   const { client, metrics } = startClient(t, url)
+  // The client is what actions receive as ctx.dynatrace: it must satisfy the contract's reader.
+  const reader: DynatraceReader = client
+  t.equal(typeof reader.getEntity, 'function')
   const w = sim.addWorkload({ namespace: 'shop', name: 'checkout', tags: ['env:production'] })
   const { problem } = await sim.openProblem({ title: 'Failure rate increase', impactedEntities: [w.service.entityId] })
   sim.addEvent({ eventType: 'CUSTOM_DEPLOYMENT', title: 'Deploy 1.4.2', entityId: w.service.entityId, properties: { 'dt.event.deployment.version': '1.4.2', 'k8s.deployment.name': 'checkout' } })
@@ -156,4 +162,15 @@ t.test('a missing scope is a final 403 naming the scope', async (t) => {
   const { problem } = await sim.openProblem({ title: 'p', impactedEntities: [svc.entityId] })
   const err = await client.createComment(problem.problemId, { message: 'm' }).then(() => undefined, (e: unknown) => e)
   t.ok(isDynatraceApiError(err) && err.responseStatus === 403 && /problems\.write/.test(err.error?.message ?? ''))
+})
+
+t.test('plain http to a non-loopback host is logged as a warning, loopback is not', async (t) => {
+  const lines: string[] = []
+  const logger = pino({ level: 'warn' }, { write: (line: string) => { lines.push(line) } })
+  const remote = createDynatraceClient({ url: 'http://dynatrace.internal:8080/e/abc', token: 't', metrics: createMetrics(), logger })
+  const local = createDynatraceClient({ url: 'http://127.0.0.1:9', token: 't', metrics: createMetrics(), logger })
+  t.teardown(async () => { await remote.close(); await local.close() })
+  t.equal(lines.length, 1)
+  t.match(lines[0], /unencrypted/)
+  t.notMatch(lines[0], /"t"/, 'the token is not logged')
 })
