@@ -136,7 +136,7 @@ export function describeIssues (error: z.ZodError): string[] {
   return error.issues.map((i) => `${i.path.length === 0 ? '(root)' : i.path.join('.')}: ${i.message}`)
 }
 
-/** Reads a state file (JSON, or YAML by extension or when it does not parse as JSON). */
+/** Reads a state file: YAML when it ends in .yaml/.yml, JSON otherwise; validated with stateSchema. */
 export async function loadStateFile (path: string): Promise<SimState> {
   const raw = await readFile(path, 'utf8')
   let data: unknown

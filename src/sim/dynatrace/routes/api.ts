@@ -68,7 +68,7 @@ export async function apiRoutes (app: FastifyInstance, { sim, closing }: ApiRout
         if (fault?.latencyMs !== undefined && fault.latencyPhase === 'after') await wait(fault.latencyMs)
         return payload
       },
-      handler: handler as (req: FastifyRequest<{ Querystring: Query, Params: Params }>, reply: FastifyReply) => Promise<unknown>,
+      handler,
     })
   }
 
