@@ -8,7 +8,7 @@
  */
 import { z } from 'zod'
 
-const nonEmptyId = z.union([z.string().trim().min(1), z.number()], { error: 'expected a non-empty string or a number' })
+const nonEmptyId = z.union([z.string().trim().min(1, 'must not be empty'), z.number()], { error: 'expected a non-empty string or a number' })
   .transform((v) => String(v))
 const optionalString = z.string({ error: 'expected a string' }).optional()
 const optionalId = z.union([z.string(), z.number()], { error: 'expected a string' }).transform((v) => String(v)).optional()

@@ -70,6 +70,7 @@ export interface NotificationStore {
   record(notification: NewNotification): Promise<RecordResult>
   get(id: string): Promise<StoredNotification | undefined>
   listByProblem(kind: 'problem' | 'security', problemId: string): Promise<StoredNotification[]>
+  count(): Promise<number>
   /** Notifications waiting for the next commit. */
   pending(): number
   /** Resolves when everything accepted so far is committed (shutdown). */
@@ -148,6 +149,9 @@ export function createNotificationStore (db: Database, options: NotificationStor
     async listByProblem (kind, problemId) {
       const rows = await db.query<Row>('SELECT * FROM notifications WHERE kind = $1 AND problem_id = $2 ORDER BY received_at, id', [kind, problemId])
       return rows.map(toStored)
+    },
+    async count () {
+      return (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM notifications'))[0]?.n ?? 0
     },
     pending: () => queue.length,
     async drain () {

@@ -1,0 +1,84 @@
+/**
+ * The composition root: buildApp(options) registers the infrastructure plugins, then the routes.
+ * Tests call it with `logger: false` and a store of their own; src/server.ts calls it with the
+ * process's configuration and logger.
+ */
+import { randomUUID } from 'node:crypto'
+import fastifySensible from '@fastify/sensible'
+import underPressure from '@fastify/under-pressure'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { Config } from './config.js'
+import { DtrError } from './errors.js'
+import type { Metrics } from './metrics.js'
+import metricsPlugin from './plugins/metrics.js'
+import storePlugin from './plugins/store.js'
+import webhookAuthPlugin from './plugins/webhook-auth.js'
+import { errorHandler, notFoundHandler } from './routes/error-handler.js'
+import healthRoutes from './routes/health.js'
+import webhookRoutes from './routes/webhooks.js'
+import type { Store } from './store/index.js'
+
+export interface AppOptions {
+  readonly config: Config
+  /** Fastify's logger option: pino options, an instance, or false. */
+  readonly logger?: FastifyServerOptions['logger'] | FastifyServerOptions['loggerInstance']
+  /** A store to use instead of opening the configured one; the caller closes it. */
+  readonly store?: Store
+  readonly metrics?: Metrics
+  /** Collect default process metrics (the server does; tests need not). */
+  readonly defaultMetrics?: boolean
+}
+
+/** Redacted wherever they could appear in a log line. */
+export function redactPaths (tokenHeader: string): string[] {
+  return [
+    'req.headers.authorization',
+    `req.headers["${tokenHeader}"]`,
+    'req.headers.cookie',
+    'headers.authorization',
+    `headers["${tokenHeader}"]`,
+  ]
+}
+
+export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
+  const { config } = options
+  const logger = options.logger ?? false
+  const app = Fastify({
+    ...(typeof logger === 'object' && logger !== null && 'child' in logger ? { loggerInstance: logger } : { logger }),
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID()
+    },
+    bodyLimit: config.bodyLimit,
+    // We answer 503 ourselves while closing, in our error shape (see the preClose hook below).
+    return503OnClosing: false,
+  })
+
+  app.setErrorHandler(errorHandler)
+  app.setNotFoundHandler(notFoundHandler)
+
+  // While closing, requests that still arrive on kept-alive connections get 503 and the
+  // connection is closed; Dynatrace resends. Requests already in flight finish normally.
+  let closing = false
+  app.addHook('preClose', async () => { closing = true })
+  app.addHook('onRequest', async (_request, reply) => {
+    if (closing) {
+      reply.header('connection', 'close')
+      throw new DtrError('DTR_ERR_UNAVAILABLE', 'Service is shutting down; retry later')
+    }
+  })
+
+  await app.register(fastifySensible)
+  await app.register(underPressure, {
+    maxEventLoopDelay: 1000,
+    maxEventLoopUtilization: 0.98,
+    retryAfter: 5,
+  })
+  await app.register(metricsPlugin, { metrics: options.metrics, defaultMetrics: options.defaultMetrics })
+  await app.register(storePlugin, { location: config, store: options.store })
+  await app.register(webhookAuthPlugin, { tokens: config.webhookTokens, header: config.webhookTokenHeader })
+
+  await app.register(healthRoutes)
+  await app.register(webhookRoutes, { bodyLimit: config.bodyLimit })
+  return app
+}

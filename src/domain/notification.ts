@@ -1,0 +1,41 @@
+/**
+ * Turning a validated payload into the record the store keeps. Pure.
+ */
+import { createHash } from 'node:crypto'
+import type { NewNotification } from '../store/notifications.js'
+import type { NotificationKind, ProblemPayload, SecurityPayload } from './payload.js'
+
+/** Pure: JSON with object keys sorted, so key order and whitespace do not make a new notification. */
+export function canonicalJson (value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+    return `{${entries.join(',')}}`
+  }
+  return JSON.stringify(value) ?? 'null'
+}
+
+/**
+ * Pure: the identity of a notification (SPEC 4: same kind, PID/SecurityProblemId, State and
+ * body). Dynatrace resends an identical body for the same event; an event merge or a state
+ * change changes the body, and is a new notification.
+ */
+export function dedupeKey (kind: NotificationKind, problemId: string, state: string | undefined, body: unknown): string {
+  return createHash('sha256').update(`${kind}\n${problemId}\n${state ?? ''}\n${canonicalJson(body)}`).digest('hex')
+}
+
+/** Pure: the new record for a valid payload; `body` is the request body as received. */
+export function toNewNotification (id: string, kind: NotificationKind, payload: ProblemPayload | SecurityPayload, body: unknown): NewNotification {
+  const problem = kind === 'problem' ? payload as ProblemPayload : undefined
+  const problemId = problem?.PID ?? (payload as SecurityPayload).SecurityProblemId
+  const state = problem?.State
+  return {
+    id,
+    kind,
+    problemId,
+    displayId: problem?.ProblemID ?? (problem === undefined ? problemId : undefined),
+    state,
+    dedupeKey: dedupeKey(kind, problemId, state, body),
+    body,
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * An app on a fresh embedded store, with the webhook token the seed article configured
+ * ("dynatrace:password" as Basic credentials), closed at teardown.
+ */
+import type { FastifyInstance } from 'fastify'
+import type { Test } from 'tap'
+import { buildApp } from '../../src/app.js'
+import { loadConfig, type Env } from '../../src/config.js'
+import type { Store } from '../../src/store/index.js'
+import { openTestStore } from './store.js'
+
+export const TOKEN = 'password'
+
+export function testConfig (env: Env = {}) {
+  return loadConfig({ DTR_WEBHOOK_TOKENS: TOKEN, DTR_LOG_LEVEL: 'silent', ...env }, { readFile: () => { throw new Error('no files in tests') } })
+}
+
+export async function buildTestApp (t: Test, options: { env?: Env, store?: Store } = {}): Promise<FastifyInstance & { store: Store }> {
+  const store = options.store ?? await openTestStore(t)
+  const app = await buildApp({ config: testConfig(options.env), store })
+  t.teardown(() => app.close())
+  return app
+}
+
+export const bearer = { authorization: `Bearer ${TOKEN}` }
