@@ -57,15 +57,16 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler(notFoundHandler)
 
-  // While closing, requests that still arrive on kept-alive connections get 503 and the
-  // connection is closed; Dynatrace resends. Requests already in flight finish normally.
+  // While closing, requests that still arrive on kept-alive connections get 503, and every
+  // response asks the client to close its connection, so that clients stop reusing connections
+  // the server is about to drop; Dynatrace resends. Requests already in flight finish normally.
   let closing = false
   app.addHook('preClose', async () => { closing = true })
-  app.addHook('onRequest', async (_request, reply) => {
-    if (closing) {
-      reply.header('connection', 'close')
-      throw new DtrError('DTR_ERR_UNAVAILABLE', 'Service is shutting down; retry later')
-    }
+  app.addHook('onRequest', async () => {
+    if (closing) throw new DtrError('DTR_ERR_UNAVAILABLE', 'Service is shutting down; retry later')
+  })
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close')
   })
 
   await app.register(fastifySensible)

@@ -1,0 +1,68 @@
+/**
+ * The process: reads the environment, builds the logger and the app, listens, and shuts down
+ * gracefully on SIGTERM/SIGINT (stop accepting, finish in-flight requests, commit what was
+ * accepted, close the store). The only module that reads process.env.
+ */
+import { readFileSync } from 'node:fs'
+import closeWithGrace from 'close-with-grace'
+import { pino, type LoggerOptions } from 'pino'
+import { buildApp, redactPaths } from './app.js'
+import { loadConfig, type Config } from './config.js'
+import { isDtrError } from './errors.js'
+import { effectiveMode } from './rules/mode.js'
+
+const readFile = (path: string): string => readFileSync(path, 'utf8')
+
+function readOptional (path: string): string | undefined {
+  try {
+    return readFile(path)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw err
+  }
+}
+
+export function loggerOptions (config: Pick<Config, 'logLevel' | 'webhookTokenHeader'>): LoggerOptions {
+  return {
+    level: config.logLevel,
+    redact: { paths: redactPaths(config.webhookTokenHeader), censor: '[redacted]' },
+  }
+}
+
+/** Runs the service until a signal stops it; resolves with the exit code on start-up failure. */
+export async function serve (): Promise<number> {
+  let config: Config
+  try {
+    config = loadConfig(process.env, { readFile })
+  } catch (err) {
+    process.stderr.write(`dt-remediator: ${isDtrError(err) ? err.message : String(err)}\n`)
+    return 1
+  }
+  const logger = pino(loggerOptions(config))
+  for (const warning of config.warnings) logger.warn(warning)
+  try {
+    const mode = effectiveMode(config, readOptional(config.rulesFile))
+    const app = await buildApp({ config, logger, defaultMetrics: true })
+    closeWithGrace({ delay: 25_000, logger }, async ({ signal, err }) => {
+      if (err !== undefined) logger.error({ err }, 'shutting down after an error')
+      else logger.info({ signal }, 'shutting down')
+      await app.close()
+    })
+    const url = await app.listen({ port: config.port, host: config.host })
+    logger.info({
+      url,
+      mode: mode.mode,
+      modeSource: mode.source,
+      store: config.databaseUrl === undefined ? `embedded (${config.dataDir})` : 'postgresql',
+      rulesFile: config.rulesFile,
+    }, `dt-remediator listening in ${mode.mode} mode`)
+    if (config.dynatrace === undefined) {
+      logger.warn('DTR_DYNATRACE_URL is not set: notifications are accepted and planned, and each comment is logged instead of posted')
+    }
+    return 0
+  } catch (err) {
+    logger.fatal({ err }, isDtrError(err) ? err.message : 'start-up failed')
+    process.stderr.write(`dt-remediator: ${isDtrError(err) ? err.message : String(err)}\n`)
+    return 1
+  }
+}
