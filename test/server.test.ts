@@ -62,7 +62,8 @@ t.test('without DTR_WEBHOOK_TOKENS a token is generated once, printed once, and 
 
 t.test('SIGTERM during a burst: every request the server accepted is answered and stored, then exit 0', async (t) => {
   const dataDir = await freshDataDir(t)
-  const server = await startServer(t, { DTR_DATA_DIR: dataDir, DTR_WEBHOOK_TOKENS: TOKEN })
+  // At debug level the server logs each request as it arrives, which tells what it accepted.
+  const server = await startServer(t, { DTR_DATA_DIR: dataDir, DTR_WEBHOOK_TOKENS: TOKEN, DTR_LOG_LEVEL: 'debug' })
   const pool = new Pool(server.url, { connections: 10 })
   t.teardown(() => pool.destroy())
 

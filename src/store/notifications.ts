@@ -119,7 +119,14 @@ export function createNotificationStore (db: Database, options: NotificationStor
     }
   }
 
+  // Waiting one macrotask before each batch is what makes group commit work: requests whose
+  // bodies were read in this turn of the event loop are queued by then. Continuing straight
+  // after a commit (a microtask) would run before any new request is read, and commit them one
+  // by one.
+  const nextTurn = async (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
   async function flushLoop (): Promise<void> {
+    await nextTurn()
     while (queue.length > 0) {
       const batch = queue.slice(0, maxBatch)
       queue = queue.slice(batch.length)
@@ -128,6 +135,7 @@ export function createNotificationStore (db: Database, options: NotificationStor
       } catch (err) {
         for (const p of batch) p.reject(err)
       }
+      await nextTurn()
     }
     flushing = undefined
   }
