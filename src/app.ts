@@ -4,7 +4,6 @@
  * process's configuration and logger.
  */
 import { randomUUID } from 'node:crypto'
-import fastifySensible from '@fastify/sensible'
 import underPressure from '@fastify/under-pressure'
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config.js'
@@ -93,7 +92,6 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     if (closing) reply.header('connection', 'close')
   })
 
-  await app.register(fastifySensible)
   await app.register(underPressure, {
     // Shed load when the event loop falls a second behind. Not on event-loop utilisation: a busy
     // but healthy service runs near 100% and would refuse work it could still do. The other
