@@ -9,6 +9,7 @@ import type { Verb } from '../../cli/index.js'
 import { buildDynatraceSimulator } from './index.js'
 import { loadStateFile } from './schemas.js'
 import type { SimState } from './schemas.js'
+import { untilStopSignal } from '../../cli/signals.js'
 
 const verb: Verb = {
   summary: 'run the Dynatrace API simulator: sim dynatrace [--port N] [--host H] [--state file.json|yaml]',
@@ -44,15 +45,7 @@ const verb: Verb = {
     process.stdout.write(`${url}\n`)
     const tokens = [...sim.tokens.entries()].map(([token, scopes]) => `  ${token} (${[...scopes].join(', ')})`).join('\n')
     process.stdout.write(`tokens:\n${tokens}\ncontrol API: ${url}/_sim/state, ${url}/_sim/requests; ${sim.tenant.entities.size} entities, ${sim.tenant.problems.size} problems; Ctrl-C to stop\n`)
-    await new Promise<void>((resolve) => {
-      const stop = (): void => {
-        process.off('SIGINT', stop)
-        process.off('SIGTERM', stop)
-        resolve()
-      }
-      process.on('SIGINT', stop)
-      process.on('SIGTERM', stop)
-    })
+    await untilStopSignal()
     await app.close()
     return 0
   },

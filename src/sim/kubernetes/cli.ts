@@ -11,6 +11,7 @@ import { parseAllDocuments } from 'yaml'
 import type { Verb } from '../../cli/index.js'
 import { buildKubernetesSimulator } from './app.js'
 import type { Obj } from './patch.js'
+import { untilStopSignal } from '../../cli/signals.js'
 
 /** Pure: the manifests of a multi-document YAML text (empty documents and `List`s handled). */
 export function parseManifests (text: string): Obj[] {
@@ -64,15 +65,7 @@ const verb: Verb = {
     }
     process.stdout.write(`serving ${objects.length} object(s); Ctrl-C to stop\n`)
     const running = sim
-    await new Promise<void>((resolve) => {
-      const stop = (): void => {
-        process.off('SIGINT', stop)
-        process.off('SIGTERM', stop)
-        resolve()
-      }
-      process.on('SIGINT', stop)
-      process.on('SIGTERM', stop)
-    })
+    await untilStopSignal()
     await running.close()
     return 0
   },
