@@ -1,0 +1,103 @@
+import t from 'tap'
+import { canonicalJson, dedupeKey, toNewNotification } from '../../src/domain/notification.js'
+import { parseProblemPayload, parseSecurityPayload, type ProblemPayload, type SecurityPayload } from '../../src/domain/payload.js'
+import { sample } from '../helpers/samples.js'
+
+t.test('canonicalJson', async (t) => {
+  t.test('sorts object keys at every depth, including inside arrays', async (t) => {
+    const value = { b: 1, a: { d: [{ z: 1, y: 2 }, 3], c: null } }
+    t.equal(canonicalJson(value), '{"a":{"c":null,"d":[{"y":2,"z":1},3]},"b":1}')
+  })
+
+  t.test('keeps array order, which is meaningful', async (t) => {
+    t.not(canonicalJson([1, 2]), canonicalJson([2, 1]))
+  })
+
+  t.test('writes scalars as JSON does, and undefined as null', async (t) => {
+    t.equal(canonicalJson('a"b'), '"a\\"b"')
+    t.equal(canonicalJson(1.5), '1.5')
+    t.equal(canonicalJson(false), 'false')
+    t.equal(canonicalJson(null), 'null')
+    t.equal(canonicalJson(undefined), 'null')
+  })
+
+  t.test('is valid JSON that parses back to the same value', async (t) => {
+    const body = sample('problem-open.json')
+    t.same(JSON.parse(canonicalJson(body)), body)
+  })
+})
+
+t.test('dedupeKey', async (t) => {
+  const body = { PID: 'p-1', State: 'OPEN', ImpactedEntities: [{ entity: 'SERVICE-1', type: 'SERVICE' }] }
+  const key = dedupeKey('problem', 'p-1', 'OPEN', body)
+
+  t.test('is a SHA-256 hex digest', async (t) => {
+    t.match(key, /^[0-9a-f]{64}$/)
+  })
+
+  t.test('is the same for the same content in another key order', async (t) => {
+    const reordered = JSON.parse('{"ImpactedEntities":[{"type":"SERVICE","entity":"SERVICE-1"}],"State":"OPEN","PID":"p-1"}') as unknown
+    t.equal(dedupeKey('problem', 'p-1', 'OPEN', reordered), key)
+  })
+
+  t.test('differs for another state, kind, problem or body', async (t) => {
+    t.not(dedupeKey('problem', 'p-1', 'RESOLVED', body), key, 'state')
+    t.not(dedupeKey('security', 'p-1', 'OPEN', body), key, 'kind')
+    t.not(dedupeKey('problem', 'p-2', 'OPEN', body), key, 'problem')
+    t.not(dedupeKey('problem', 'p-1', 'OPEN', { ...body, ImpactedEntities: [{ entity: 'SERVICE-2', type: 'SERVICE' }] }), key, 'body')
+    t.not(dedupeKey('problem', 'p-1', undefined, body), key, 'no state')
+  })
+})
+
+t.test('toNewNotification', async (t) => {
+  t.test('a problem keeps its PID, display id, state and body', async (t) => {
+    const body = sample('problem-open.json')
+    const parsed = parseProblemPayload(body)
+    t.ok(parsed.ok)
+    const n = toNewNotification('id-1', 'problem', (parsed as { value: ProblemPayload }).value, body)
+    t.same(n, {
+      id: 'id-1',
+      kind: 'problem',
+      problemId: '-6386032669938507213_1634684083930V2',
+      displayId: 'P-211020',
+      state: 'OPEN',
+      dedupeKey: dedupeKey('problem', '-6386032669938507213_1634684083930V2', 'OPEN', body),
+      body,
+    })
+  })
+
+  t.test('a problem without ProblemID has no display id', async (t) => {
+    const body = { PID: 42, State: 'RESOLVED', ImpactedEntities: [] }
+    const parsed = parseProblemPayload(body)
+    t.ok(parsed.ok)
+    const n = toNewNotification('id-2', 'problem', (parsed as { value: ProblemPayload }).value, body)
+    t.match(n, { problemId: '42', state: 'RESOLVED', displayId: undefined })
+  })
+
+  t.test('the resolved notification of the same problem is another notification', async (t) => {
+    const open = sample('problem-open.json')
+    const resolved = sample('problem-resolved.json')
+    const a = toNewNotification('a', 'problem', (parseProblemPayload(open) as { value: ProblemPayload }).value, open)
+    const b = toNewNotification('b', 'problem', (parseProblemPayload(resolved) as { value: ProblemPayload }).value, resolved)
+    t.equal(a.problemId, b.problemId)
+    t.not(a.dedupeKey, b.dedupeKey)
+  })
+
+  t.test('a security problem uses its SecurityProblemId as problem and display id, with no state', async (t) => {
+    const body = sample('security-notification.json')
+    const parsed = parseSecurityPayload(body)
+    t.ok(parsed.ok)
+    const payload = (parsed as { value: SecurityPayload }).value
+    const n = toNewNotification('id-3', 'security', payload, body)
+    t.same(n, {
+      id: 'id-3',
+      kind: 'security',
+      problemId: payload.SecurityProblemId,
+      displayId: payload.SecurityProblemId,
+      state: undefined,
+      dedupeKey: dedupeKey('security', payload.SecurityProblemId, undefined, body),
+      body,
+    })
+    t.ok(payload.SecurityProblemId.length > 0)
+  })
+})
