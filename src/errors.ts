@@ -1,7 +1,7 @@
 /**
  * One catalogue of coded errors. Every error the service answers with, logs against a run, or
  * stops start-up with has a stable `DTR_ERR_*` code and the HTTP status it maps to. The error
- * handler (src/routes/errors.ts) reads `statusCode` and `code` from the instance; it never walks
+ * handler (src/routes/error-handler.ts) reads `statusCode` and `code` from the instance; it never walks
  * an instanceof ladder. test/errors.test.ts checks that every code is documented in
  * docs/errors.md.
  */
@@ -15,7 +15,6 @@ export interface CodedErrorSpec {
 export const errorCatalogue = {
   DTR_ERR_INVALID_PAYLOAD: { statusCode: 400, description: 'The webhook body is JSON but misses or mistypes required fields.' },
   DTR_ERR_INVALID_JSON: { statusCode: 400, description: 'The webhook body is not valid JSON.' },
-  DTR_ERR_NOT_OBJECT: { statusCode: 400, description: 'The webhook body is JSON but not an object.' },
   DTR_ERR_UNSUPPORTED_MEDIA_TYPE: { statusCode: 415, description: 'The body has a content type other than application/json or text/plain.' },
   DTR_ERR_BODY_TOO_LARGE: { statusCode: 413, description: 'The body exceeds DTR_BODY_LIMIT bytes.' },
   DTR_ERR_UNAUTHORIZED: { statusCode: 401, description: 'No accepted webhook or admin token was presented.' },

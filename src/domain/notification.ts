@@ -21,7 +21,8 @@ export function canonicalJson (value: unknown): string {
  * change changes the body, and is a new notification.
  */
 export function dedupeKey (kind: NotificationKind, problemId: string, state: string | undefined, body: unknown): string {
-  return createHash('sha256').update(`${kind}\n${problemId}\n${state ?? ''}\n${canonicalJson(body)}`).digest('hex')
+  // One canonical JSON array, so no two different inputs can serialise to the same text.
+  return createHash('sha256').update(canonicalJson([kind, problemId, state ?? null, body])).digest('hex')
 }
 
 /** Pure: the new record for a valid payload; `body` is the request body as received. */

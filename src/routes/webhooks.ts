@@ -34,7 +34,6 @@ const refusalOutcome: Record<string, string> = {
   DTR_ERR_UNAUTHORIZED: 'unauthorized',
   DTR_ERR_INVALID_PAYLOAD: 'invalid',
   DTR_ERR_INVALID_JSON: 'invalid',
-  DTR_ERR_NOT_OBJECT: 'invalid',
   DTR_ERR_UNSUPPORTED_MEDIA_TYPE: 'invalid',
   DTR_ERR_BODY_TOO_LARGE: 'too_large',
   FST_ERR_CTP_BODY_TOO_LARGE: 'too_large',
@@ -73,9 +72,6 @@ const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (fastify, 
   async function intake (request: FastifyRequest, reply: FastifyReply): Promise<{ status: string, notificationId?: string }> {
     const kind = kindOf(request)
     const body = request.body
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-      throw new DtrError('DTR_ERR_NOT_OBJECT', 'Body must be a JSON object')
-    }
     const parsed = parsers[kind](body)
     if (!parsed.ok) throw new DtrError('DTR_ERR_INVALID_PAYLOAD', parsed.errors.join('; '), { details: { errors: parsed.errors } })
 

@@ -39,6 +39,7 @@ export async function createStore (db: Database, options: { notifications?: Noti
     throw err
   }
   const notifications = createNotificationStore(db, options.notifications)
+  let closed: Promise<void> | undefined
   return {
     engine: db.engine,
     notifications,
@@ -52,9 +53,10 @@ export async function createStore (db: Database, options: { notifications?: Noti
         return false
       }
     },
+    /** Safe to call more than once (a test's teardown and the app's onClose may both call it). */
     async close () {
-      await notifications.drain()
-      await db.close()
+      closed ??= notifications.drain().then(async () => db.close())
+      await closed
     },
   }
 }
