@@ -29,17 +29,20 @@ const parsers: Record<NotificationKind, (body: unknown) => ParseResult<ProblemPa
   security: parseSecurityPayload,
 }
 
-/** Which error codes count as which refusal in dtr_notifications_total. */
+/**
+ * Which errors count as which refusal in dtr_notifications_total. onError sees the error as
+ * thrown — ours by DTR_ERR code, Fastify's and under-pressure's by their own — not the reply the
+ * error handler makes of it.
+ */
 const refusalOutcome: Record<string, string> = {
   DTR_ERR_UNAUTHORIZED: 'unauthorized',
   DTR_ERR_INVALID_PAYLOAD: 'invalid',
   DTR_ERR_INVALID_JSON: 'invalid',
-  DTR_ERR_UNSUPPORTED_MEDIA_TYPE: 'invalid',
-  DTR_ERR_BODY_TOO_LARGE: 'too_large',
-  FST_ERR_CTP_BODY_TOO_LARGE: 'too_large',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'invalid',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'too_large',
   DTR_ERR_UNAVAILABLE: 'unavailable',
+  FST_UNDER_PRESSURE: 'unavailable',
 }
 
 const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (fastify, options) => {
