@@ -6,7 +6,7 @@
  * batch, skips duplicates by `dedupe_key`, and enqueues one job per inserted row — atomically, so
  * a notification is never stored without its work or its work without it.
  */
-import { DtrError } from '../errors.js'
+import { DtrError, isDtrError } from '../errors.js'
 import type { Database, Queryable } from './db.js'
 
 export interface NewNotification {
@@ -133,7 +133,9 @@ export function createNotificationStore (db: Database, options: NotificationStor
       try {
         await writeBatch(db, batch)
       } catch (err) {
-        for (const p of batch) p.reject(err)
+        // 503, not 500: nothing was stored, and Dynatrace resends on a 5xx.
+        const failure = isDtrError(err) ? err : new DtrError('DTR_ERR_STORE', 'The notification could not be stored; retry later', { cause: err })
+        for (const p of batch) p.reject(failure)
       }
       await nextTurn()
     }

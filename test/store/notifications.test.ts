@@ -35,6 +35,22 @@ t.test('recording notifications', async (t) => {
     t.equal(await store.jobs.pending('notification'), 1 + 1 + 5, 'one job per stored notification')
   })
 
+  t.test('a failed commit rejects every caller of the batch with a 503 store error', async (t) => {
+    const { createNotificationStore } = await import('../../src/store/notifications.js')
+    const down = createNotificationStore({
+      engine: 'postgres',
+      query: async () => { throw new Error('connection terminated unexpectedly') },
+      exec: async () => {},
+      transaction: async () => { throw new Error('unused') },
+      close: async () => {},
+    })
+    const results = await Promise.allSettled([down.record(notification('d1')), down.record(notification('d2'))])
+    t.same(results.map((r) => r.status), ['rejected', 'rejected'])
+    for (const r of results) {
+      t.match(r.status === 'rejected' ? r.reason : undefined, { code: 'DTR_ERR_STORE', statusCode: 503, message: 'The notification could not be stored; retry later' })
+    }
+  })
+
   t.test('refuses work beyond maxPending instead of growing without bound', async (t) => {
     const { createNotificationStore } = await import('../../src/store/notifications.js')
     const slow = createNotificationStore({
