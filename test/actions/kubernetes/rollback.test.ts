@@ -1,6 +1,7 @@
 import t from 'tap'
 import { createRollbackAction } from '../../../src/actions/kubernetes/index.js'
 import { TerminalError, type Target } from '../../../src/actions/contract.js'
+import type { KubernetesClient } from '../../../src/kubernetes/client.js'
 import { runAction } from '../../../src/actions/testing.js'
 import { daemonSet, deployment, imageOf, revisionOf, startKubernetesSim, statefulSet } from '../../helpers/kubernetes.js'
 
@@ -159,10 +160,25 @@ t.test('kubernetes.rollback on a Deployment', async (t) => {
     const { sim, kube } = await withHistory(t)
     const action = createRollbackAction(kube)
     const { plan } = await runAction(action, { target: checkout, dryRun: true })
-    // A competing writer bumps the resourceVersion after the plan: our patch carries the old one.
+    // A competing writer changes the Deployment after the plan was made.
     sim.apply(deployment('checkout', 'checkout:1.4.2', { labels: { team: 'payments' } }))
-    const { outcome } = await runAction({ ...action, plan: async () => plan }, { target: checkout })
+    // And again between the action's read and its write, so that its patch carries a stale
+    // resourceVersion: the precondition must refuse it (409) and the action read and decide again.
+    let competed = false
+    const racing: KubernetesClient = {
+      ...kube,
+      patch: async <T>(...args: Parameters<KubernetesClient['patch']>): Promise<T> => {
+        if (!competed) {
+          competed = true
+          sim.apply(deployment('checkout', 'checkout:1.4.2', { labels: { team: 'checkout' } }))
+        }
+        return kube.patch<T>(...args)
+      },
+    }
+    sim.clearRequests()
+    const { outcome } = await runAction({ ...createRollbackAction(racing), plan: async () => plan }, { target: checkout })
     t.equal(outcome.status, 'succeeded')
+    t.same(sim.requests.filter((r) => r.method === 'PATCH').map((r) => r.statusCode), [409, 200], 'the stale write was refused, the re-decided one applied')
     t.equal(imageOf(sim.get('Deployment', 'shop', 'checkout')), 'checkout:1.4.1')
   })
 
