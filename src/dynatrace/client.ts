@@ -252,7 +252,9 @@ export function createDynatraceClient (options: DynatraceClientOptions): Dynatra
 
     async findSecurityProblemByDisplayId (displayId, signal) {
       const list = await call({ operation: 'getSecurityProblems', method: 'GET', path: '/securityProblems', query: { securityProblemSelector: criterion('displayIds', [displayId]), fields: '+riskAssessment,+managementZones' }, expect: [200], signal }, securityProblemListSchema)
-      return list.securityProblems.find((p) => p.displayId?.toUpperCase() === displayId.toUpperCase()) ?? list.securityProblems[0]
+      // Only an exact display-id match: falling back to the first result would attach our
+      // write-back to an unrelated security problem if the selector were ever ignored.
+      return list.securityProblems.find((p) => p.displayId?.toUpperCase() === displayId.toUpperCase())
     },
 
     async close () {
