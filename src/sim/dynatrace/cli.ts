@@ -4,28 +4,19 @@
  * it as DTR_DYNATRACE_URL); the next lines name the token to use and the control API. `--state`
  * seeds the tenant from a JSON or YAML file (see docs/dynatrace.md). Stops on SIGINT/SIGTERM.
  */
-import { parseArgs } from 'node:util'
 import type { Verb } from '../../cli/index.js'
 import { buildDynatraceSimulator } from './index.js'
 import { loadStateFile } from './schemas.js'
 import type { SimState } from './schemas.js'
+import { parseVerbArgs } from '../../cli/args.js'
 import { untilStopSignal } from '../../cli/signals.js'
 
 const verb: Verb = {
   summary: 'run the Dynatrace API simulator: sim dynatrace [--port N] [--host H] [--state file.json|yaml]',
   async run (args) {
-    let values: { port?: string, state?: string, host?: string }
-    try {
-      values = parseArgs({ args: [...args], options: { port: { type: 'string' }, state: { type: 'string' }, host: { type: 'string' } }, strict: true }).values
-    } catch (err) {
-      process.stderr.write(`${(err as Error).message}\n${this.summary}\n`)
-      return 2
-    }
-    const port = values.port === undefined ? 0 : Number(values.port)
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      process.stderr.write(`--port must be a port number, got ${values.port ?? ''}\n`)
-      return 2
-    }
+    const parsed = parseVerbArgs(args, ['state', 'host'], this.summary)
+    if (parsed === undefined) return 2
+    const { values, port } = parsed
     let state: SimState | undefined
     try {
       if (values.state !== undefined) state = await loadStateFile(values.state)

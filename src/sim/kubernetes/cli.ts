@@ -6,11 +6,11 @@
  * times with different images to give it a revision history). Stops on SIGINT/SIGTERM.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
-import { parseArgs } from 'node:util'
 import { parseAllDocuments } from 'yaml'
 import type { Verb } from '../../cli/index.js'
 import { buildKubernetesSimulator } from './app.js'
 import type { Obj } from './patch.js'
+import { parseVerbArgs } from '../../cli/args.js'
 import { untilStopSignal } from '../../cli/signals.js'
 
 /** Pure: the manifests of a multi-document YAML text (empty documents and `List`s handled). */
@@ -31,18 +31,9 @@ export function parseManifests (text: string): Obj[] {
 const verb: Verb = {
   summary: 'run the Kubernetes API simulator: sim kubernetes [--port N] [--state file] [--kubeconfig-out path]',
   async run (args) {
-    let values: { port?: string, state?: string, 'kubeconfig-out'?: string, host?: string }
-    try {
-      values = parseArgs({ args: [...args], options: { port: { type: 'string' }, state: { type: 'string' }, 'kubeconfig-out': { type: 'string' }, host: { type: 'string' } }, strict: true }).values
-    } catch (err) {
-      process.stderr.write(`${(err as Error).message}\n${this.summary}\n`)
-      return 2
-    }
-    const port = values.port === undefined ? 0 : Number(values.port)
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      process.stderr.write(`--port must be a port number, got ${values.port ?? ''}\n`)
-      return 2
-    }
+    const parsed = parseVerbArgs(args, ['state', 'kubeconfig-out', 'host'], this.summary)
+    if (parsed === undefined) return 2
+    const { values, port } = parsed
     let objects: Obj[] = []
     try {
       if (values.state !== undefined) objects = parseManifests(readFileSync(values.state, 'utf8'))
