@@ -24,6 +24,9 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
 COPY src ./src
+COPY plugins ./plugins
+COPY actions ./actions
+COPY sim ./sim
 RUN npm run build
 
 # --- deps: production dependencies only --------------------------------------------------------
@@ -55,8 +58,11 @@ WORKDIR /app
 # Owned by root and not writable by the runtime user: the process cannot alter its own code.
 COPY package.json package-lock.json ./
 COPY --from=deps /app/node_modules ./node_modules
-# The build stage has no bench/ (.dockerignore), so dist holds the service alone.
-COPY --from=build /app/dist ./dist
+# The service only: the simulators (dist/sim) are tooling for tests, the demo and trying rules
+# locally, and stay out of the image; `dt-remediator sim` says so in one line here.
+COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/plugins ./dist/plugins
+COPY --from=build /app/dist/actions ./dist/actions
 COPY config ./config
 
 # DTR_RULES_FILE stays the default, config/remediation.yaml, relative to /app: the example

@@ -13,4 +13,4 @@ app.post('/webhooks/problem', async (request, reply) => {
 })
 const url = await app.listen({ port: 0, host: '127.0.0.1' })
 process.stdout.write(`${JSON.stringify({ url })}\n`)
-process.on('SIGTERM', () => { void app.close() })
+process.on('SIGTERM', () => { app.close().catch(() => {}) })

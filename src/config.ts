@@ -4,11 +4,12 @@
  * process.env itself. An invalid value throws a ConfigError whose message is one line naming the
  * variable and the problem, which the server prints before exiting.
  */
-import { isIP } from 'node:net'
 import { z } from 'zod'
-import { DtrError } from './errors.js'
+import { ConfigError } from './errors.js'
+import { MODES, type Mode } from './domain/mode.js'
+import { parseEnvironmentUrl } from './dynatrace/url.js'
 
-export type Mode = 'dry-run' | 'live'
+export type { Mode }
 
 export interface AllowedHost {
   /** Lower-case host, or a `*.suffix` wildcard. */
@@ -39,14 +40,7 @@ export interface Config {
   readonly warnings: readonly string[]
 }
 
-export class ConfigError extends DtrError {
-  readonly variable: string
-  constructor (variable: string, problem: string) {
-    super('DTR_ERR_CONFIG', `${variable}: ${problem}`)
-    this.name = 'ConfigError'
-    this.variable = variable
-  }
-}
+export { ConfigError }
 
 export type Env = Readonly<Record<string, string | undefined>>
 
@@ -55,7 +49,8 @@ export interface ConfigIo {
 }
 
 /** Secrets that may come from a mounted file via `X_FILE`. */
-const SECRETS = ['DTR_DYNATRACE_TOKEN', 'DTR_WEBHOOK_TOKENS', 'DTR_ADMIN_TOKENS', 'DTR_DATABASE_URL'] as const
+export const SECRET_VARIABLES = ['DTR_DYNATRACE_TOKEN', 'DTR_WEBHOOK_TOKENS', 'DTR_ADMIN_TOKENS', 'DTR_DATABASE_URL'] as const
+type Secret = (typeof SECRET_VARIABLES)[number]
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
@@ -63,7 +58,7 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 const schemas = {
   DTR_PORT: z.coerce.number({ error: 'must be a port number' }).int('must be an integer').min(0, 'must be 0-65535').max(65535, 'must be 0-65535').default(8080),
   DTR_HOST: z.string().min(1, 'must not be empty').default('0.0.0.0'),
-  DTR_MODE: z.enum(['dry-run', 'live'], { error: 'must be "dry-run" or "live"' }).optional(),
+  DTR_MODE: z.enum(MODES, { error: 'must be "dry-run" or "live"' }).optional(),
   DTR_RULES_FILE: z.string().min(1, 'must not be empty').default('config/remediation.yaml'),
   DTR_DATA_DIR: z.string().min(1, 'must not be empty').default('./data'),
   DTR_LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
@@ -81,7 +76,7 @@ function readVariable<K extends keyof typeof schemas> (env: Env, name: K): z.out
 }
 
 /** Resolves `X` or `X_FILE` (never both); file content is trimmed of its trailing newline. */
-function readSecret (env: Env, io: ConfigIo, name: (typeof SECRETS)[number]): string | undefined {
+function readSecret (env: Env, io: ConfigIo, name: Secret): string | undefined {
   const direct = env[name]
   const file = env[`${name}_FILE`]
   if (direct !== undefined && direct !== '' && file !== undefined && file !== '') {
@@ -112,25 +107,11 @@ function tokenList (name: string, raw: string | undefined): string[] | undefined
   return tokens
 }
 
-function isLoopback (hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, '')
-  return h === 'localhost' || h === '::1' || (isIP(h) === 4 && h.startsWith('127.'))
-}
-
 function dynatraceUrl (raw: string | undefined, warnings: string[]): string | undefined {
   if (raw === undefined || raw === '') return undefined
-  let url: URL
-  try {
-    url = new URL(raw)
-  } catch {
-    throw new ConfigError('DTR_DYNATRACE_URL', `is not a URL (got "${raw}")`)
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('DTR_DYNATRACE_URL', `must be an http:// or https:// URL (got "${raw}")`)
-  if (url.search !== '' || url.hash !== '') throw new ConfigError('DTR_DYNATRACE_URL', `must not have a query or fragment (got "${raw}")`)
-  if (url.username !== '' || url.password !== '') throw new ConfigError('DTR_DYNATRACE_URL', 'must not contain credentials; use DTR_DYNATRACE_TOKEN')
-  if (url.protocol === 'http:' && !isLoopback(url.hostname)) warnings.push(`DTR_DYNATRACE_URL uses plain http:// to ${url.host}; the API token travels unencrypted`)
-  // Keep the Managed /e/ENV-ID path, drop a trailing slash, so `${url}/api/v2/...` is right.
-  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`
+  const url = parseEnvironmentUrl(raw)
+  if (url.plaintextRemote) warnings.push(`DTR_DYNATRACE_URL uses plain http:// to ${new URL(url.origin).host}; the API token travels unencrypted`)
+  return url.href
 }
 
 /** Pure: parses `host`, `host:port` and `*.example.com` entries. */

@@ -35,6 +35,45 @@ export const errorCatalogue = {
 
 export type ErrorCode = keyof typeof errorCatalogue
 
+/** What a client-caused framework error needs to be explained: the route's limit, the sent type. */
+export interface ClientErrorContext {
+  readonly bodyLimit: number | undefined
+  readonly contentType: string | undefined
+}
+
+/**
+ * The one table of Fastify and plugin error codes a client can cause, with the code we answer and
+ * the message. Anything not listed that carries a 404 is a DTR_ERR_NOT_FOUND; the rest is a 500.
+ */
+export const frameworkErrors: Readonly<Record<string, { readonly code: ErrorCode, message(err: { message: string }, ctx: ClientErrorContext): string }>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'DTR_ERR_BODY_TOO_LARGE', message: (_e, c) => `Body is larger than the limit of ${c.bodyLimit ?? 'DTR_BODY_LIMIT'} bytes (DTR_BODY_LIMIT)` },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'DTR_ERR_INVALID_REQUEST', message: () => 'Content-Length does not match the body' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'DTR_ERR_UNSUPPORTED_MEDIA_TYPE', message: (_e, c) => `Content-Type ${c.contentType ?? '(none)'} is not supported; send application/json or text/plain` },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'DTR_ERR_INVALID_JSON', message: () => 'Body is empty; expected a JSON object' },
+  FST_UNDER_PRESSURE: { code: 'DTR_ERR_UNAVAILABLE', message: () => 'Service is overloaded; retry later' },
+  FST_ERR_VALIDATION: { code: 'DTR_ERR_INVALID_REQUEST', message: (e) => e.message },
+}
+
+/** Pure: the catalogue code an error is answered with. */
+export function errorCodeOf (err: unknown): ErrorCode {
+  if (isDtrError(err)) return err.code
+  const e = err as { code?: unknown, statusCode?: unknown } | null
+  const mapped = typeof e?.code === 'string' ? frameworkErrors[e.code] : undefined
+  if (mapped !== undefined) return mapped.code
+  return e?.statusCode === 404 ? 'DTR_ERR_NOT_FOUND' : 'DTR_ERR_INTERNAL'
+}
+
+/** Pure: the error as one of ours; a framework error keeps its own as the cause. */
+export function toDtrError (err: unknown, ctx: ClientErrorContext): DtrError {
+  if (isDtrError(err)) return err
+  const e = err as { code?: unknown, message?: unknown } | null
+  const mapped = typeof e?.code === 'string' ? frameworkErrors[e.code] : undefined
+  const message = typeof e?.message === 'string' ? e.message : String(err)
+  if (mapped !== undefined) return new DtrError(mapped.code, mapped.message({ message }, ctx), { cause: err })
+  const code = errorCodeOf(err)
+  return new DtrError(code, code === 'DTR_ERR_NOT_FOUND' ? message : 'Internal error', { cause: err })
+}
+
 export class DtrError extends Error {
   readonly code: ErrorCode
   readonly statusCode: number
@@ -52,3 +91,45 @@ export class DtrError extends Error {
 export function isDtrError (err: unknown): err is DtrError {
   return err instanceof DtrError
 }
+
+/**
+ * Thrown by an action (or the mechanics under it) for a fault that retrying cannot fix: the runner
+ * fails the run at once instead of retrying it.
+ */
+export class TerminalError extends DtrError {
+  constructor (message: string, options?: { cause?: unknown, details?: Record<string, unknown> }) {
+    super('DTR_ERR_TERMINAL', message, options)
+    this.name = 'TerminalError'
+  }
+}
+
+/** An invalid configuration value (environment variable or rules file): start-up stops. */
+export class ConfigError extends DtrError {
+  readonly variable: string
+  constructor (variable: string, problem: string) {
+    super('DTR_ERR_CONFIG', `${variable}: ${problem}`)
+    this.name = 'ConfigError'
+    this.variable = variable
+  }
+}
+
+/**
+ * Whether retrying the operation that threw `err` may succeed. Terminal errors and every coded
+ * error whose code names a fault of the request itself say no; an error that declares
+ * `retryable` (the Dynatrace client's) is taken at its word; anything else — a network error, a
+ * Kubernetes 5xx, a bug that may be transient — is retried within the run's timeout.
+ */
+export function isRetryable (err: unknown): boolean {
+  if (err instanceof TerminalError) return false
+  if (typeof err === 'object' && err !== null && typeof (err as { retryable?: unknown }).retryable === 'boolean') {
+    return (err as { retryable: boolean }).retryable
+  }
+  if (isDtrError(err)) return !NOT_RETRYABLE.has(err.code)
+  return true
+}
+
+const NOT_RETRYABLE: ReadonlySet<ErrorCode> = new Set([
+  'DTR_ERR_INVALID_PAYLOAD', 'DTR_ERR_INVALID_JSON', 'DTR_ERR_UNSUPPORTED_MEDIA_TYPE', 'DTR_ERR_BODY_TOO_LARGE',
+  'DTR_ERR_UNAUTHORIZED', 'DTR_ERR_NOT_FOUND', 'DTR_ERR_INVALID_REQUEST', 'DTR_ERR_CONFIG', 'DTR_ERR_DYNATRACE',
+  'DTR_ERR_KUBERNETES', 'DTR_ERR_KUBERNETES_FORBIDDEN', 'DTR_ERR_ACTION_CONTRACT', 'DTR_ERR_ACTION_PARAMS', 'DTR_ERR_TERMINAL',
+])

@@ -9,7 +9,7 @@ import { pino, type LoggerOptions } from 'pino'
 import { buildApp, redactPaths } from './app.js'
 import { loadConfig, type Config } from './config.js'
 import { isDtrError } from './errors.js'
-import { effectiveMode } from './rules/mode.js'
+import { effectiveMode } from './domain/rules/mode.js'
 
 const readFile = (path: string): string => readFileSync(path, 'utf8')
 

@@ -5,10 +5,9 @@
  * deployment and a payload template before configuring the integration.
  */
 import { readFileSync } from 'node:fs'
-import { parseArgs } from 'node:util'
 import { request } from 'undici'
-import { RECOMMENDED_PROBLEM_PAYLOAD_TEMPLATE, renderTemplate, testPlaceholders } from '../sim/dynatrace/notifications.js'
-import type { Verb } from './index.js'
+import { RECOMMENDED_PROBLEM_PAYLOAD_TEMPLATE, renderTemplate, testPlaceholders } from '../dynatrace/templates.js'
+import type { ExitCode, RegisterVerb } from './verb.js'
 
 export interface TestCall {
   readonly url: string
@@ -33,40 +32,35 @@ export function buildTestCall (target: string, options: { token?: string, header
   return { url: url.toString(), headers, body: renderTemplate(options.template ?? RECOMMENDED_PROBLEM_PAYLOAD_TEMPLATE, testPlaceholders()) }
 }
 
-const usage = 'Usage: dt-remediator send-test <url> [--token TOKEN] [--header NAME] [--template FILE]\n'
-
-const verb: Verb = {
-  summary: 'send the test notification Dynatrace sends, and print the answer',
-  async run (args) {
-    let parsed
-    try {
-      parsed = parseArgs({ args: [...args], allowPositionals: true, options: { token: { type: 'string' }, header: { type: 'string' }, template: { type: 'string' } } })
-    } catch (err) {
-      process.stderr.write(`${(err as Error).message}\n${usage}`)
-      return 2
-    }
-    const [target] = parsed.positionals
-    if (target === undefined || parsed.positionals.length > 1) {
-      process.stderr.write(usage)
-      return 2
-    }
-    let call: TestCall
-    try {
-      const template = parsed.values.template === undefined ? undefined : readFileSync(parsed.values.template, 'utf8')
-      call = buildTestCall(target, { token: parsed.values.token, header: parsed.values.header, template })
-    } catch (err) {
-      process.stderr.write(`send-test: ${(err as Error).message}\n`)
-      return 2
-    }
-    try {
-      const res = await request(call.url, { method: 'POST', headers: call.headers, body: call.body, headersTimeout: 10_000, bodyTimeout: 10_000 })
-      const text = await res.body.text()
-      process.stdout.write(`POST ${call.url} → ${res.statusCode}\n${text}\n`)
-      return res.statusCode >= 200 && res.statusCode < 300 ? 0 : 1
-    } catch (err) {
-      process.stderr.write(`send-test: cannot reach ${call.url}: ${(err as Error).message}\n`)
-      return 1
-    }
-  },
+export const registerSendTest: RegisterVerb = (program, done) => {
+  program.command('send-test')
+    .description('send the test notification Dynatrace sends ("Send test notification"), and print the answer')
+    .argument('<url>', 'the service\'s base URL or webhook URL, e.g. http://localhost:8080')
+    .option('--token <token>', 'webhook token, sent as Authorization: Bearer (or in --header)')
+    .option('--header <name>', 'send the token in this header instead (DTR_WEBHOOK_TOKEN_HEADER)')
+    .option('--template <file>', 'your custom payload template (default: the recommended one)')
+    .addHelpText('after', '\nExits 0 when the service answers 2xx, 1 otherwise.')
+    .action(async (target: string, options: { token?: string, header?: string, template?: string }) => {
+      done(await sendTest(target, options))
+    })
 }
-export default verb
+
+async function sendTest (target: string, options: { token?: string, header?: string, template?: string }): Promise<ExitCode> {
+  let call: TestCall
+  try {
+    const template = options.template === undefined ? undefined : readFileSync(options.template, 'utf8')
+    call = buildTestCall(target, { token: options.token, header: options.header, template })
+  } catch (err) {
+    process.stderr.write(`send-test: ${(err as Error).message}\n`)
+    return 2
+  }
+  try {
+    const res = await request(call.url, { method: 'POST', headers: call.headers, body: call.body, headersTimeout: 10_000, bodyTimeout: 10_000 })
+    const text = await res.body.text()
+    process.stdout.write(`POST ${call.url} → ${res.statusCode}\n${text}\n`)
+    return res.statusCode >= 200 && res.statusCode < 300 ? 0 : 1
+  } catch (err) {
+    process.stderr.write(`send-test: cannot reach ${call.url}: ${(err as Error).message}\n`)
+    return 1
+  }
+}

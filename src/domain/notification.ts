@@ -2,8 +2,18 @@
  * Turning a validated payload into the record the store keeps. Pure.
  */
 import { createHash } from 'node:crypto'
-import type { NewNotification } from '../store/notifications.js'
 import type { NotificationKind, ProblemPayload, SecurityPayload } from './payload.js'
+
+/** A validated notification, ready to be stored. */
+export interface NewNotification {
+  readonly id: string
+  readonly kind: NotificationKind
+  readonly problemId: string
+  readonly displayId: string | undefined
+  readonly state: string | undefined
+  readonly dedupeKey: string
+  readonly body: unknown
+}
 
 /** Pure: JSON with object keys sorted, so key order and whitespace do not make a new notification. */
 export function canonicalJson (value: unknown): string {

@@ -93,28 +93,37 @@ function formatPath (path: readonly PropertyKey[]): string {
 }
 
 /**
- * Pure: given a body and a schema, returns the parsed value or one message per missing or
- * invalid field, e.g. `Missing PID: add "PID":"{PID}" to the custom payload`,
- * `Invalid ImpactedEntities[1]: expected an entity id string or …`.
+ * Pure: one message per missing or invalid field of `input`, as a user repairing a payload
+ * template needs it: `Missing PID: add "PID":"{PID}" to the custom payload`,
+ * `Invalid ImpactedEntities[1]: expected an entity id string or …`. Shared by the webhook
+ * routes' validator (through the validation plugin) and by every caller of parseWith.
  */
-function parseWith<S extends z.ZodType> (schema: S, body: unknown): ParseResult<z.output<S>> {
+export function describeIssues (issues: readonly z.core.$ZodIssue[], input: unknown): string[] {
+  const record = typeof input === 'object' && input !== null && !Array.isArray(input) ? input as Record<string, unknown> : undefined
+  if (record === undefined) return ['Body must be a JSON object']
+  const errors: string[] = []
+  for (const issue of issues) {
+    const [top] = issue.path
+    const key = String(top)
+    const missing = issue.path.length === 1 && (record[key] === undefined || record[key] === null)
+    const message = issue.path.length === 0
+      ? `Invalid body: ${issue.message}`
+      : missing
+        ? `Missing ${key}${placeholderHints[key] === undefined ? '' : `: add ${placeholderHints[key]} to the custom payload`}`
+        : `Invalid ${formatPath(issue.path)}: ${issue.message}`
+    if (!errors.includes(message)) errors.push(message)
+  }
+  return errors
+}
+
+/** Pure: given a body and a schema, returns the parsed value or describeIssues' messages. */
+export function parseWith<S extends z.ZodType> (schema: S, body: unknown): ParseResult<z.output<S>> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return { ok: false, errors: ['Body must be a JSON object'] }
   }
   const result = schema.safeParse(body)
   if (result.success) return { ok: true, value: result.data }
-  const record = body as Record<string, unknown>
-  const errors: string[] = []
-  for (const issue of result.error.issues) {
-    const [top] = issue.path
-    const key = String(top)
-    const missing = issue.path.length === 1 && (record[key] === undefined || record[key] === null)
-    const message = missing
-      ? `Missing ${key}${placeholderHints[key] === undefined ? '' : `: add ${placeholderHints[key]} to the custom payload`}`
-      : `Invalid ${formatPath(issue.path)}: ${issue.message}`
-    if (!errors.includes(message)) errors.push(message)
-  }
-  return { ok: false, errors }
+  return { ok: false, errors: describeIssues(result.error.issues, body) }
 }
 
 export const parseProblemPayload = (body: unknown): ParseResult<ProblemPayload> => parseWith(problemPayloadSchema, body)

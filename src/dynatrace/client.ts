@@ -19,7 +19,8 @@ import type {
   SecurityProblem, SecurityProblemDetails,
 } from './schemas.js'
 import { criterion } from './selectors.js'
-import { Transport, defaultSleep } from './transport.js'
+import { sleep as defaultSleep } from '../clock.js'
+import { Transport } from './transport.js'
 import type { ApiRequest } from './transport.js'
 import { parseEnvironmentUrl } from './url.js'
 import type { EnvironmentUrl } from './url.js'
@@ -111,10 +112,6 @@ const seg = encodeURIComponent
 export function createDynatraceClient (options: DynatraceClientOptions): DynatraceClient {
   const environment = parseEnvironmentUrl(options.url)
   if (options.token.trim() === '') throw new DynatraceApiError('Dynatrace token is empty', { operation: 'config', retryable: false, attempts: 0 })
-  if (environment.origin.startsWith('http://') && !/^http:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/.test(environment.origin)) {
-    // SPEC 3: plain http is for simulators and local proxies; elsewhere the token travels in clear.
-    options.logger?.warn({ url: environment.href }, 'DTR_DYNATRACE_URL uses http:// on a non-loopback host: the API token is sent unencrypted')
-  }
   const retry: RetryOptions = { ...defaultRetryOptions, ...options.retry }
   const random = options.random ?? Math.random
   const sleep = options.sleep ?? defaultSleep

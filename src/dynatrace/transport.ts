@@ -12,7 +12,6 @@
  * - Any other 4xx: final, a DTR_ERR_DYNATRACE carrying Dynatrace's error envelope.
  * Every attempt is counted in dtr_dynatrace_requests_total{operation,status}.
  */
-import { setTimeout as sleepTimer } from 'node:timers/promises'
 import type { IncomingHttpHeaders } from 'node:http'
 import { Pool } from 'undici'
 import type { Logger } from 'pino'
@@ -64,10 +63,6 @@ export interface TransportOptions {
 const IDEMPOTENT: ReadonlySet<Method> = new Set(['GET', 'PUT', 'DELETE'])
 /** Error codes meaning the request never left this process. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'])
-
-export const defaultSleep = async (ms: number, signal?: AbortSignal): Promise<void> => {
-  await sleepTimer(ms, undefined, signal === undefined ? undefined : { signal })
-}
 
 type Attempt =
   | { readonly kind: 'response', readonly response: ApiResponse }

@@ -8,9 +8,8 @@
  */
 import { existsSync } from 'node:fs'
 import { HttpMethod, IsomorphicFetchHttpLibrary, KubeConfig, PatchStrategy, RequestContext } from '@kubernetes/client-node'
-import type { KubernetesReader } from '../actions/contract.js'
 import { KubernetesApiError, type ApiStatus, type Verb } from './errors.js'
-import { apiVersionOf, resourcePath, resources, type ObjectList, type ResourceType } from './resources.js'
+import { resourcePath, type ObjectList, type ResourceType } from './resources.js'
 
 export type PatchType = 'json' | 'merge' | 'strategic'
 
@@ -72,7 +71,7 @@ export function createKubernetesClient (kubeConfig: KubeConfig): KubernetesClien
     const text = await response.body.text()
     if (response.httpStatusCode >= 200 && response.httpStatusCode < 300) return JSON.parse(text) as T
     throw new KubernetesApiError({
-      statusCode: response.httpStatusCode,
+      responseStatus: response.httpStatusCode,
       status: parseStatus(text),
       verb: init.verb,
       type: init.type,
@@ -138,27 +137,4 @@ export function loadKubernetesClient (options: LoadKubernetesClientOptions = {})
     kubeConfig.loadFromDefault()
   }
   return createKubernetesClient(kubeConfig)
-}
-
-/** Kinds the read-only helper offered to every action (ctx.kubernetes) can fetch. */
-const readableKinds: ReadonlyMap<string, ResourceType> = new Map(Object.values(resources).map((r: ResourceType) => [`${apiVersionOf(r)}/${r.kind}`, r]))
-
-/**
- * The `KubernetesReader` given to every action as `ctx.kubernetes`: GET only, undefined for 404.
- * Kinds beyond the ones listed in resources.ts are refused rather than guessed (plural names are
- * not derivable from kinds in general).
- */
-export function kubernetesReader (client: KubernetesClient): KubernetesReader {
-  return {
-    async get (ref, signal) {
-      const type = readableKinds.get(`${ref.apiVersion}/${ref.kind}`)
-      if (type === undefined) throw new Error(`kubernetes.get: ${ref.apiVersion} ${ref.kind} is not readable (known: ${[...readableKinds.keys()].join(', ')})`)
-      try {
-        return await client.get<Record<string, unknown>>(type, ref.namespace, ref.name, signal === undefined ? {} : { signal })
-      } catch (err) {
-        if (err instanceof KubernetesApiError && err.statusCode === 404) return undefined
-        throw err
-      }
-    },
-  }
 }

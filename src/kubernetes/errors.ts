@@ -10,8 +10,8 @@
  * - 404 Not Found on the target: the workload is gone (renamed, deleted): a skip, not a failure.
  * - Anything else (5xx, 429, network): thrown as is, so the runner retries within the timeout.
  */
-import { TerminalError } from '../actions/contract.js'
-import { DtrError } from '../errors.js'
+import { sleep } from '../clock.js'
+import { DtrError, TerminalError } from '../errors.js'
 import { qualifiedName, type ResourceType } from './resources.js'
 
 export type Verb = 'get' | 'list' | 'patch' | 'update'
@@ -24,9 +24,14 @@ export interface ApiStatus {
   code?: number
 }
 
-/** A non-2xx answer from the API server, with what we asked for. */
-export class KubernetesApiError extends Error {
-  readonly statusCode: number
+/**
+ * A non-2xx answer from the API server, with what we asked for. A DTR_ERR_KUBERNETES (its
+ * `statusCode` is the one we would answer with); the API server's own status is `responseStatus`.
+ */
+export class KubernetesApiError extends DtrError {
+  readonly responseStatus: number
+  /** 5xx, 429 and 409 may pass when tried again; other answers will not change. */
+  readonly retryable: boolean
   readonly status: ApiStatus | undefined
   readonly verb: Verb
   readonly type: ResourceType
@@ -34,11 +39,13 @@ export class KubernetesApiError extends Error {
   readonly objectName: string | undefined
   readonly subresource: string | undefined
 
-  constructor (init: { statusCode: number, status: ApiStatus | undefined, verb: Verb, type: ResourceType, namespace: string, name?: string, subresource?: string }) {
+  constructor (init: { responseStatus: number, status: ApiStatus | undefined, verb: Verb, type: ResourceType, namespace: string, name?: string, subresource?: string }) {
     const what = `${init.verb} ${qualifiedName(init.type, init.subresource)}${init.name === undefined ? '' : ` ${init.name}`} in namespace ${init.namespace}`
-    super(`Kubernetes API answered ${init.statusCode}${init.status?.reason === undefined ? '' : ` ${init.status.reason}`} to ${what}: ${init.status?.message ?? '(no message)'}`)
+    super('DTR_ERR_KUBERNETES', `Kubernetes API answered ${init.responseStatus}${init.status?.reason === undefined ? '' : ` ${init.status.reason}`} to ${what}: ${init.status?.message ?? '(no message)'}`,
+      { details: { responseStatus: init.responseStatus, reason: init.status?.reason } })
     this.name = 'KubernetesApiError'
-    this.statusCode = init.statusCode
+    this.responseStatus = init.responseStatus
+    this.retryable = init.responseStatus >= 500 || init.responseStatus === 429 || init.responseStatus === 409
     this.status = init.status
     this.verb = init.verb
     this.type = init.type
@@ -48,8 +55,8 @@ export class KubernetesApiError extends Error {
   }
 }
 
-export function isKubernetesApiError (err: unknown, statusCode?: number): err is KubernetesApiError {
-  return err instanceof KubernetesApiError && (statusCode === undefined || err.statusCode === statusCode)
+export function isKubernetesApiError (err: unknown, responseStatus?: number): err is KubernetesApiError {
+  return err instanceof KubernetesApiError && (responseStatus === undefined || err.responseStatus === responseStatus)
 }
 
 /**
@@ -72,10 +79,10 @@ export function forbiddenError (err: KubernetesApiError): TerminalError {
  */
 export function toActionError (err: unknown): unknown {
   if (!(err instanceof KubernetesApiError)) return err
-  if (err.statusCode === 403) return forbiddenError(err)
-  if (err.statusCode >= 400 && err.statusCode < 500 && err.statusCode !== 404 && err.statusCode !== 409 && err.statusCode !== 429) {
-    const cause = new DtrError('DTR_ERR_KUBERNETES', err.message, { cause: err, details: { statusCode: err.statusCode, reason: err.status?.reason } })
-    return new TerminalError(err.message, { cause, details: { code: 'DTR_ERR_KUBERNETES', statusCode: err.statusCode } })
+  const status = err.responseStatus
+  if (status === 403) return forbiddenError(err)
+  if (status >= 400 && status < 500 && status !== 404 && status !== 409 && status !== 429) {
+    return new TerminalError(err.message, { cause: err, details: { code: 'DTR_ERR_KUBERNETES', responseStatus: status } })
   }
   return err
 }
@@ -100,16 +107,7 @@ export async function withConflictRetry<T> (fn: () => Promise<T>, options: Confl
     } catch (err) {
       if (!isKubernetesApiError(err, 409) || attempt >= attempts) throw err
       options.onConflict?.(attempt, err)
-      await pause(Math.round(10 * 2 ** attempt * (0.5 + Math.random() / 2)), options.signal)
+      await sleep(Math.round(10 * 2 ** attempt * (0.5 + Math.random() / 2)), options.signal)
     }
   }
-}
-
-function pause (ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted === true) { reject(signal.reason); return }
-    const timer = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve() }, ms)
-    const onAbort = (): void => { clearTimeout(timer); reject(signal?.reason) }
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
 }

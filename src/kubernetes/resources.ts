@@ -4,7 +4,7 @@
  * the JSON the API server sends, so that what we compare (templates) and what we send (patches)
  * is exactly what goes over the wire, with nothing added or dropped by a model round-trip.
  */
-import type { TargetKind } from '../actions/contract.js'
+import type { TargetKind } from '../domain/target.js'
 
 export interface ResourceType {
   readonly kind: string

@@ -4,7 +4,8 @@
  * controller rolls every pod. The value is fixed when the run is planned; a retried attempt sends
  * the byte-identical patch, which the API server treats as a no-op — one restart, never two.
  */
-import type { Outcome, Target } from '../actions/contract.js'
+import type { Outcome } from '../domain/outcome.js'
+import type { Target } from '../domain/target.js'
 import type { KubernetesClient } from './client.js'
 import { isKubernetesApiError, toActionError, withConflictRetry } from './errors.js'
 import { workloadResource } from './resources.js'

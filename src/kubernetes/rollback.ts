@@ -12,7 +12,8 @@
  * The plan names the source object (ReplicaSet or ControllerRevision) rather than only its
  * revision number: the number changes when the controller reuses it, the name does not.
  */
-import type { Outcome, Target } from '../actions/contract.js'
+import type { Outcome } from '../domain/outcome.js'
+import type { Target } from '../domain/target.js'
 import type { KubernetesClient } from './client.js'
 import { isKubernetesApiError, toActionError, withConflictRetry } from './errors.js'
 import { resources, workloadResource, type ControllerRevision, type PodTemplateSpec, type ReplicaSet, type Workload } from './resources.js'
@@ -216,4 +217,3 @@ function stripDirectives (template: PodTemplateSpec): PodTemplateSpec {
 function imagesList (images: readonly ContainerImage[]): string {
   return images.map((c) => c.image).join(', ')
 }
-

@@ -5,7 +5,8 @@
  * HPA's `minReplicas` instead. The absolute number is computed when the run is planned; every
  * attempt sends the same number.
  */
-import type { Outcome, Target } from '../actions/contract.js'
+import type { Outcome } from '../domain/outcome.js'
+import type { Target } from '../domain/target.js'
 import type { KubernetesClient } from './client.js'
 import { isKubernetesApiError, toActionError, withConflictRetry } from './errors.js'
 import { resources, workloadResource, type HorizontalPodAutoscaler, type Scale } from './resources.js'

@@ -3,7 +3,8 @@
  * be changed at all. Returns values, not exceptions: a missing or GitOps-managed workload is a
  * skip with a reason the user reads in Dynatrace.
  */
-import type { Outcome, Target } from '../actions/contract.js'
+import type { Outcome } from '../domain/outcome.js'
+import { describeTarget, type Target } from '../domain/target.js'
 import { isKubernetesApiError, toActionError } from './errors.js'
 import type { KubernetesClient } from './client.js'
 import { detectGitOps, gitOpsSkipReason } from './gitops.js'
@@ -11,10 +12,7 @@ import { workloadResource, type Workload } from './resources.js'
 
 export type GitOpsSetting = 'skip' | 'allow'
 
-/** `Deployment shop/checkout`. */
-export function describeTarget (target: Target): string {
-  return `${target.kind} ${target.namespace}/${target.name}`
-}
+export { describeTarget }
 
 export type WorkloadRead =
   | { readonly found: true, readonly workload: Workload }

@@ -1,22 +1,28 @@
 /**
  * Webhook intake (SPEC 4): POST /webhooks/problem and /webhooks/security. Authenticate, parse,
- * validate, answer Dynatrace's test call, store durably, answer. Nothing here waits on Dynatrace
- * or Kubernetes: the work is queued in the same statement that stores the notification, and the
- * runner picks it up.
+ * validate (the route schemas are the payload schemas of src/domain/payload.ts), answer
+ * Dynatrace's test call, store durably, answer. Nothing here waits on Dynatrace or Kubernetes:
+ * the work is queued in the same statement that stores the notification, and the runner picks it
+ * up.
  */
 import { randomUUID } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import { DtrError } from '../errors.js'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { toNewNotification } from '../domain/notification.js'
 import {
-  isTestNotification, parseProblemPayload, parseSecurityPayload,
-  type NotificationKind, type ParseResult, type ProblemPayload, type SecurityPayload,
+  isTestNotification, problemPayloadSchema, securityPayloadSchema,
+  type NotificationKind, type ProblemPayload, type SecurityPayload,
 } from '../domain/payload.js'
+import { DtrError, errorCodeOf, type ErrorCode } from '../errors.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** Which kind of notification a webhook route takes. */
     kind?: NotificationKind
+  }
+  interface FastifyRequest {
+    /** The body exactly as received (JSON-parsed): what is stored and deduplicated. */
+    receivedBody: unknown
   }
 }
 
@@ -24,40 +30,33 @@ export interface WebhookRoutesOptions {
   readonly bodyLimit: number
 }
 
-const parsers: Record<NotificationKind, (body: unknown) => ParseResult<ProblemPayload | SecurityPayload>> = {
-  problem: parseProblemPayload,
-  security: parseSecurityPayload,
-}
-
-/**
- * Which errors count as which refusal in dtr_notifications_total. onError sees the error as
- * thrown — ours by DTR_ERR code, Fastify's and under-pressure's by their own — not the reply the
- * error handler makes of it.
- */
-const refusalOutcome: Record<string, string> = {
+/** How a refusal counts in dtr_notifications_total, by the code it is answered with. */
+const refusalOutcome: Partial<Record<ErrorCode, string>> = {
   DTR_ERR_UNAUTHORIZED: 'unauthorized',
   DTR_ERR_INVALID_PAYLOAD: 'invalid',
   DTR_ERR_INVALID_JSON: 'invalid',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'invalid',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid',
-  FST_ERR_CTP_BODY_TOO_LARGE: 'too_large',
+  DTR_ERR_UNSUPPORTED_MEDIA_TYPE: 'invalid',
+  DTR_ERR_BODY_TOO_LARGE: 'too_large',
   DTR_ERR_UNAVAILABLE: 'unavailable',
-  FST_UNDER_PRESSURE: 'unavailable',
 }
 
 const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (fastify, options) => {
+  fastify.setValidatorCompiler(fastify.zodValidator('DTR_ERR_INVALID_PAYLOAD'))
+  fastify.decorateRequest('receivedBody', undefined)
+
   // Dynatrace sends application/json, or — when the user configured another content type — the
   // same text without JSON escaping, so both are parsed as JSON and a parse failure is the
   // user's to fix (400), never ours (500). Other media types are refused with 415.
   fastify.removeAllContentTypeParsers()
-  fastify.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string', bodyLimit: options.bodyLimit }, (_request, text, done) => {
+  fastify.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string', bodyLimit: options.bodyLimit }, (request, text, done) => {
     const body = String(text)
     if (body.trim() === '') {
       done(new DtrError('DTR_ERR_INVALID_JSON', 'Body is empty; expected a JSON object'), undefined)
       return
     }
     try {
-      done(null, JSON.parse(body))
+      request.receivedBody = JSON.parse(body)
+      done(null, request.receivedBody)
     } catch (err) {
       done(new DtrError('DTR_ERR_INVALID_JSON', `Body is not valid JSON: ${(err as Error).message}`), undefined)
     }
@@ -65,27 +64,21 @@ const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (fastify, 
 
   fastify.addHook('onRequest', fastify.webhookAuth)
 
-  fastify.addHook('onError', async (request, _reply, error) => {
-    const outcome = refusalOutcome[(error as { code?: string }).code ?? ''] ?? 'error'
-    fastify.metrics.notifications.inc({ kind: kindOf(request), outcome })
-  })
-
   const kindOf = (request: FastifyRequest): NotificationKind => request.routeOptions.config.kind ?? 'problem'
 
-  async function intake (request: FastifyRequest, reply: FastifyReply): Promise<{ status: string, notificationId?: string }> {
-    const kind = kindOf(request)
-    const body = request.body
-    const parsed = parsers[kind](body)
-    if (!parsed.ok) throw new DtrError('DTR_ERR_INVALID_PAYLOAD', parsed.errors.join('; '), { details: { errors: parsed.errors } })
+  fastify.addHook('onError', async (request, _reply, error) => {
+    fastify.metrics.notifications.inc({ kind: kindOf(request), outcome: refusalOutcome[errorCodeOf(error)] ?? 'error' })
+  })
 
-    if (isTestNotification(kind, parsed.value)) {
+  async function intake (request: FastifyRequest, reply: FastifyReply, payload: ProblemPayload | SecurityPayload): Promise<{ status: string, notificationId?: string }> {
+    const kind = kindOf(request)
+    if (isTestNotification(kind, payload)) {
       fastify.metrics.notifications.inc({ kind, outcome: 'test' })
       request.log.info({ kind }, 'test notification answered')
       reply.code(200)
       return { status: 'test' }
     }
-
-    const notification = toNewNotification(randomUUID(), kind, parsed.value, body)
+    const notification = toNewNotification(randomUUID(), kind, payload, request.receivedBody)
     const result = await fastify.store.notifications.record(notification)
     fastify.metrics.notifications.inc({ kind, outcome: result.status })
     request.log.info({ kind, problemId: notification.problemId, state: notification.state, notificationId: result.notificationId, status: result.status }, 'notification stored')
@@ -93,8 +86,11 @@ const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (fastify, 
     return result
   }
 
-  fastify.post('/webhooks/problem', { bodyLimit: options.bodyLimit, config: { kind: 'problem' } }, intake)
-  fastify.post('/webhooks/security', { bodyLimit: options.bodyLimit, config: { kind: 'security' } }, intake)
+  const routes = fastify.withTypeProvider<ZodTypeProvider>()
+  routes.post('/webhooks/problem', { bodyLimit: options.bodyLimit, config: { kind: 'problem' }, schema: { body: problemPayloadSchema } },
+    async (request, reply) => intake(request, reply, request.body))
+  routes.post('/webhooks/security', { bodyLimit: options.bodyLimit, config: { kind: 'security' }, schema: { body: securityPayloadSchema } },
+    async (request, reply) => intake(request, reply, request.body))
 }
 
 export default webhookRoutes

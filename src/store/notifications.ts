@@ -6,18 +6,11 @@
  * batch, skips duplicates by `dedupe_key`, and enqueues one job per inserted row — atomically, so
  * a notification is never stored without its work or its work without it.
  */
+import type { NewNotification } from '../domain/notification.js'
 import { DtrError, isDtrError } from '../errors.js'
 import type { Database, Queryable } from './db.js'
 
-export interface NewNotification {
-  readonly id: string
-  readonly kind: 'problem' | 'security'
-  readonly problemId: string
-  readonly displayId: string | undefined
-  readonly state: string | undefined
-  readonly dedupeKey: string
-  readonly body: unknown
-}
+export type { NewNotification }
 
 export interface RecordResult {
   readonly status: 'accepted' | 'duplicate'
@@ -165,7 +158,7 @@ export function createNotificationStore (db: Database, options: NotificationStor
     },
     pending: () => queue.length,
     async drain () {
-      while (flushing !== undefined) await flushing
+      for (let current = flushing; current !== undefined; current = flushing) await current
     },
   }
 }

@@ -69,7 +69,7 @@ export function createJobQueue (db: Database): JobQueue {
        WHERE id = $1::bigint AND lease_owner = $2 AND state = 'active' RETURNING id`, [jobId, owner, error]),
     async pending (queue) {
       const rows = await db.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM jobs WHERE state IN ('ready', 'active') AND ($1::text IS NULL OR queue = $1)`, [queue ?? null])
+        'SELECT count(*)::int AS n FROM jobs WHERE state IN (\'ready\', \'active\') AND ($1::text IS NULL OR queue = $1)', [queue ?? null])
       return rows[0]?.n ?? 0
     },
   }

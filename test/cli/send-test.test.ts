@@ -99,7 +99,7 @@ t.test('dt-remediator send-test', async (t) => {
   t.test('exits 2 with the usage line when no URL is given', async (t) => {
     const { code, stdout, stderr } = await sendTest(['--token', TOKEN])
     t.equal(code, 2)
-    t.match(stderr, /^Usage: dt-remediator send-test <url>/m)
+    t.match(stderr, /^Usage: dt-remediator send-test \[options\] <url>/m)
     t.equal(stdout, '')
   })
 })

@@ -311,10 +311,14 @@ t.test('the Deployment runs the image as its user, on its port, with its data di
   t.ok(runtime.instructions.some((i) => i.keyword === 'VOLUME' && i.args.includes(dataDir)), 'and is a volume')
 
   const deployment = parse(read('deploy/kubernetes/deployment.yaml'), { version: '1.1' }) as {
-    spec: { template: { spec: {
-      securityContext?: { runAsUser?: number, runAsGroup?: number }
-      containers: Array<{ securityContext?: { runAsUser?: number, runAsGroup?: number }, ports: Array<{ containerPort: number }>, env: Array<{ name: string, value?: string }> }>
-    } } }
+    spec: {
+      template: {
+        spec: {
+          securityContext?: { runAsUser?: number, runAsGroup?: number }
+          containers: Array<{ securityContext?: { runAsUser?: number, runAsGroup?: number }, ports: Array<{ containerPort: number }>, env: Array<{ name: string, value?: string }> }>
+        }
+      }
+    }
   }
   const pod = deployment.spec.template.spec
   const container = pod.containers[0]

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { parseDocument } from 'yaml'
-import { effectiveMode } from '../../src/rules/mode.js'
+import { effectiveMode } from '../../src/domain/rules/mode.js'
 
 const path = fileURLToPath(new URL('../../config/remediation.yaml', import.meta.url))
 const text = readFileSync(path, 'utf8')
@@ -75,6 +75,7 @@ t.test('each rule is well-formed and uses built-in actions', async (t) => {
   for (const use of ['kubernetes.rollback', 'kubernetes.restart', 'notify.slack']) t.ok(uses.has(use), `an example uses ${use}`)
 })
 
+// eslint-disable-next-line no-template-curly-in-string
 t.test('${env:} placeholders appear only in action parameters', async (t) => {
   const inWith = JSON.stringify(rules.rules.map((r) => r.actions.map((a) => a.with ?? {})))
   const elsewhere = JSON.stringify(rules.rules.map((r) => ({ ...r, actions: r.actions.map((a) => a.use) })))

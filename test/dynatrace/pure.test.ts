@@ -40,8 +40,8 @@ t.test('backoff is exponential, jittered and capped', async (t) => {
 })
 
 t.test('environment URLs', async (t) => {
-  t.same(parseEnvironmentUrl('https://abc12345.live.dynatrace.com'), { origin: 'https://abc12345.live.dynatrace.com', basePath: '', href: 'https://abc12345.live.dynatrace.com' })
-  t.same(parseEnvironmentUrl('https://abc12345.live.dynatrace.com/api/v2/'), { origin: 'https://abc12345.live.dynatrace.com', basePath: '', href: 'https://abc12345.live.dynatrace.com' })
+  t.same(parseEnvironmentUrl('https://abc12345.live.dynatrace.com'), { origin: 'https://abc12345.live.dynatrace.com', basePath: '', href: 'https://abc12345.live.dynatrace.com', plaintextRemote: false })
+  t.same(parseEnvironmentUrl('https://abc12345.live.dynatrace.com/api/v2/'), { origin: 'https://abc12345.live.dynatrace.com', basePath: '', href: 'https://abc12345.live.dynatrace.com', plaintextRemote: false })
   t.equal(parseEnvironmentUrl('https://managed.example.com/e/1a2b-3c/').basePath, '/e/1a2b-3c')
   t.equal(parseEnvironmentUrl('http://127.0.0.1:9000').origin, 'http://127.0.0.1:9000')
   t.throws(() => parseEnvironmentUrl('ftp://x'), { code: 'DTR_ERR_CONFIG' })
@@ -75,8 +75,17 @@ t.test('the limiter hands slots over in order and honours aborts', async (t) => 
 
 t.test('response schemas keep unknown fields and accept unknown enum values', async (t) => {
   const p = problemSchema.parse({
-    problemId: 'p', displayId: 'P-1', title: 't', status: 'SOMETHING_NEW', severityLevel: 'BRAND_NEW', impactLevel: 'SERVICES',
-    startTime: 1, endTime: -1, impactedEntities: [], affectedEntities: [], futureField: { x: 1 },
+    problemId: 'p',
+    displayId: 'P-1',
+    title: 't',
+    status: 'SOMETHING_NEW',
+    severityLevel: 'BRAND_NEW',
+    impactLevel: 'SERVICES',
+    startTime: 1,
+    endTime: -1,
+    impactedEntities: [],
+    affectedEntities: [],
+    futureField: { x: 1 },
   })
   t.equal(p.status, 'SOMETHING_NEW')
   t.same((p as Record<string, unknown>).futureField, { x: 1 })

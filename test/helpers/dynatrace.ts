@@ -7,8 +7,8 @@ import { createMetrics } from '../../src/metrics.js'
 import type { Metrics } from '../../src/metrics.js'
 import { createDynatraceClient } from '../../src/dynatrace/index.js'
 import type { DynatraceClient, DynatraceClientOptions } from '../../src/dynatrace/index.js'
-import { buildDynatraceSimulator } from '../../src/sim/dynatrace/index.js'
-import type { BuildSimulatorOptions, DynatraceSimulatorApp } from '../../src/sim/dynatrace/index.js'
+import { buildDynatraceSimulator } from '../../sim/dynatrace/index.js'
+import type { BuildSimulatorOptions, DynatraceSimulatorApp } from '../../sim/dynatrace/index.js'
 
 export const TEST_TOKEN = 'dt0c01.TEST.TOKEN'
 

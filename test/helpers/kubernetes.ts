@@ -5,8 +5,8 @@
  */
 import { KubeConfig } from '@kubernetes/client-node'
 import { createKubernetesClient, type KubernetesClient } from '../../src/kubernetes/client.js'
-import { buildKubernetesSimulator, type KubernetesSimulator, type KubernetesSimulatorOptions } from '../../src/sim/kubernetes/app.js'
-import type { Obj } from '../../src/sim/kubernetes/patch.js'
+import { buildKubernetesSimulator, type KubernetesSimulator, type KubernetesSimulatorOptions } from '../../sim/kubernetes/app.js'
+import type { Obj } from '../../sim/kubernetes/patch.js'
 
 interface Teardown {
   teardown(fn: () => unknown): void

@@ -41,7 +41,7 @@ export async function startServer (t: Test, env: Record<string, string>): Promis
       logs.push(entry)
       if (typeof entry.url === 'string') resolve(entry.url)
     })
-    void exited.then((code) => reject(new Error(`server exited (${code}) before listening: ${stderr}`)))
+    exited.then((code) => reject(new Error(`server exited (${code}) before listening: ${stderr}`)), reject)
   })
   return { child, url: await listening, logs, exited }
 }

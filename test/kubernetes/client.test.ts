@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { kubernetesReader, loadKubernetesClient } from '../../src/kubernetes/client.js'
+import { loadKubernetesClient } from '../../src/kubernetes/client.js'
+import { kubernetesReader } from '../../src/kubernetes/reader.js'
 import { KubernetesApiError } from '../../src/kubernetes/errors.js'
 import { resources } from '../../src/kubernetes/resources.js'
 import { deployment, startKubernetesSim } from '../helpers/kubernetes.js'
@@ -25,7 +26,7 @@ t.test('the client turns Status answers into KubernetesApiError', async (t) => {
   const { kube } = await startKubernetesSim(t)
   const error = await kube.get(resources.Deployment, 'shop', 'nope').then(() => undefined, (err: unknown) => err)
   t.ok(error instanceof KubernetesApiError)
-  t.match(error, { statusCode: 404, status: { reason: 'NotFound', message: 'deployments.apps "nope" not found' }, verb: 'get', objectName: 'nope' })
+  t.match(error, { responseStatus: 404, status: { reason: 'NotFound', message: 'deployments.apps "nope" not found' }, verb: 'get', objectName: 'nope' })
 })
 
 t.test('kubernetesReader: the read-only ctx.kubernetes helper', async (t) => {

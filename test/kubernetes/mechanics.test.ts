@@ -1,5 +1,5 @@
 import t from 'tap'
-import { TerminalError } from '../../src/actions/contract.js'
+import { TerminalError } from '../../src/errors.js'
 import { KubernetesApiError, toActionError, withConflictRetry } from '../../src/kubernetes/errors.js'
 import { detectGitOps } from '../../src/kubernetes/gitops.js'
 import { resources } from '../../src/kubernetes/resources.js'
@@ -36,12 +36,12 @@ t.test('template helpers', async (t) => {
   t.equal(rfc3339(Date.parse('2024-05-01T10:15:42.987Z')), '2024-05-01T10:15:42Z')
 })
 
-function apiError (statusCode: number): KubernetesApiError {
-  return new KubernetesApiError({ statusCode, status: { reason: 'X', message: 'm' }, verb: 'patch', type: resources.Deployment, namespace: 'shop', name: 'checkout' })
+function apiError (responseStatus: number): KubernetesApiError {
+  return new KubernetesApiError({ responseStatus, status: { reason: 'X', message: 'm' }, verb: 'patch', type: resources.Deployment, namespace: 'shop', name: 'checkout' })
 }
 
 t.test('toActionError', async (t) => {
-  const forbidden = toActionError(new KubernetesApiError({ statusCode: 403, status: { reason: 'Forbidden', message: 'no' }, verb: 'patch', type: resources.Deployment, namespace: 'shop', name: 'checkout', subresource: 'scale' }))
+  const forbidden = toActionError(new KubernetesApiError({ responseStatus: 403, status: { reason: 'Forbidden', message: 'no' }, verb: 'patch', type: resources.Deployment, namespace: 'shop', name: 'checkout', subresource: 'scale' }))
   t.ok(forbidden instanceof TerminalError)
   t.match((forbidden as Error).message, 'forbidden: cannot patch deployments.apps/scale in namespace shop — grant the service account the verb "patch" on resource "deployments/scale" in API group "apps"')
   t.ok(toActionError(apiError(422)) instanceof TerminalError, '422: our request is wrong, a retry would send the same')
@@ -58,9 +58,9 @@ t.test('withConflictRetry retries 409 only, a bounded number of times', async (t
   t.equal(await withConflictRetry(async () => { if (++calls < 3) throw apiError(409); return 'done' }), 'done')
   t.equal(calls, 3)
   calls = 0
-  t.match(await withConflictRetry(async () => { calls++; throw apiError(409) }, { attempts: 2 }).catch((err: unknown) => err), { statusCode: 409 })
+  t.match(await withConflictRetry(async () => { calls++; throw apiError(409) }, { attempts: 2 }).catch((err: unknown) => err), { responseStatus: 409 })
   t.equal(calls, 2)
   calls = 0
-  t.match(await withConflictRetry(async () => { calls++; throw apiError(500) }).catch((err: unknown) => err), { statusCode: 500 })
+  t.match(await withConflictRetry(async () => { calls++; throw apiError(500) }).catch((err: unknown) => err), { responseStatus: 500 })
   t.equal(calls, 1, 'other errors are not retried here')
 })

@@ -61,8 +61,8 @@ t.test('recording notifications', async (t) => {
       close: async () => {},
     }, { maxPending: 2 })
     // Both wait for a commit that never comes; a third is refused at once rather than queued.
-    void slow.record(notification('x1'))
-    void slow.record(notification('x2'))
+    slow.record(notification('x1')).catch(() => {})
+    slow.record(notification('x2')).catch(() => {})
     t.equal(slow.pending(), 2)
     await t.rejects(slow.record(notification('x3')), { code: 'DTR_ERR_UNAVAILABLE', message: /Too many notifications waiting to be stored \(2\)/ })
   })

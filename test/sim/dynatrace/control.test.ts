@@ -3,7 +3,7 @@
  */
 import Fastify from 'fastify'
 import t from 'tap'
-import { RECOMMENDED_PROBLEM_PAYLOAD_TEMPLATE } from '../../../src/sim/dynatrace/index.js'
+import { RECOMMENDED_PROBLEM_PAYLOAD_TEMPLATE } from '../../../src/dynatrace/templates.js'
 import { schemaErrors } from '../../helpers/dynatrace-openapi.js'
 import { TEST_TOKEN, startSimulator } from '../../helpers/dynatrace.js'
 

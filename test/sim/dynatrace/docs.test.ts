@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { parse as parseYaml } from 'yaml'
-import { DynatraceSimulator, RECOMMENDED_PROBLEM_PAYLOAD_TEMPLATE, RECOMMENDED_SECURITY_PAYLOAD_TEMPLATE, stateSchema } from '../../../src/sim/dynatrace/index.js'
+import { DynatraceSimulator, stateSchema } from '../../../sim/dynatrace/index.js'
+import { RECOMMENDED_PROBLEM_PAYLOAD_TEMPLATE, RECOMMENDED_SECURITY_PAYLOAD_TEMPLATE } from '../../../src/dynatrace/templates.js'
 
 const doc = readFileSync(fileURLToPath(new URL('../../../docs/dynatrace.md', import.meta.url)), 'utf8')
 const blocks = (lang: string): string[] => [...doc.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => (m[1] ?? '').trimEnd())

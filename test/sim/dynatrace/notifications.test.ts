@@ -10,7 +10,7 @@ import type { Test } from 'tap'
 import { isTestNotification, parseProblemPayload, parseSecurityPayload } from '../../../src/domain/payload.js'
 import {
   RECOMMENDED_PROBLEM_PAYLOAD_TEMPLATE, RECOMMENDED_SECURITY_PAYLOAD_TEMPLATE, renderTemplate, testPlaceholders,
-} from '../../../src/sim/dynatrace/index.js'
+} from '../../../src/dynatrace/templates.js'
 import { schemaErrors } from '../../helpers/dynatrace-openapi.js'
 import { startSimulator } from '../../helpers/dynatrace.js'
 
@@ -103,8 +103,15 @@ t.test('the recommended security template passes the security intake', async (t)
   const w = sim.addWorkload({ namespace: 'shop', name: 'checkout', tags: ['env:production'], managementZones: ['Shop'] })
   sim.setSecurityWebhook({ url: `${receiver.url}/webhooks/security`, headers: { authorization: 'Bearer s3cret' }, payload: RECOMMENDED_SECURITY_PAYLOAD_TEMPLATE })
   const { securityProblem } = await sim.addSecurityProblem({
-    title: 'Improper Input Validation in log4j-core', description: 'JNDI "lookup"\nfeatures', affectedEntities: [w.processGroup.entityId],
-    riskLevel: 'CRITICAL', riskScore: 10, cvssScore: 10, exposed: true, exploitAvailable: true, managementZones: ['Shop'],
+    title: 'Improper Input Validation in log4j-core',
+    description: 'JNDI "lookup"\nfeatures',
+    affectedEntities: [w.processGroup.entityId],
+    riskLevel: 'CRITICAL',
+    riskScore: 10,
+    cvssScore: 10,
+    exposed: true,
+    exploitAvailable: true,
+    managementZones: ['Shop'],
   })
   const body = JSON.parse(receiver.received[0]?.body ?? '') as Record<string, unknown>
   const parsed = parseSecurityPayload(body)

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { loadKubernetesClient } from '../../../src/kubernetes/client.js'
 import { resources, type Workload } from '../../../src/kubernetes/resources.js'
-import { parseManifests } from '../../../src/sim/kubernetes/cli.js'
+import { parseManifests } from '../../../sim/kubernetes/cli.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 const state = join(root, 'test/fixtures/kubernetes/shop.yaml')

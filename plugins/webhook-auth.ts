@@ -1,0 +1,73 @@
+/**
+ * Authentication of Dynatrace's webhook calls (SPEC 4), composed with @fastify/auth: a request
+ * passes with any one of `Authorization: Bearer <token>`, `Authorization: Basic
+ * base64(user:<token>)`, or `<DTR_WEBHOOK_TOKEN_HEADER>: <token>`. Decorates `webhookAuth`, an
+ * onRequest hook, so a wrong token is refused before the body is even read.
+ *
+ * Without DTR_WEBHOOK_TOKENS, a token is generated on first start and its digest kept in the
+ * store — shared by every replica on one PostgreSQL, kept in the data directory with the
+ * embedded store — and the token itself is printed once, with how to configure it in Dynatrace.
+ */
+import fastifyAuth from '@fastify/auth'
+import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify'
+import fp from 'fastify-plugin'
+import { DtrError } from '../src/errors.js'
+import {
+  basicPassword, bearerToken, createTokenMatcher, digestToken, generateToken, type TokenDigest,
+} from '../src/domain/tokens.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    webhookAuth: onRequestHookHandler
+  }
+}
+
+export interface WebhookAuthOptions {
+  readonly tokens: readonly string[] | undefined
+  readonly header: string
+}
+
+const GENERATED_TOKEN_KEY = 'webhook-token.sha256'
+
+const unauthorized = (why: string): DtrError => new DtrError('DTR_ERR_UNAUTHORIZED', why)
+
+export default fp<WebhookAuthOptions>(async function webhookAuthPlugin (fastify, options) {
+  let digests: TokenDigest[]
+  if (options.tokens !== undefined) {
+    digests = options.tokens.map(digestToken)
+  } else {
+    const candidate = generateToken()
+    const stored = await fastify.store.settings.setOnce(GENERATED_TOKEN_KEY, digestToken(candidate).toString('hex'))
+    digests = [Buffer.from(stored.value, 'hex')]
+    if (stored.created) {
+      fastify.log.warn({ event: 'webhook-token-generated' }, [
+        `Generated a webhook token, shown only this once: ${candidate}`,
+        'In Dynatrace (Settings > Integration > Problem notifications > Custom integration), add the header',
+        `"Authorization: Bearer ${candidate}" (or "${options.header}: ${candidate}").`,
+        'To choose or rotate tokens yourself, set DTR_WEBHOOK_TOKENS (comma-separated).',
+      ].join(' '))
+    }
+  }
+  const matches = createTokenMatcher(digests)
+  const header = options.header
+
+  // Each strategy throws when its own credential is absent or wrong; @fastify/auth tries the
+  // next, and sends the last error when none passed.
+  const viaBearer = async (request: FastifyRequest): Promise<void> => {
+    const token = bearerToken(request.headers.authorization)
+    if (token === undefined || !matches(token)) throw unauthorized('A valid webhook token is required (Authorization: Bearer, Basic, or the token header)')
+  }
+  const viaBasic = async (request: FastifyRequest): Promise<void> => {
+    const token = basicPassword(request.headers.authorization)
+    if (token === undefined || !matches(token)) throw unauthorized('A valid webhook token is required (Authorization: Bearer, Basic, or the token header)')
+  }
+  const viaHeader = async (request: FastifyRequest): Promise<void> => {
+    const value = request.headers[header]
+    const token = Array.isArray(value) ? value[0] : value
+    if (token === undefined || !matches(token.trim())) throw unauthorized('A valid webhook token is required (Authorization: Bearer, Basic, or the token header)')
+  }
+
+  if (!fastify.hasDecorator('auth')) await fastify.register(fastifyAuth)
+  const strategies: Array<(request: FastifyRequest, reply: FastifyReply) => Promise<void>> = [viaBearer, viaBasic, viaHeader]
+  fastify.decorate('webhookAuth', fastify.auth(strategies))
+}, { name: 'webhook-auth', fastify: '5.x', dependencies: ['store'] })
