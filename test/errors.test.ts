@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { DtrError, errorCatalogue, isDtrError, type ErrorCode } from '../src/errors.js'
+import { ConfigError, DtrError, errorCatalogue, errorCodeOf, frameworkErrors, isDtrError, isRetryable, TerminalError, toDtrError, type ErrorCode } from '../src/errors.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const codes = Object.keys(errorCatalogue) as ErrorCode[]
@@ -42,9 +42,9 @@ t.test('docs/errors.md', async (t) => {
   })
 })
 
-t.test('every DTR_ERR_ code written under src/ is in the catalogue', async (t) => {
+t.test('every DTR_ERR_ code written under src/, plugins/ and actions/ is in the catalogue', async (t) => {
   const used = new Map<string, string>()
-  for (const file of filesUnder(join(root, 'src'))) {
+  for (const file of ['src', 'plugins', 'actions'].flatMap((dir) => filesUnder(join(root, dir)))) {
     if (!/\.(ts|md|sql|ya?ml|json)$/.test(file)) continue
     for (const code of mentions(readFileSync(file, 'utf8'))) used.set(code, file.slice(root.length))
   }
@@ -88,4 +88,29 @@ t.test('DtrError', async (t) => {
     t.notOk(isDtrError({ code: 'DTR_ERR_INTERNAL', statusCode: 500 }))
     t.notOk(isDtrError(undefined))
   })
+})
+
+t.test('isRetryable: terminal and request faults no, declared retryable taken at its word, unknown faults yes', async (t) => {
+  t.equal(isRetryable(new TerminalError('no')), false)
+  t.equal(isRetryable(new DtrError('DTR_ERR_ACTION_PARAMS', 'bad')), false)
+  t.equal(isRetryable(new DtrError('DTR_ERR_STORE', 'busy')), true)
+  t.equal(isRetryable(Object.assign(new DtrError('DTR_ERR_DYNATRACE', 'x'), { retryable: true })), true, 'an error that declares retryable decides')
+  t.equal(isRetryable(new Error('ECONNRESET')), true)
+})
+
+t.test('ConfigError names the variable first', async (t) => {
+  const err = new ConfigError('DTR_PORT', 'must be a port number')
+  t.match(err, { code: 'DTR_ERR_CONFIG', variable: 'DTR_PORT', message: 'DTR_PORT: must be a port number' })
+})
+
+t.test('framework errors map through one table', async (t) => {
+  const ctx = { bodyLimit: 1024, contentType: 'application/xml' }
+  t.equal(errorCodeOf(Object.assign(new Error('x'), { code: 'FST_ERR_CTP_BODY_TOO_LARGE' })), 'DTR_ERR_BODY_TOO_LARGE')
+  t.match(toDtrError(Object.assign(new Error('x'), { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' }), ctx), { code: 'DTR_ERR_UNSUPPORTED_MEDIA_TYPE', message: /application\/xml/ })
+  t.match(toDtrError(Object.assign(new Error('x'), { code: 'FST_ERR_CTP_BODY_TOO_LARGE' }), ctx), { message: /1024 bytes/ })
+  t.match(toDtrError(Object.assign(new Error('Route GET:/x not found'), { statusCode: 404 }), ctx), { code: 'DTR_ERR_NOT_FOUND', message: 'Route GET:/x not found' })
+  t.match(toDtrError(new Error('secret detail'), ctx), { code: 'DTR_ERR_INTERNAL', message: 'Internal error' })
+  const ours = new DtrError('DTR_ERR_STORE', 'down')
+  t.equal(toDtrError(ours, ctx), ours)
+  for (const [fastifyCode, entry] of Object.entries(frameworkErrors)) t.ok(errorCatalogue[entry.code], `${fastifyCode} maps to a catalogue code`)
 })

@@ -19,8 +19,8 @@ export interface ServerProcess {
   readonly exited: Promise<number | string>
 }
 
-export async function startServer (t: Test, env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...process.execArgv, 'src/cli.ts', 'serve'], {
+export async function startServer (t: Test, env: Record<string, string>, args: readonly string[] = ['serve']): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [...process.execArgv, 'src/cli.ts', ...args], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', DTR_PORT: '0', DTR_HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
