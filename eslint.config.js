@@ -53,7 +53,7 @@ const notOnTheGroundFloor = [
 ]
 
 export default [
-  { ignores: ['dist/**', 'coverage/**', '.tap/**', 'data/**', 'node_modules/**'] },
+  { ignores: ['dist/**', 'coverage/**', '.tap/**', 'tap-snapshots/**', 'data/**', 'node_modules/**'] },
   ...neostandard({ ts: true }),
   {
     files: ['src/**/*.ts', 'plugins/**/*.ts', 'actions/**/*.ts', 'sim/**/*.ts'],
