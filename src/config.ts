@@ -18,6 +18,11 @@ export interface AllowedHost {
   readonly port: number | undefined
 }
 
+export interface AdminToken {
+  readonly name: string
+  readonly token: string
+}
+
 export interface Config {
   readonly port: number
   readonly host: string
@@ -30,8 +35,8 @@ export interface Config {
   /** undefined: generate one on first start and keep it in the store. */
   readonly webhookTokens: readonly string[] | undefined
   readonly webhookTokenHeader: string
-  /** undefined: the admin API is disabled. */
-  readonly adminTokens: readonly string[] | undefined
+  /** undefined: the admin API is disabled. The name is who approves, rejects or pauses. */
+  readonly adminTokens: readonly AdminToken[] | undefined
   readonly kubeconfig: string | undefined
   readonly logLevel: string
   readonly bodyLimit: number
@@ -107,6 +112,20 @@ function tokenList (name: string, raw: string | undefined): string[] | undefined
   return tokens
 }
 
+/** `name=token` pairs, comma-separated; a bare token is named `admin` (SPEC 3). */
+function adminTokens (raw: string | undefined): AdminToken[] | undefined {
+  if (raw === undefined) return undefined
+  const entries = raw.split(',').map((s) => s.trim()).filter((s) => s !== '').map((entry) => {
+    const eq = entry.indexOf('=')
+    const name = eq < 0 ? 'admin' : entry.slice(0, eq).trim()
+    if (!/^[A-Za-z0-9._@-]{1,64}$/.test(name)) throw new ConfigError('DTR_ADMIN_TOKENS', `"${name}" is not a name: use letters, digits, . _ @ - (name=token)`)
+    return { name, token: eq < 0 ? entry : entry.slice(eq + 1).trim() }
+  })
+  const tokens = tokenList('DTR_ADMIN_TOKENS', entries.map((e) => e.token).join(',')) ?? []
+  if (tokens.length !== entries.length) throw new ConfigError('DTR_ADMIN_TOKENS', 'each name=token entry needs a token')
+  return entries
+}
+
 function dynatraceUrl (raw: string | undefined, warnings: string[]): string | undefined {
   if (raw === undefined || raw === '') return undefined
   const url = parseEnvironmentUrl(raw)
@@ -150,7 +169,7 @@ export function loadConfig (env: Env, io: ConfigIo): Config {
     dynatrace: url === undefined ? undefined : { url, token },
     webhookTokens: tokenList('DTR_WEBHOOK_TOKENS', readSecret(env, io, 'DTR_WEBHOOK_TOKENS')),
     webhookTokenHeader: readVariable(env, 'DTR_WEBHOOK_TOKEN_HEADER'),
-    adminTokens: tokenList('DTR_ADMIN_TOKENS', readSecret(env, io, 'DTR_ADMIN_TOKENS')),
+    adminTokens: adminTokens(readSecret(env, io, 'DTR_ADMIN_TOKENS')),
     kubeconfig,
     logLevel: readVariable(env, 'DTR_LOG_LEVEL'),
     bodyLimit: readVariable(env, 'DTR_BODY_LIMIT'),
