@@ -4,9 +4,9 @@
  * which transitions are allowed, and the shape every reader sees (the admin API's `Run`, the
  * comments, the logs). Pure.
  */
-import type { Outcome } from './outcome.js'
-import type { NotificationKind } from './payload.js'
-import type { Target } from './target.js'
+import { z } from 'zod'
+import { outcomeSchema } from './outcome.js'
+import { targetSchema } from './target.js'
 
 export const RUN_STATES = ['planned', 'awaiting_approval', 'queued', 'running', 'succeeded', 'failed', 'skipped', 'dry_run', 'cancelled', 'expired'] as const
 export type RunState = (typeof RUN_STATES)[number]
@@ -38,41 +38,43 @@ export function canTransition (from: RunState, to: RunState): boolean {
 export const VERDICTS = ['resolved', 'unresolved', 'unknown'] as const
 export type Verdict = (typeof VERDICTS)[number]
 
-export interface Verification {
-  readonly verdict: Verdict
-  /** ISO 8601. */
-  readonly at: string
-  readonly note: string
-}
+const isoTime = z.string().meta({ description: 'ISO 8601 time', example: '2024-05-01T10:15:42.000Z' })
 
-export interface TimelineEntry {
-  /** ISO 8601. */
-  readonly at: string
-  readonly state: RunState
-  readonly note: string
-}
+export const verificationSchema = z.object({
+  verdict: z.enum(VERDICTS),
+  at: isoTime,
+  note: z.string(),
+}).readonly()
+export type Verification = z.output<typeof verificationSchema>
 
-/** The run as the admin API answers it (SPEC section 11) and as comments and logs describe it. */
-export interface Run {
-  readonly id: string
-  readonly state: RunState
-  readonly reason: string | null
-  readonly kind: NotificationKind
-  readonly problemId: string
-  readonly displayId: string | null
-  readonly entityId: string
-  readonly rule: string
-  readonly action: string
-  /** 0-based index into the rule's ladder. */
-  readonly step: number
-  readonly target: Target | null
-  readonly dryRun: boolean
-  readonly approvedBy: string | null
-  readonly createdAt: string
-  readonly updatedAt: string
-  readonly timeline: readonly TimelineEntry[]
-  readonly outcome: Outcome | null
-  readonly verification: Verification | null
-  readonly occurrence: number
-  readonly attempts: number
-}
+export const timelineEntrySchema = z.object({
+  at: isoTime,
+  state: z.enum(RUN_STATES),
+  note: z.string(),
+}).readonly()
+export type TimelineEntry = z.output<typeof timelineEntrySchema>
+
+/** The run as the admin API answers it (SPEC section 11), and as comments and logs describe it. */
+export const runSchema = z.object({
+  id: z.string(),
+  state: z.enum(RUN_STATES),
+  reason: z.string().nullable(),
+  kind: z.enum(['problem', 'security']),
+  problemId: z.string(),
+  displayId: z.string().nullable(),
+  entityId: z.string().meta({ description: 'The impacted entity, or * for an action without a target' }),
+  rule: z.string(),
+  action: z.string(),
+  step: z.int().nonnegative().meta({ description: '0-based index into the rule\'s ladder' }),
+  target: targetSchema.nullable(),
+  dryRun: z.boolean(),
+  approvedBy: z.string().nullable(),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+  timeline: z.array(timelineEntrySchema).readonly(),
+  outcome: outcomeSchema.nullable(),
+  verification: verificationSchema.nullable(),
+  occurrence: z.int().positive(),
+  attempts: z.int().nonnegative(),
+}).readonly().meta({ id: 'Run' })
+export type Run = z.output<typeof runSchema>

@@ -4,14 +4,18 @@
  * comments.
  */
 
+import { z } from 'zod'
+
 export const TARGET_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet'] as const
 export type TargetKind = (typeof TARGET_KINDS)[number]
 
-export interface Target {
-  readonly kind: TargetKind
-  readonly namespace: string
-  readonly name: string
-}
+export const targetSchema = z.object({
+  kind: z.enum(TARGET_KINDS),
+  namespace: z.string(),
+  name: z.string(),
+}).readonly()
+
+export type Target = z.output<typeof targetSchema>
 
 /** Pure: `Deployment shop/checkout`, as comments and reasons name a target. */
 export function describeTarget (target: Target): string {
