@@ -2,7 +2,7 @@
  * Runs the real server (src/cli.ts serve) in a child process, the way it runs in production,
  * and resolves once it logs that it is listening.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
@@ -15,17 +15,39 @@ export interface ServerProcess {
   readonly url: string
   /** Every JSON log line so far. */
   readonly logs: Array<Record<string, unknown>>
-  /** Resolves with the exit code (or the signal's name). */
+  /** Resolves with the exit code (or the signal's name) once the process and its output are done. */
   readonly exited: Promise<number | string>
 }
 
-export async function startServer (t: Test, env: Record<string, string>, args: readonly string[] = ['serve']): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...process.execArgv, 'src/cli.ts', ...args], {
+export interface StartOptions {
+  /** A command the server runs under, e.g. ['unshare', '--pid', '--fork', '--kill-child']. */
+  readonly wrap?: readonly string[]
+  /** The CLI's arguments; default `serve`. */
+  readonly args?: readonly string[]
+}
+
+/**
+ * The environment the TypeScript loader reads (tap sets TS_NODE_TRANSPILE_ONLY): without it the
+ * child type-checks the whole tree on start, which takes seconds.
+ */
+export const loaderEnv = (): Record<string, string> => Object.fromEntries(Object.entries(process.env)
+  .filter((e): e is [string, string] => /^(TS_NODE_|TAP_TYPE_STRIP)/.test(e[0]) && e[1] !== undefined))
+
+/** The server's command line, for a wrapper such as strace or unshare. */
+export const serverCommand = (args: readonly string[] = ['serve']): string[] => [process.execPath, ...process.execArgv, 'src/cli.ts', ...args]
+
+/** Whether `unshare --pid --fork` works here (it needs privileges or user namespaces). */
+export const canUnsharePid = (): boolean => spawnSync('unshare', ['--pid', '--fork', '--kill-child', 'true']).status === 0
+
+export async function startServer (t: Test, env: Record<string, string>, options: StartOptions = {}): Promise<ServerProcess> {
+  const [command, ...args] = [...(options.wrap ?? []), ...serverCommand(options.args)] as [string, ...string[]]
+  const child = spawn(command, args, {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', DTR_PORT: '0', DTR_HOST: '127.0.0.1', ...env },
+    env: { PATH: process.env.PATH ?? '', ...loaderEnv(), DTR_PORT: '0', DTR_HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
-  const exited = once(child, 'exit').then(([code, signal]) => (code as number | null) ?? (signal as string))
+  // 'close', not 'exit': by then every line the process wrote has been read.
+  const exited = once(child, 'close').then(([code, signal]) => (code as number | null) ?? (signal as string))
   t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
   const logs: Array<Record<string, unknown>> = []
   let stderr = ''
