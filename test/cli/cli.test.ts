@@ -90,7 +90,7 @@ t.test('the executable prints the version and exits 0', async (t) => {
 })
 
 t.test('no verb runs serve', async (t) => {
-  const server = await startServer(t, { DTR_WEBHOOK_TOKENS: 'cli-test-token', DTR_DATA_DIR: t.testdirName, DTR_LOG_LEVEL: 'info' }, { args: [] })
+  const server = await startServer(t, { DTR_WEBHOOK_TOKENS: 'cli-test-token', DTR_DATA_DIR: t.testdir(), DTR_LOG_LEVEL: 'info' }, { args: [] })
   t.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/)
   server.child.kill('SIGTERM')
   t.equal(await server.exited, 0)
