@@ -14,18 +14,26 @@ import { openEngine, type StoreLocation } from './engine/index.js'
 import type { SqliteOptions } from './engine/sqlite.js'
 import { migrate, type MigrationResult } from './migrate.js'
 import { createNotificationStore, type NotificationStore, type NotificationStoreOptions } from './notifications.js'
+import { createLeaseStore, type LeaseStore } from './leases.js'
+import { createOutboxStore, type OutboxStore } from './outbox.js'
+import { createProblemStore, type ProblemStore } from './problems.js'
 import { createJobQueue, type JobQueue } from './queue.js'
+import { createRunStore, type RunStore } from './runs.js'
 import { createRetentionStore, type RetentionStore } from './retention.js'
 import type { Tables } from './schema.js'
 import { createSettingsStore, type SettingsStore } from './settings.js'
 
-export type { JobQueue, NotificationStore, SettingsStore, StoreContext, StoreLocation }
+export type { JobQueue, LeaseStore, NotificationStore, OutboxStore, ProblemStore, RunStore, SettingsStore, StoreContext, StoreLocation }
 
 /** The modules that work the same inside and outside a transaction. */
 function modules (ctx: StoreContext) {
   return {
     jobs: createJobQueue(ctx),
     settings: createSettingsStore(ctx),
+    problems: createProblemStore(ctx),
+    runs: createRunStore(ctx),
+    outbox: createOutboxStore(ctx),
+    leases: createLeaseStore(ctx),
   }
 }
 
@@ -35,6 +43,8 @@ export type TransactionStores = ReturnType<typeof modules> & {
   readonly dialect: Dialect
   /** The store's clock: the "now" to write. */
   readonly now: () => number
+  /** Serialises this transaction's gate check-and-record with every other replica's (SPEC 9). */
+  lockGates(): Promise<void>
 }
 
 export interface StoreHealth {
@@ -106,7 +116,7 @@ export async function createStore (engine: Engine, options: StoreOptions = {}): 
     migrations,
     async transaction (fn) {
       return engine.db.transaction().execute(async (trx) =>
-        fn({ ...modules({ ...ctx, db: trx }), db: trx, dialect: engine.dialect, now: () => clock.now() }))
+        fn({ ...modules({ ...ctx, db: trx }), db: trx, dialect: engine.dialect, now: () => clock.now(), lockGates: async () => engine.dialect.lockGates(trx) }))
     },
     ping,
     async health () {

@@ -62,9 +62,109 @@ export interface SchemaMigrationsTable {
   applied_at: number
 }
 
+/** A JSON column that may be NULL. */
+export type NullableJsonColumn = ColumnType<unknown, string | null, string | null>
+
+/** One row per problem or security problem we track: its current occurrence and whether it is open. */
+export interface ProblemsTable {
+  kind: 'problem' | 'security'
+  problem_id: string
+  display_id: string | null
+  /** 1 for the first open period; a re-open is the next. */
+  occurrence: number
+  status: 'open' | 'closed'
+  /** How the current occurrence reached us: a notification, or reconciliation with the Problems API. */
+  source: 'webhook' | 'reconcile'
+  opened_at: number
+  closed_at: number | null
+  updated_at: number
+}
+
+/** Runs (SPEC 8): the plan and the facts it was made from, the state, the outcome, the verdict. */
+export interface RunsTable {
+  id: string
+  /** kind|problem|occurrence|rule|step|entity: unique, so a resend never plans twice. */
+  key: string
+  kind: 'problem' | 'security'
+  problem_id: string
+  display_id: string | null
+  occurrence: number
+  notification_id: string
+  rule: string
+  step: number
+  entity_id: string
+  action: string
+  target: NullableJsonColumn
+  /** `Deployment/shop/checkout`, for locks and cooldowns; NULL without a target. */
+  target_key: string | null
+  namespace: string | null
+  state: string
+  reason: string | null
+  /** Who skipped it: the action, a gate, or the lack of a target. */
+  skip_source: 'action' | 'gate' | 'target' | null
+  /** 1 when the run executes as a dry run (mode or the rule's dryRun). */
+  dry_run: number
+  params: JsonColumn
+  plan: NullableJsonColumn
+  /** What the rule saw (entity, event, conditions): for the audit and the comment. */
+  facts: JsonColumn
+  /** The rule's effective settings when planned: timeout, verifyAfter, cooldown, approval… */
+  settings: JsonColumn
+  outcome: NullableJsonColumn
+  verification: NullableJsonColumn
+  attempts: number
+  approved_by: string | null
+  queued_at: number
+  /** When it reached `running` (cooldowns and budgets count from here). */
+  started_at: number | null
+  ended_at: number | null
+  created_at: number
+  updated_at: number
+}
+
+export interface RunEventsTable {
+  id: Generated<number>
+  run_id: string
+  at: number
+  state: string
+  note: string
+}
+
+/** Write-backs to Dynatrace, kept until delivered (SPEC 10). */
+export interface OutboxTable {
+  id: string
+  /** `result:<run>`, `verdict:<run>`, `approval:<run>`: one of each per run. */
+  key: string
+  run_id: string
+  /** A problem comment, or an event ingested on a security problem's entities. */
+  kind: 'comment' | 'event'
+  problem_id: string
+  payload: JsonColumn
+  /** Text the delivered write-back contains, to find one that may have landed. */
+  marker: string
+  state: 'pending' | 'delivered' | 'failed'
+  attempts: number
+  last_error: string | null
+  created_at: number
+  delivered_at: number | null
+}
+
+/** Named leases shared by replicas: a target's lock, the reconciler's turn. */
+export interface LeasesTable {
+  name: string
+  holder: string
+  until: number
+  acquired_at: number
+}
+
 export interface Tables {
   notifications: NotificationsTable
   jobs: JobsTable
   settings: SettingsTable
   schema_migrations: SchemaMigrationsTable
+  problems: ProblemsTable
+  runs: RunsTable
+  run_events: RunEventsTable
+  outbox: OutboxTable
+  leases: LeasesTable
 }

@@ -26,6 +26,17 @@ export interface Dialect {
    * one writer, so a claim there is atomic without it.
    */
   skipLocked<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>): SelectQueryBuilder<DB, TB, O>
+  /**
+   * Locks the rows a read-then-write transaction decides on (FOR UPDATE on PostgreSQL). SQLite
+   * runs one write transaction at a time, so there the transaction alone serialises them.
+   */
+  forUpdate<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>): SelectQueryBuilder<DB, TB, O>
+  /**
+   * Serialises the safety gates' check-and-record between replicas (a transaction-scoped advisory
+   * lock on PostgreSQL), so concurrent runs never pass one cooldown twice or overspend a budget.
+   * SQLite's single writer does this by itself.
+   */
+  lockGates(trx: Transaction<Tables>): Promise<void>
   /** Serialises migrations between replicas starting at once; called first in the migration transaction. */
   lockMigrations(trx: Transaction<Tables>): Promise<void>
   /** After a pruning pass: SQLite checkpoints and truncates its WAL; PostgreSQL leaves it to autovacuum. */

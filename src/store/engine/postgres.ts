@@ -11,6 +11,8 @@ import type { Dialect, Engine } from './dialect.js'
 
 /** An arbitrary constant shared by every replica: "dt-remediator migrations". */
 const MIGRATION_LOCK = 0x64747200
+/** Another: "dt-remediator safety gates". */
+const GATE_LOCK = 0x64747201
 
 /** int8 (times in ms, counts, job ids) as a number: every value the store keeps fits in 2^53. */
 const INT8_OID = 20
@@ -27,6 +29,8 @@ export const postgresDialect: Dialect = {
   toJson: (value) => JSON.stringify(value),
   fromJson: (value) => value,
   skipLocked: (query) => query.forUpdate().skipLocked(),
+  forUpdate: (query) => query.forUpdate(),
+  lockGates: async (trx) => { await sql`SELECT pg_advisory_xact_lock(${GATE_LOCK})`.execute(trx) },
   lockMigrations: async (trx) => { await sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`.execute(trx) },
   afterPrune: async () => {},
 }

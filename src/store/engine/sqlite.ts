@@ -45,6 +45,8 @@ export const sqliteDialect: Dialect = {
   toJson: (value) => JSON.stringify(value),
   fromJson: (value) => (typeof value === 'string' ? JSON.parse(value) as unknown : value),
   skipLocked: (query) => query,
+  forUpdate: (query) => query,
+  lockGates: async () => {},
   // The owner lock already makes this process the only one on the file, and migrations run in a
   // BEGIN IMMEDIATE transaction.
   lockMigrations: async () => {},

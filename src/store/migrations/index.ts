@@ -6,5 +6,6 @@
  */
 import type { Migration } from '../migrate.js'
 import { migration as intake } from './001_intake.js'
+import { migration as runner } from './002_runner.js'
 
-export const MIGRATIONS: readonly Migration[] = [intake]
+export const MIGRATIONS: readonly Migration[] = [intake, runner]
