@@ -85,7 +85,9 @@ export function deploymentEvent (entityId: string, minutesBefore: number, proper
   return { eventId: `EV-${entityId}-${minutesBefore}`, entityId, startTime: PROBLEM_START - minutesBefore * 60_000, title: 'Deploy checkout 1.4.2', properties: { 'dt.event.deployment.version': '1.4.2', ...properties } }
 }
 
-export function enrichment (overrides: Partial<Enrichment> & { problem?: Partial<ProblemFacts> } = {}): Enrichment {
+export type EnrichmentOverrides = Omit<Partial<Enrichment>, 'problem'> & { problem?: Partial<ProblemFacts> }
+
+export function enrichment (overrides: EnrichmentOverrides = {}): Enrichment {
   const { problem, ...rest } = overrides
   return {
     source: 'dynatrace',

@@ -2,7 +2,7 @@ import t from 'tap'
 import type { Enrichment } from '../../../src/domain/enrichment.js'
 import { matchRule } from '../../../src/domain/rules/match.js'
 import { parseTag } from '../../../src/domain/tags.js'
-import { deploymentEvent, details, enrichment, impacted, PROBLEM_START, topology } from '../../helpers/enrichment.js'
+import { deploymentEvent, details, enrichment, impacted, PROBLEM_START, topology, type EnrichmentOverrides } from '../../helpers/enrichment.js'
 import { loadRules } from '../../helpers/rules.js'
 
 const checkout = topology()
@@ -16,7 +16,7 @@ function ruleWith (when: string, on = 'problem', extra = '') {
   return rule
 }
 
-const serviceProblem = (overrides: Partial<Enrichment> & { problem?: Partial<Enrichment['problem']> } = {}) => enrichment({ entities: [impacted(checkout.service)], related: checkout.related, ...overrides })
+const serviceProblem = (overrides: EnrichmentOverrides = {}) => enrichment({ entities: [impacted(checkout.service)], related: checkout.related, ...overrides })
 const match = (when: string, e: Enrichment, on = 'problem') => matchRule(ruleWith(when, on), e, { fallbackStartTime: PROBLEM_START })
 
 t.test('each problem condition: matched, and the first failure in words', async (t) => {
