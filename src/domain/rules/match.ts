@@ -146,6 +146,8 @@ export function matchRule (rule: LoadedRule, e: Enrichment, options: MatchOption
     if (state === 'RESOLVED') return none('the notification is RESOLVED: a resolution starts no action')
     if (state !== undefined && state !== 'OPEN') return none(`State ${JSON.stringify(state)} is neither OPEN nor RESOLVED: it plans nothing`)
     if (e.problem.status === 'CLOSED') return none('the problem is closed in Dynatrace: a closed problem plans nothing')
+  } else if (e.problem.status === 'RESOLVED') {
+    return none('the security problem is resolved in Dynatrace: it plans nothing')
   }
   if (e.entities.length === 0) return none('the notification names no impacted entity')
 
