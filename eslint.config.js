@@ -55,6 +55,9 @@ const notOnTheGroundFloor = [
 export default [
   { ignores: ['dist/**', 'coverage/**', '.tap/**', 'tap-snapshots/**', 'data/**', 'node_modules/**'] },
   ...neostandard({ ts: true }),
+  // `${tag:…}`, `${env:…}` are the rules file's placeholder syntax (SPEC 5): strings holding them
+  // are everywhere in the rules code and its tests, on purpose.
+  { rules: { 'no-template-curly-in-string': 'off' } },
   {
     files: ['src/**/*.ts', 'plugins/**/*.ts', 'actions/**/*.ts', 'sim/**/*.ts'],
     plugins: { boundaries },
@@ -66,7 +69,6 @@ export default [
     rules: {
       'boundaries/element-types': [2, {
         default: 'disallow',
-        // eslint-disable-next-line no-template-curly-in-string
         message: '${file.type} must not import ${dependency.type} (STYLE: every arrow points down; see eslint.config.js)',
         rules: Object.entries(below).map(([from, allow]) => ({ from, allow: [from, ...allow] })),
       }],

@@ -7,6 +7,9 @@
  * Without DTR_WEBHOOK_TOKENS, a token is generated on first start and its digest kept in the
  * store — shared by every replica on one PostgreSQL, kept in the data directory with the
  * embedded store — and the token itself is printed once, with how to configure it in Dynatrace.
+ *
+ * `webhookTokens.replace(tokens)` swaps the accepted set at once (SIGHUP re-reads
+ * DTR_WEBHOOK_TOKENS_FILE: rotation without a restart); requests already checked are unaffected.
  */
 import fastifyAuth from '@fastify/auth'
 import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify'
@@ -19,7 +22,13 @@ import {
 declare module 'fastify' {
   interface FastifyInstance {
     webhookAuth: onRequestHookHandler
+    webhookTokens: WebhookTokens
   }
+}
+
+export interface WebhookTokens {
+  /** Accept exactly these tokens from now on. */
+  replace(tokens: readonly string[]): void
 }
 
 export interface WebhookAuthOptions {
@@ -48,8 +57,14 @@ export default fp<WebhookAuthOptions>(async function webhookAuthPlugin (fastify,
       ].join(' '))
     }
   }
-  const matches = createTokenMatcher(digests)
+  let matches = createTokenMatcher(digests)
   const header = options.header
+  fastify.decorate('webhookTokens', {
+    replace (tokens: readonly string[]) {
+      if (tokens.length === 0) throw new DtrError('DTR_ERR_CONFIG', 'DTR_WEBHOOK_TOKENS: lists no token')
+      matches = createTokenMatcher(tokens.map(digestToken))
+    },
+  } satisfies WebhookTokens)
 
   // Each strategy throws when its own credential is absent or wrong; @fastify/auth tries the
   // next, and sends the last error when none passed.

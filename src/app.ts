@@ -9,11 +9,15 @@ import errorHandlerPlugin from '../plugins/error-handler.js'
 import gracefulClosePlugin from '../plugins/graceful-close.js'
 import metricsPlugin from '../plugins/metrics.js'
 import { RequestLog } from '../plugins/request-log.js'
+import rulesPlugin, { type RulesPluginOptions } from '../plugins/rules.js'
 import storePlugin from '../plugins/store.js'
 import underPressurePlugin from '../plugins/under-pressure.js'
 import validationPlugin from '../plugins/validation.js'
 import webhookAuthPlugin from '../plugins/webhook-auth.js'
+import { builtinActions } from '../actions/index.js'
 import type { Config } from './config.js'
+import { lazyKubernetesClient, loadKubernetesClient } from './kubernetes/index.js'
+import { loadRuleSet, type RuleSetResult } from './runner/rules-file.js'
 import type { Metrics } from './metrics.js'
 import healthRoutes from './routes/health.js'
 import webhookRoutes from './routes/webhooks.js'
@@ -28,6 +32,28 @@ export interface AppOptions {
   readonly metrics?: Metrics
   /** Collect default process metrics (the server does; tests need not). */
   readonly defaultMetrics?: boolean
+  /**
+   * How the rules are loaded and reloaded. Default: `config.rulesFile` with the built-in actions,
+   * `${env:…}` read from `env`.
+   */
+  readonly rules?: RulesPluginOptions
+  /** For `${env:…}` in the rules file (the server passes process.env). Default: none set. */
+  readonly env?: Readonly<Record<string, string | undefined>>
+}
+
+/** The rules loader for a configuration: the built-in actions on a Kubernetes client made on first use. */
+export function rulesLoader (config: Config, env: Readonly<Record<string, string | undefined>>): (options: { fresh: boolean }) => Promise<RuleSetResult> {
+  const kubernetes = lazyKubernetesClient(() => loadKubernetesClient({ kubeconfigPath: config.kubeconfig, env }))
+  const builtins = builtinActions({ kubernetes, allowedHosts: config.httpAllowedHosts })
+  return async ({ fresh }) => loadRuleSet({
+    file: config.rulesFile,
+    env,
+    builtins,
+    allowedHosts: config.httpAllowedHosts,
+    adminTokensSet: config.adminTokens !== undefined,
+    modeOverride: config.mode,
+    fresh,
+  })
 }
 
 /** Redacted wherever they could appear in a log line. */
@@ -61,6 +87,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(underPressurePlugin)
   await app.register(validationPlugin)
   await app.register(metricsPlugin, { metrics: options.metrics, defaultMetrics: options.defaultMetrics })
+  await app.register(rulesPlugin, options.rules ?? { load: rulesLoader(config, options.env ?? {}) })
   await app.register(storePlugin, { location: config, store: options.store })
   await app.register(webhookAuthPlugin, { tokens: config.webhookTokens, header: config.webhookTokenHeader })
 

@@ -8,15 +8,9 @@ import { z } from 'zod'
 import { ConfigError } from './errors.js'
 import { MODES, type Mode } from './domain/mode.js'
 import { parseEnvironmentUrl } from './dynatrace/url.js'
+import type { AllowedHost } from './domain/hosts.js'
 
-export type { Mode }
-
-export interface AllowedHost {
-  /** Lower-case host, or a `*.suffix` wildcard. */
-  readonly host: string
-  /** undefined = any port. */
-  readonly port: number | undefined
-}
+export type { AllowedHost, Mode }
 
 export interface AdminToken {
   readonly name: string
@@ -38,6 +32,8 @@ export interface Config {
   /** undefined: the admin API is disabled. The name is who approves, rejects or pauses. */
   readonly adminTokens: readonly AdminToken[] | undefined
   readonly kubeconfig: string | undefined
+  /** DTR_CLUSTER_NAME: the cluster this service acts on, as Dynatrace names it. */
+  readonly clusterName: string | undefined
   readonly logLevel: string
   readonly bodyLimit: number
   readonly httpAllowedHosts: readonly AllowedHost[]
@@ -171,6 +167,7 @@ export function loadConfig (env: Env, io: ConfigIo): Config {
     webhookTokenHeader: readVariable(env, 'DTR_WEBHOOK_TOKEN_HEADER'),
     adminTokens: adminTokens(readSecret(env, io, 'DTR_ADMIN_TOKENS')),
     kubeconfig,
+    clusterName: env.DTR_CLUSTER_NAME === undefined || env.DTR_CLUSTER_NAME.trim() === '' ? undefined : env.DTR_CLUSTER_NAME.trim(),
     logLevel: readVariable(env, 'DTR_LOG_LEVEL'),
     bodyLimit: readVariable(env, 'DTR_BODY_LIMIT'),
     httpAllowedHosts: parseAllowedHosts(env.DTR_HTTP_ALLOWED_HOSTS ?? 'hooks.slack.com'),

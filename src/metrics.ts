@@ -11,6 +11,7 @@ export interface Metrics {
   readonly runDuration: Histogram<'action'>
   readonly dynatraceRequests: Counter<'operation' | 'status'>
   readonly pendingRuns: Gauge
+  readonly rulesReloads: Counter<'outcome'>
 }
 
 export function createMetrics (options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -23,5 +24,6 @@ export function createMetrics (options: { defaultMetrics?: boolean } = {}): Metr
     runDuration: new Histogram({ name: 'dtr_run_duration_seconds', help: 'Action run duration', labelNames: ['action'], registers: [registry], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120] }),
     dynatraceRequests: new Counter({ name: 'dtr_dynatrace_requests_total', help: 'Requests to the Dynatrace API by operation and HTTP status (or "error")', labelNames: ['operation', 'status'], registers: [registry] }),
     pendingRuns: new Gauge({ name: 'dtr_pending_runs', help: 'Runs planned, queued or running', registers: [registry] }),
+    rulesReloads: new Counter({ name: 'dtr_rules_reloads_total', help: 'Rules file reloads (SIGHUP) by outcome: success, or failure (the previous rules stay)', labelNames: ['outcome'], registers: [registry] }),
   }
 }

@@ -1,25 +1,33 @@
 /**
  * The process: reads the environment, builds the logger and the app, listens, and shuts down
  * gracefully on SIGTERM/SIGINT (stop accepting, finish in-flight requests, commit what was
- * accepted, close the store). The only module that reads process.env.
+ * accepted, close the store). SIGHUP reloads the rules file and re-reads the `_FILE` secrets.
+ * The only module that reads process.env.
  */
 import { readFileSync } from 'node:fs'
 import closeWithGrace from 'close-with-grace'
 import { pino, type LoggerOptions } from 'pino'
-import { buildApp, redactPaths } from './app.js'
+import type { FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import { buildApp, redactPaths, rulesLoader } from './app.js'
 import { loadConfig, type Config } from './config.js'
 import { isDtrError } from './errors.js'
-import { effectiveMode } from './domain/rules/mode.js'
 
 const readFile = (path: string): string => readFileSync(path, 'utf8')
 
-function readOptional (path: string): string | undefined {
+/**
+ * SIGHUP: the `_FILE` secrets are read again (webhook tokens rotate without a restart), then the
+ * rules file. A bad environment or a bad file is logged and changes nothing.
+ */
+async function reload (app: FastifyInstance, logger: Logger): Promise<void> {
+  logger.info({ event: 'sighup' }, 'SIGHUP: reloading the rules file and the _FILE secrets')
   try {
-    return readFile(path)
+    const fresh = loadConfig(process.env, { readFile })
+    if (fresh.webhookTokens !== undefined) app.webhookTokens.replace(fresh.webhookTokens)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw err
+    logger.error({ event: 'secrets-reload-refused' }, `secrets not reloaded, the previous ones stay: ${isDtrError(err) ? err.message : String(err)}`)
   }
+  await app.rules.reload()
 }
 
 export function loggerOptions (config: Pick<Config, 'logLevel' | 'webhookTokenHeader'>): LoggerOptions {
@@ -41,11 +49,21 @@ export async function serve (): Promise<number> {
   const logger = pino(loggerOptions(config))
   for (const warning of config.warnings) logger.warn(warning)
   try {
-    const mode = effectiveMode(config, readOptional(config.rulesFile))
-    const app = await buildApp({ config, logger, defaultMetrics: true })
+    const load = rulesLoader(config, process.env)
+    const first = await load({ fresh: false })
+    if (!first.ok) {
+      process.stderr.write(`dt-remediator: the rules file is invalid:\n${first.errors.map((e) => `  ${e}`).join('\n')}\n`)
+      logger.fatal({ errors: first.errors }, 'the rules file is invalid')
+      return 1
+    }
+    const mode = { mode: first.ruleSet.rules.mode, source: first.ruleSet.rules.modeSource }
+    const app = await buildApp({ config, logger, defaultMetrics: true, env: process.env, rules: { load, initial: first.ruleSet } })
+    const onHangup = (): void => { reload(app, logger).catch((err: unknown) => logger.error({ err }, 'reload failed')) }
+    process.on('SIGHUP', onHangup)
     closeWithGrace({ delay: 25_000, logger }, async ({ signal, err }) => {
       if (err !== undefined) logger.error({ err }, 'shutting down after an error')
       else logger.info({ signal }, 'shutting down')
+      process.off('SIGHUP', onHangup)
       await app.close()
     })
     const url = await app.listen({ port: config.port, host: config.host })

@@ -36,6 +36,7 @@ t.test('defaults match SPEC section 3', async (t) => {
     webhookTokenHeader: 'x-webhook-token',
     adminTokens: undefined,
     kubeconfig: undefined,
+    clusterName: undefined,
     logLevel: 'info',
     bodyLimit: 1048576,
     httpAllowedHosts: [{ host: 'hooks.slack.com', port: undefined }],
@@ -58,6 +59,7 @@ t.test('reads every variable', async (t) => {
     DTR_WEBHOOK_TOKEN_HEADER: 'X-Dynatrace-Secret',
     DTR_ADMIN_TOKENS: 'admin-token-1',
     DTR_KUBECONFIG: '/kube/config',
+    DTR_CLUSTER_NAME: ' prod-eu-1 ',
     DTR_LOG_LEVEL: 'debug',
     DTR_BODY_LIMIT: '2048',
     DTR_HTTP_ALLOWED_HOSTS: 'hooks.slack.com,ci.example.com:8443,*.example.org',
@@ -68,6 +70,7 @@ t.test('reads every variable', async (t) => {
   t.same(c.webhookTokens, ['first-token-1', 'second-token-2'])
   t.equal(c.webhookTokenHeader, 'x-dynatrace-secret')
   t.same(c.adminTokens, [{ name: 'admin', token: 'admin-token-1' }])
+  t.equal(c.clusterName, 'prod-eu-1')
   t.equal(c.bodyLimit, 2048)
   t.same(c.httpAllowedHosts, [
     { host: 'hooks.slack.com', port: undefined },

@@ -5,7 +5,7 @@
 import { z } from 'zod'
 import type { KubernetesClient } from '../../src/kubernetes/client.js'
 import { planRestart, restartWorkload } from '../../src/kubernetes/restart.js'
-import { defineAction } from '../../src/sdk/index.js'
+import { defineAction, WORKLOAD_ENTITY_TYPES } from '../../src/sdk/index.js'
 
 export const restartParams = z.object({}).strict()
 
@@ -13,7 +13,7 @@ export function createRestartAction (kube: KubernetesClient) {
   return defineAction({
     name: 'kubernetes.restart',
     description: 'Restarts the pods of a Deployment, StatefulSet or DaemonSet with a rolling update (kubectl rollout restart).',
-    entityTypes: '*',
+    entityTypes: WORKLOAD_ENTITY_TYPES,
     params: restartParams,
     needsTarget: true,
     async plan (ctx) {

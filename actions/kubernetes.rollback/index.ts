@@ -6,7 +6,7 @@
 import { z } from 'zod'
 import type { KubernetesClient } from '../../src/kubernetes/client.js'
 import { planRollback, rollbackWorkload } from '../../src/kubernetes/rollback.js'
-import { defineAction, skip } from '../../src/sdk/index.js'
+import { defineAction, skip, WORKLOAD_ENTITY_TYPES } from '../../src/sdk/index.js'
 
 export const rollbackParams = z.object({
   /** A revision number as `kubectl rollout history` lists it; default: the previous revision. */
@@ -17,8 +17,7 @@ export function createRollbackAction (kube: KubernetesClient) {
   return defineAction({
     name: 'kubernetes.rollback',
     description: 'Rolls a Deployment, StatefulSet or DaemonSet back to its previous revision, a given toRevision, or the revision live before the matched deployment event (kubectl rollout undo).',
-    // Any entity that resolves to a workload target (SPEC section 6) can be rolled back.
-    entityTypes: '*',
+    entityTypes: WORKLOAD_ENTITY_TYPES,
     params: rollbackParams,
     needsTarget: true,
     async plan (ctx) {

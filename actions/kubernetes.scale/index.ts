@@ -6,7 +6,7 @@
 import { z } from 'zod'
 import type { KubernetesClient } from '../../src/kubernetes/client.js'
 import { planScale, scaleWorkload } from '../../src/kubernetes/scale.js'
-import { defineAction, skip } from '../../src/sdk/index.js'
+import { defineAction, skip, WORKLOAD_ENTITY_TYPES } from '../../src/sdk/index.js'
 
 export const scaleParams = z.object({
   /** An absolute replica count. */
@@ -27,7 +27,7 @@ export function createScaleAction (kube: KubernetesClient) {
   return defineAction({
     name: 'kubernetes.scale',
     description: 'Scales a Deployment or StatefulSet (to, by or factor, bounded by max and min); when an HPA targets it, raises the HPA minReplicas instead.',
-    entityTypes: '*',
+    entityTypes: WORKLOAD_ENTITY_TYPES,
     params: scaleParams,
     needsTarget: true,
     async plan (ctx) {

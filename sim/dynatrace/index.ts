@@ -6,7 +6,7 @@
  *
  *   const { app, sim } = await buildDynatraceSimulator({ state })
  *   const url = await app.listen({ port: 0, host: '127.0.0.1' })
- *   sim.addWorkload({ namespace: 'shop', name: 'checkout' })
+ *   const { service, workload } = sim.addWorkload({ namespace: 'shop', name: 'checkout' })
  */
 import Fastify from 'fastify'
 import type { FastifyInstance } from 'fastify'
@@ -61,5 +61,7 @@ export type { SimulatorOptions } from './simulator.js'
 export { problemPlaceholders, securityPlaceholders } from './notifications.js'
 export type { SentNotification, WebhookConfig } from './notifications.js'
 export { ALL_SCOPES, loadStateFile, stateSchema } from './schemas.js'
+export { DEFAULT_CLUSTER, DEPLOYMENT_TYPES, entityIdFor, parseEntitySelector, parseTag, REOPEN_WINDOW_MS, RELATIONSHIPS, tagString, Tenant } from './tenant/index.js'
+export type { EntityInput, EntityRef, ManagementZone, ProblemInput, ReopenOutcome, Relationship, SimEntity, SimEvent, SimProblem, SimSecurityProblem, Tag, Workload, WorkloadInput, WorkloadKind } from './tenant/index.js'
 export type { SimState, SimStateInput } from './schemas.js'
 export type { FaultSpec, LoggedRequest } from './traffic.js'

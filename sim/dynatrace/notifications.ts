@@ -12,8 +12,8 @@
 import type { Dispatcher } from 'undici'
 import { request } from 'undici'
 import { json, text, type PlaceholderValue, type Placeholders } from '../../src/dynatrace/templates.js'
-import type { SimProblem, SimSecurityProblem, Tag, Tenant } from './tenant.js'
-import { tagString } from './tenant.js'
+import type { SimProblem, SimSecurityProblem, Tag, Tenant } from './tenant/index.js'
+import { problemTags, renderProblem, tagString } from './tenant/index.js'
 
 const PROBLEM_IMPACT: Record<string, string> = { SERVICES: 'SERVICE', APPLICATION: 'APPLICATION', INFRASTRUCTURE: 'INFRASTRUCTURE', ENVIRONMENT: 'INFRASTRUCTURE' }
 
@@ -25,8 +25,8 @@ export function problemPlaceholders (tenant: Tenant, problem: SimProblem, public
     return { type: e?.type ?? id.split('-')[0] ?? 'UNKNOWN', name: e?.displayName ?? id, entity: id }
   })
   const names = impacted.map((e) => e.name).join(', ')
-  const tags = tenant.problemTags(problem)
-  const v2 = tenant.problemJson(problem, new Set(['evidencedetails', 'impactanalysis']))
+  const tags = problemTags(tenant, problem)
+  const v2 = renderProblem(tenant, problem, new Set(['evidencedetails', 'impactanalysis']))
   const url = `${publicUrl}/#problems/problemdetails;pid=${problem.problemId}`
   const details = `Problem ${problem.displayId}: ${problem.title} (${state}) on ${names}`
   return {

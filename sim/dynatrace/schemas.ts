@@ -17,6 +17,8 @@ export const tokenSchema = z.strictObject({
 const tagInput = z.union([z.string().min(1), z.strictObject({ key: z.string().min(1), value: z.string().optional(), context: z.string().optional() })])
 const zoneInput = z.union([z.string().min(1), z.strictObject({ id: z.string(), name: z.string() })])
 
+const relationshipsInput = z.record(z.string().min(1), z.array(z.string().min(1)))
+
 export const entitySchema = z.strictObject({
   entityId: z.string().regex(/^[A-Z_]+-[0-9A-Za-z]+$/, 'expected TYPE-ID').optional(),
   type: z.string().min(1),
@@ -24,7 +26,16 @@ export const entitySchema = z.strictObject({
   properties: z.record(z.string(), z.unknown()).optional(),
   tags: z.array(tagInput).optional(),
   managementZones: z.array(zoneInput).optional(),
-  fromRelationships: z.record(z.string(), z.array(z.string())).optional(),
+  /** Relationship name → ids of the entities in the TO position. */
+  fromRelationships: relationshipsInput.optional(),
+  /** Relationship name → ids of the entities in the FROM position. */
+  toRelationships: relationshipsInput.optional(),
+})
+
+export const relationshipSchema = z.strictObject({
+  from: z.string().min(1),
+  relation: z.string().min(1),
+  to: z.string().min(1),
 })
 
 export const workloadSchema = z.strictObject({
@@ -33,6 +44,10 @@ export const workloadSchema = z.strictObject({
   kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet']).optional(),
   service: z.string().min(1).optional(),
   cluster: z.string().min(1).optional(),
+  host: z.string().min(1).optional(),
+  instances: z.number().int().min(0).max(50).optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  calls: z.array(z.string().min(1)).optional(),
   tags: z.array(tagInput).optional(),
   managementZones: z.array(zoneInput).optional(),
 })
@@ -47,6 +62,8 @@ export const problemSchema = z.strictObject({
   startTime: z.number().int().optional(),
   problemId: z.string().min(1).optional(),
   displayId: z.string().min(1).optional(),
+  managementZones: z.array(zoneInput).optional(),
+  entityTags: z.array(tagInput).optional(),
   /** State file only: seed a problem that is already closed, or with comments. */
   status: z.enum(['OPEN', 'CLOSED']).optional(),
   comments: z.array(z.strictObject({ message: z.string(), context: z.string().optional() })).optional(),
@@ -63,6 +80,28 @@ export const eventSchema = z.strictObject({
   endTime: z.number().int().optional(),
   timeout: z.number().int().positive().optional(),
   properties: z.record(z.string(), z.string()).optional(),
+})
+
+/**
+ * A CUSTOM_DEPLOYMENT event in the properties Dynatrace's release monitoring reads
+ * (`dt.event.deployment.name`, `.version`, …), on the entities `entityId` or `entitySelector` names.
+ */
+export const deploymentSchema = z.strictObject({
+  entityId: z.string().optional(),
+  entitySelector: z.string().optional(),
+  name: z.string().min(1),
+  version: z.string().min(1),
+  title: z.string().min(1).optional(),
+  project: z.string().optional(),
+  releaseStage: z.string().optional(),
+  releaseProduct: z.string().optional(),
+  releaseBuildVersion: z.string().optional(),
+  ciBackLink: z.string().optional(),
+  remediationActionLink: z.string().optional(),
+  /** More properties, e.g. `k8s.deployment.name`, `k8s.namespace.name`. */
+  properties: z.record(z.string(), z.string()).optional(),
+  startTime: z.number().int().optional(),
+  timeout: z.number().int().positive().optional(),
 })
 
 export const securityProblemSchema = z.strictObject({
@@ -122,8 +161,10 @@ export const stateSchema = z.strictObject({
   tokens: z.array(tokenSchema).optional(),
   entities: z.array(entitySchema).default([]),
   workloads: z.array(workloadSchema).default([]),
+  relationships: z.array(relationshipSchema).default([]),
   problems: z.array(problemSchema).default([]),
   events: z.array(eventSchema).default([]),
+  deployments: z.array(deploymentSchema).default([]),
   securityProblems: z.array(securityProblemSchema).default([]),
   webhook: webhookSchema.optional(),
   securityWebhook: securityWebhookSchema.optional(),

@@ -10,10 +10,10 @@ import { DYNATRACE_DEFAULT_PAYLOAD_TEMPLATE, RECOMMENDED_SECURITY_PAYLOAD_TEMPLA
 import { deliver, problemPlaceholders, securityPlaceholders } from './notifications.js'
 import type { SentNotification, WebhookConfig } from './notifications.js'
 import { ALL_SCOPES } from './schemas.js'
-import type { eventSchema, faultSchema, problemSchema, securityProblemSchema, securityWebhookSchema, SimState, webhookSchema } from './schemas.js'
+import type { deploymentSchema, eventSchema, faultSchema, problemSchema, securityProblemSchema, securityWebhookSchema, SimState, webhookSchema } from './schemas.js'
 import { SimBadRequest } from './query.js'
-import { Tenant } from './tenant.js'
-import type { EntityInput, SimEntity, SimProblem, SimSecurityProblem, Workload, WorkloadInput } from './tenant.js'
+import { addWorkload, Tenant } from './tenant/index.js'
+import type { EntityInput, ReopenOutcome, SimEntity, SimProblem, SimSecurityProblem, Workload, WorkloadInput } from './tenant/index.js'
 import { Traffic } from './traffic.js'
 import type { Fault } from './traffic.js'
 import { criterion } from '../../src/dynatrace/selectors.js'
@@ -74,8 +74,10 @@ export class DynatraceSimulator {
     for (const t of s?.tokens ?? [{ token: DEFAULT_SIM_TOKEN, scopes: [...ALL_SCOPES] }]) this.addToken(t.token, t.scopes)
     if (s === undefined) return
     for (const e of s.entities) this.tenant.addEntity(e)
-    for (const w of s.workloads) this.tenant.addWorkload(w)
+    for (const w of s.workloads) addWorkload(this.tenant, w)
+    for (const r of s.relationships) this.tenant.relate(r.from, r.relation, r.to)
     for (const e of s.events) this.addEvent(e)
+    for (const d of s.deployments) this.addDeployment(d)
     for (const p of s.problems) {
       const problem = this.tenant.openProblem(p)
       for (const c of p.comments ?? []) this.tenant.addComment(problem, c.message, c.context ?? '')
@@ -91,13 +93,39 @@ export class DynatraceSimulator {
   }
 
   addEntity (input: EntityInput): SimEntity { return this.tenant.addEntity(input) }
-  addWorkload (input: WorkloadInput): Workload { return this.tenant.addWorkload(input) }
+  /** The cluster → namespace → workload → process group → instances → service chain (tenant/world.ts). */
+  addWorkload (input: WorkloadInput): Workload { return addWorkload(this.tenant, input) }
+  relate (from: string, relation: string, to: string): void { this.tenant.relate(from, relation, to) }
 
   /** A deployment (or any) event on an entity, as a CI pipeline would ingest it. */
   addEvent (input: z.output<typeof eventSchema>): Array<{ correlationId: string, status: 'OK' }> {
     if (input.entityId === undefined && input.entitySelector === undefined) throw new SimBadRequest('entityId', 'Give entityId or entitySelector', 'PAYLOAD_BODY')
     const entitySelector = input.entitySelector ?? criterion('entityId', [input.entityId ?? ''])
     return this.tenant.ingestEvent({ ...input, entitySelector })
+  }
+
+  /** A CUSTOM_DEPLOYMENT event with Dynatrace's `dt.event.deployment.*` properties. */
+  addDeployment (input: z.output<typeof deploymentSchema>): Array<{ correlationId: string, status: 'OK' }> {
+    const optional: Record<string, string | undefined> = {
+      'dt.event.deployment.project': input.project,
+      'dt.event.deployment.release_stage': input.releaseStage,
+      'dt.event.deployment.release_product': input.releaseProduct,
+      'dt.event.deployment.release_build_version': input.releaseBuildVersion,
+      'dt.event.deployment.ci_back_link': input.ciBackLink,
+      'dt.event.deployment.remediation_action_link': input.remediationActionLink,
+    }
+    const properties: Record<string, string> = { 'dt.event.deployment.name': input.name, 'dt.event.deployment.version': input.version }
+    for (const [k, v] of Object.entries(optional)) if (v !== undefined) properties[k] = v
+    return this.addEvent({
+      eventType: 'CUSTOM_DEPLOYMENT',
+      title: input.title ?? `Deploy ${input.name} ${input.version}`,
+      entityId: input.entityId,
+      entitySelector: input.entitySelector,
+      startTime: input.startTime,
+      endTime: undefined,
+      timeout: input.timeout,
+      properties: { ...properties, ...(input.properties ?? {}) },
+    })
   }
 
   async openProblem (input: z.output<typeof problemSchema>): Promise<{ problem: SimProblem, notification: SentNotification | undefined }> {
@@ -113,6 +141,18 @@ export class DynatraceSimulator {
     const changed = this.tenant.closeProblem(problem.problemId)
     const notify = changed && options.notify !== false && this.webhook?.notifyClosedProblems !== false
     return { problem, notification: notify ? await this.notifyProblem(problem) : undefined }
+  }
+
+  /**
+   * Re-opens a closed problem (same id, occurrence + 1) and sends the OPEN notification again;
+   * 'too-late' (and no change) when it closed more than 30 minutes ago.
+   */
+  async reopenProblem (problemId: string, options: { notify?: boolean | undefined } = {}): Promise<{ problem: SimProblem, outcome: ReopenOutcome, notification: SentNotification | undefined } | undefined> {
+    const problem = this.tenant.findProblem(problemId)
+    if (problem === undefined) return undefined
+    const outcome = this.tenant.reopenProblem(problem.problemId) ?? 'open'
+    const notify = outcome === 'reopened' && options.notify !== false
+    return { problem, outcome, notification: notify ? await this.notifyProblem(problem) : undefined }
   }
 
   async addSecurityProblem (input: z.output<typeof securityProblemSchema>): Promise<{ securityProblem: SimSecurityProblem, notification: SentNotification | undefined }> {

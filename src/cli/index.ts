@@ -8,8 +8,10 @@
  */
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
+import { registerCheckConfig } from './check-config.js'
 import { registerSendTest } from './send-test.js'
 import { registerServe } from './serve.js'
+import { registerSimulate } from './simulate.js'
 import type { ExitCode, RegisterVerb } from './verb.js'
 
 /** Our package.json, found by walking up: src/cli/ in a clone, dist/src/cli/ when built. */
@@ -59,7 +61,7 @@ export async function runCli (argv: readonly string[]): Promise<ExitCode> {
     .showHelpAfterError()
     .exitOverride()
     .addHelpText('after', '\nExit codes: 0 done, 1 failed, 2 usage. With no command, runs serve.')
-  for (const register of [registerServe, registerSendTest]) register(program, done)
+  for (const register of [registerServe, registerCheckConfig, registerSimulate, registerSendTest]) register(program, done)
   const sim = await simVerbs()
   if (sim === undefined) notInstalled(program, done)
   else sim(program, done)

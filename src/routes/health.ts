@@ -9,8 +9,10 @@ const healthRoutes: FastifyPluginAsync = async (fastify) => {
 
   fastify.get('/readyz', async (_request, reply) => {
     const store = await fastify.store.ping()
-    reply.code(store ? 200 : 503)
-    return { status: store ? 'ready' : 'not ready', checks: { store: store ? 'ok' : 'unreachable' } }
+    // The rules plugin refuses to start without valid rules, and a reload keeps the old ones.
+    const rules = fastify.hasDecorator('rules')
+    reply.code(store && rules ? 200 : 503)
+    return { status: store && rules ? 'ready' : 'not ready', checks: { store: store ? 'ok' : 'unreachable', rules: rules ? 'loaded' : 'not loaded' } }
   })
 
   fastify.get('/metrics', async (_request, reply) => {

@@ -81,6 +81,12 @@ export interface ActionDefinition<Schema extends z.ZodType = z.ZodType, Plan = u
   readonly entityTypes: readonly string[] | '*'
   readonly params: Schema
   readonly needsTarget: NeedsTarget
+  /**
+   * Parameters holding a URL the action calls: their host must be in DTR_HTTP_ALLOWED_HOSTS,
+   * checked when the rules file loads (a literal or `${env:…}` host) or when the run is planned
+   * (a host from a placeholder).
+   */
+  readonly urlParams?: readonly string[]
   plan?(ctx: PlanContext<z.output<Schema>, TargetFor<NeedsTarget>>): Promise<Plan | PlanSkip>
   run(ctx: ActionContext<z.output<Schema>, Plan, TargetFor<NeedsTarget>>): Promise<Outcome>
 }

@@ -21,6 +21,7 @@ export function contractProblems (candidate: unknown): string[] {
   }
   if (typeof c.params !== 'object' || c.params === null || typeof (c.params as { safeParse?: unknown }).safeParse !== 'function') problems.push('params must be a zod schema')
   if (typeof c.needsTarget !== 'boolean') problems.push('needsTarget must be a boolean')
+  if (c.urlParams !== undefined && !(Array.isArray(c.urlParams) && c.urlParams.every((k) => typeof k === 'string'))) problems.push('urlParams must be an array of parameter names when given')
   if (c.plan !== undefined && typeof c.plan !== 'function') problems.push('plan must be a function when given')
   if (typeof c.run !== 'function') problems.push('run must be a function')
   return problems

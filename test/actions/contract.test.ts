@@ -12,7 +12,8 @@ import { builtinActions } from '../../actions/index.js'
 import type { KubernetesClient } from '../../src/kubernetes/client.js'
 import { parseParams, planAction } from '../../src/sdk/index.js'
 import { planInputs, runAction } from '../../src/sdk/testing.js'
-import { actionFixtures } from '../helpers/action-fixtures.js'
+import { substituteEnv } from '../../src/domain/rules/placeholders.js'
+import { actionFixtures, exampleEnv } from '../helpers/action-fixtures.js'
 
 const unusedClient = {} as KubernetesClient
 const registered = builtinActions({ kubernetes: unusedClient })
@@ -25,7 +26,8 @@ function readmeExamples (name: string): { readme: string, examples: unknown[] } 
     if (Array.isArray(value)) value.forEach(visit)
     else if (typeof value === 'object' && value !== null) {
       const o = value as Record<string, unknown>
-      if (o.use === name) examples.push(o.with ?? {})
+      // `${env:…}` is substituted by the runner just before execution; other placeholders at plan time.
+      if (o.use === name) examples.push(substituteEnv(o.with ?? {}, exampleEnv).value)
       Object.values(o).forEach(visit)
     }
   }

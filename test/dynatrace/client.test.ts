@@ -13,7 +13,7 @@ t.test('every operation against the simulator', async (t) => {
   // The client is what actions receive as ctx.dynatrace: it must satisfy the contract's reader.
   const reader: DynatraceReader = client
   t.equal(typeof reader.getEntity, 'function')
-  const w = sim.addWorkload({ namespace: 'shop', name: 'checkout', tags: ['env:production'] })
+  const w = sim.addWorkload({ namespace: 'shop', name: 'checkout', tags: ['k8s.namespace.name:shop', 'env:production'] })
   const { problem } = await sim.openProblem({ title: 'Failure rate increase', impactedEntities: [w.service.entityId] })
   sim.addEvent({ eventType: 'CUSTOM_DEPLOYMENT', title: 'Deploy 1.4.2', entityId: w.service.entityId, properties: { 'dt.event.deployment.version': '1.4.2', 'k8s.deployment.name': 'checkout' } })
   const { securityProblem } = await sim.addSecurityProblem({ title: 'log4shell', affectedEntities: [w.processGroup.entityId], riskLevel: 'CRITICAL' })

@@ -10,6 +10,7 @@ import { builtinActions } from '../../actions/index.js'
 import type { Target } from '../../src/domain/target.js'
 import type { AnyAction } from '../../src/sdk/index.js'
 import type { RunActionOptions } from '../../src/sdk/testing.js'
+import { startHttpSink } from './http-sink.js'
 import { deployment, startKubernetesSim } from './kubernetes.js'
 
 export interface ActionWorld {
@@ -23,6 +24,12 @@ export interface ActionWorld {
 }
 
 export type ActionFixture = (t: Test) => Promise<ActionWorld>
+
+/** What `${env:…}` gives in the READMEs' examples. */
+export const exampleEnv: Readonly<Record<string, string>> = {
+  SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T000/B000/XXXXXXXX',
+  CI_TOKEN: 'ci-token-from-the-environment',
+}
 
 const checkout: Target = { kind: 'Deployment', namespace: 'shop', name: 'checkout' }
 const plannedAt = Date.parse('2024-05-01T10:15:42Z')
@@ -42,7 +49,27 @@ async function kubernetesWorld (t: Test, name: string): Promise<ActionWorld> {
   }
 }
 
+/**
+ * The hosts of the READMEs' examples, served by a local sink. The world is what a receiver that
+ * honours `Idempotency-Key` would have done: one change per key (SPEC 7's "the same change, never
+ * a second one" is the receiver's to keep once the request left; we keep the key stable).
+ */
+async function httpWorld (t: Test, name: string): Promise<ActionWorld> {
+  const sink = await startHttpSink(t)
+  const allowedHosts = [{ host: 'ci.example.com', port: undefined }, { host: 'hooks.slack.com', port: undefined }, { host: 'runbooks.example.com', port: undefined }]
+  const action = builtinActions({ kubernetes: {} as never, allowedHosts, dispatcher: sink.dispatcher }).find((a) => a.name === name)
+  if (action === undefined) throw new Error(`no built-in action ${name}`)
+  return {
+    action,
+    options: { plannedAt, problem: { displayId: 'P-211020', title: 'Failure rate increase', url: 'https://abc12345.live.dynatrace.com/#problems/problemdetails;pid=P' } },
+    state: () => [...new Map(sink.requests.map((r) => [String(r.headers['idempotency-key']), `${r.method} ${r.host}${r.path} ${r.body}`])).entries()].sort(),
+    writes: () => sink.requests.map((r) => ({ what: `${r.method} ${r.host}${r.path}`, dryRun: false })),
+  }
+}
+
 export const actionFixtures: Readonly<Record<string, ActionFixture>> = {
+  'http.request': async (t) => httpWorld(t, 'http.request'),
+  'notify.slack': async (t) => httpWorld(t, 'notify.slack'),
   'kubernetes.rollback': async (t) => kubernetesWorld(t, 'kubernetes.rollback'),
   'kubernetes.restart': async (t) => kubernetesWorld(t, 'kubernetes.restart'),
   'kubernetes.scale': async (t) => kubernetesWorld(t, 'kubernetes.scale'),

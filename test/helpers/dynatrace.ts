@@ -7,7 +7,7 @@ import { createMetrics } from '../../src/metrics.js'
 import type { Metrics } from '../../src/metrics.js'
 import { createDynatraceClient } from '../../src/dynatrace/index.js'
 import type { DynatraceClient, DynatraceClientOptions } from '../../src/dynatrace/index.js'
-import { buildDynatraceSimulator } from '../../sim/dynatrace/index.js'
+import { buildDynatraceSimulator, stateSchema } from '../../sim/dynatrace/index.js'
 import type { BuildSimulatorOptions, DynatraceSimulatorApp } from '../../sim/dynatrace/index.js'
 
 export const TEST_TOKEN = 'dt0c01.TEST.TOKEN'
@@ -17,7 +17,8 @@ export interface RunningSimulator extends DynatraceSimulatorApp {
 }
 
 export async function startSimulator (t: Test, options: BuildSimulatorOptions = {}): Promise<RunningSimulator> {
-  const built = await buildDynatraceSimulator({ state: { tokens: [{ token: TEST_TOKEN, scopes: ['problems.read', 'problems.write', 'events.read', 'events.ingest', 'entities.read', 'securityProblems.read'] }], entities: [], workloads: [], problems: [], events: [], securityProblems: [] }, ...options })
+  const state = stateSchema.parse({ tokens: [{ token: TEST_TOKEN, scopes: ['problems.read', 'problems.write', 'events.read', 'events.ingest', 'entities.read', 'securityProblems.read'] }] })
+  const built = await buildDynatraceSimulator({ state, ...options })
   t.teardown(() => built.app.close())
   const url = await built.app.listen({ port: 0, host: '127.0.0.1' })
   return { ...built, url }

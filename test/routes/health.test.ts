@@ -28,7 +28,7 @@ t.test('GET /readyz', async (t) => {
     const app = await buildTestApp(t)
     const res = await app.inject({ method: 'GET', url: '/readyz' })
     t.equal(res.statusCode, 200)
-    t.same(res.json(), { status: 'ready', checks: { store: 'ok' } })
+    t.same(res.json(), { status: 'ready', checks: { store: 'ok', rules: 'loaded' } })
   })
 
   t.test('answers 503 not ready when the store does not answer', async (t) => {
@@ -36,7 +36,7 @@ t.test('GET /readyz', async (t) => {
     const app = await buildTestApp(t, { store: { ...store, ping: async () => false } })
     const res = await app.inject({ method: 'GET', url: '/readyz' })
     t.equal(res.statusCode, 503)
-    t.same(res.json(), { status: 'not ready', checks: { store: 'unreachable' } })
+    t.same(res.json(), { status: 'not ready', checks: { store: 'unreachable', rules: 'loaded' } })
   })
 })
 

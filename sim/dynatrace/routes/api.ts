@@ -7,8 +7,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { SimBadRequest, parseSelector, parseTime, readPage, slicePage } from '../query.js'
-import { commentJson, fieldSet } from '../tenant.js'
-import type { SimEvent, SimProblem } from '../tenant.js'
+import { entityProjection, fieldSet, renderComment, renderEntity, renderEvent, renderProblem, renderSecurityProblem } from '../tenant/index.js'
+import type { SimEvent, SimProblem } from '../tenant/index.js'
 import type { DynatraceSimulator } from '../simulator.js'
 import type { Fault, LoggedRequest } from '../traffic.js'
 import { sendError } from './envelope.js'
@@ -102,12 +102,12 @@ export async function apiRoutes (app: FastifyInstance, { sim, closing }: ApiRout
     problems.sort((a, b) => b.startTime - a.startTime)
     const fields = fieldSet(q.fields)
     const { items, nextPageKey } = slicePage(problems, page)
-    return { totalCount: problems.length, pageSize: page.pageSize, ...(nextPageKey === undefined ? {} : { nextPageKey }), problems: items.map((p) => sim.tenant.problemJson(p, fields)), warnings: [] }
+    return { totalCount: problems.length, pageSize: page.pageSize, ...(nextPageKey === undefined ? {} : { nextPageKey }), problems: items.map((p) => renderProblem(sim.tenant, p, fields)), warnings: [] }
   })
 
   route('GET', '/api/v2/problems/:problemId', { operationId: 'getProblem', scope: 'problems.read' }, async (req, reply) => {
     const p = problemOr404(req.params.problemId, reply)
-    return p === undefined ? reply : sim.tenant.problemJson(p, fieldSet(req.query.fields))
+    return p === undefined ? reply : renderProblem(sim.tenant, p, fieldSet(req.query.fields))
   })
 
   route('POST', '/api/v2/problems/:problemId/close', { operationId: 'closeProblem', scope: 'problems.write' }, async (req, reply) => {
@@ -118,7 +118,7 @@ export async function apiRoutes (app: FastifyInstance, { sim, closing }: ApiRout
     const comment = sim.tenant.addComment(p, message, '')
     sim.tenant.closeProblem(p.problemId)
     sim.notifyInBackground(p)
-    return { problemId: p.problemId, closing: true, closeTimestamp: p.endTime, comment: commentJson(comment) }
+    return { problemId: p.problemId, closing: true, closeTimestamp: p.endTime, comment: renderComment(comment) }
   })
 
   route('GET', '/api/v2/problems/:problemId/comments', { operationId: 'getComments', scope: 'problems.read' }, async (req, reply) => {
@@ -126,7 +126,7 @@ export async function apiRoutes (app: FastifyInstance, { sim, closing }: ApiRout
     if (p === undefined) return reply
     const page = readPage(req.query, { default: 10, max: 500 })
     const { items, nextPageKey } = slicePage(p.comments, page)
-    return { comments: items.map(commentJson), totalCount: p.comments.length, pageSize: page.pageSize, ...(nextPageKey === undefined ? {} : { nextPageKey }) }
+    return { comments: items.map(renderComment), totalCount: p.comments.length, pageSize: page.pageSize, ...(nextPageKey === undefined ? {} : { nextPageKey }) }
   })
 
   route('POST', '/api/v2/problems/:problemId/comments', { operationId: 'createComment', scope: 'problems.write' }, async (req, reply) => {
@@ -151,7 +151,7 @@ export async function apiRoutes (app: FastifyInstance, { sim, closing }: ApiRout
   route('GET', '/api/v2/problems/:problemId/comments/:commentId', { operationId: 'getComment', scope: 'problems.read' }, async (req, reply) => {
     const found = commentOr404(req, reply)
     const comment = found?.problem.comments[found.index]
-    return comment === undefined ? reply : commentJson(comment)
+    return comment === undefined ? reply : renderComment(comment)
   })
 
   route('PUT', '/api/v2/problems/:problemId/comments/:commentId', { operationId: 'updateComment', scope: 'problems.write' }, async (req, reply) => {
@@ -185,12 +185,12 @@ export async function apiRoutes (app: FastifyInstance, { sim, closing }: ApiRout
     for (const c of q.eventSelector === undefined ? [] : parseSelector('eventSelector', q.eventSelector)) events = events.filter(eventFilter(c.name, c.values, now))
     events = [...events].sort((a, b) => b.startTime - a.startTime)
     const { items, nextPageKey } = slicePage(events, page)
-    return { totalCount: events.length, pageSize: page.pageSize, ...(nextPageKey === undefined ? {} : { nextPageKey }), events: items.map((e) => sim.tenant.eventJson(e)), warnings: [] }
+    return { totalCount: events.length, pageSize: page.pageSize, ...(nextPageKey === undefined ? {} : { nextPageKey }), events: items.map((e) => renderEvent(sim.tenant, e)), warnings: [] }
   })
 
   route('GET', '/api/v2/events/:eventId', { operationId: 'getEvent', scope: 'events.read' }, async (req, reply) => {
     const e = sim.tenant.events.find((x) => x.eventId === req.params.eventId)
-    return e === undefined ? sendError(reply, 404, `The requested event ID '${req.params.eventId ?? ''}' does not exist.`) : sim.tenant.eventJson(e)
+    return e === undefined ? sendError(reply, 404, `The requested event ID '${req.params.eventId ?? ''}' does not exist.`) : renderEvent(sim.tenant, e)
   })
 
   route('POST', '/api/v2/events/ingest', { operationId: 'createEvent', scope: 'events.ingest' }, async (req, reply) => {
@@ -224,9 +224,30 @@ export async function apiRoutes (app: FastifyInstance, { sim, closing }: ApiRout
     return reply.code(201).send({ reportCount: results.length, eventIngestResults: results })
   })
 
+  route('GET', '/api/v2/entities', { operationId: 'getEntities', scope: 'entities.read' }, async (req) => {
+    const page = readPage(req.query, { default: 50, max: 500 })
+    const q = page.query
+    if (q.entitySelector === undefined) throw new SimBadRequest('entitySelector', 'entitySelector is required for the first page')
+    const projection = entityProjection(q.fields ?? '')
+    const to = parseTime('to', q.to ?? 'now', sim.now())
+    parseTime('from', q.from ?? 'now-3d', sim.now())
+    let entities = sim.tenant.selectEntities(q.entitySelector).filter((e) => e.firstSeenTms <= to)
+    if (q.sort !== undefined) {
+      const m = /^([+-]?)name$/.exec(q.sort.trim())
+      if (m === null) throw new SimBadRequest('sort', 'sort supports only name, +name and -name')
+      const sign = m[1] === '-' ? -1 : 1
+      entities = [...entities].sort((a, b) => sign * a.displayName.localeCompare(b.displayName))
+    }
+    const { items, nextPageKey } = slicePage(entities, page)
+    return { totalCount: entities.length, pageSize: page.pageSize, ...(nextPageKey === undefined ? {} : { nextPageKey }), entities: items.map((e) => renderEntity(sim.tenant, e, projection)) }
+  })
+
   route('GET', '/api/v2/entities/:entityId', { operationId: 'getEntity', scope: 'entities.read' }, async (req, reply) => {
     const e = sim.tenant.entities.get(req.params.entityId ?? '')
-    return e === undefined ? sendError(reply, 404, `The requested entity ID '${req.params.entityId ?? ''}' does not exist.`) : sim.tenant.entityJson(e)
+    if (e === undefined) return sendError(reply, 404, `The requested entity ID '${req.params.entityId ?? ''}' does not exist.`)
+    parseTime('from', req.query.from ?? 'now-3d', sim.now())
+    parseTime('to', req.query.to ?? 'now', sim.now())
+    return renderEntity(sim.tenant, e, entityProjection(req.query.fields))
   })
 
   route('GET', '/api/v2/securityProblems', { operationId: 'getSecurityProblems', scope: 'securityProblems.read' }, async (req) => {
@@ -243,12 +264,12 @@ export async function apiRoutes (app: FastifyInstance, { sim, closing }: ApiRout
     }
     const fields = fieldSet(q.fields)
     const { items, nextPageKey } = slicePage(list, page)
-    return { totalCount: list.length, pageSize: page.pageSize, ...(nextPageKey === undefined ? {} : { nextPageKey }), securityProblems: items.map((s) => sim.tenant.securityProblemJson(s, fields, false)) }
+    return { totalCount: list.length, pageSize: page.pageSize, ...(nextPageKey === undefined ? {} : { nextPageKey }), securityProblems: items.map((s) => renderSecurityProblem(s, fields, false)) }
   })
 
   route('GET', '/api/v2/securityProblems/:id', { operationId: 'getSecurityProblem', scope: 'securityProblems.read' }, async (req, reply) => {
     const s = sim.tenant.securityProblems.get(req.params.id ?? '')
-    return s === undefined ? sendError(reply, 404, `The requested security problem ID '${req.params.id ?? ''}' does not exist.`) : sim.tenant.securityProblemJson(s, fieldSet(req.query.fields), true)
+    return s === undefined ? sendError(reply, 404, `The requested security problem ID '${req.params.id ?? ''}' does not exist.`) : renderSecurityProblem(s, fieldSet(req.query.fields), true)
   })
 }
 

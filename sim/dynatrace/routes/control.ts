@@ -1,14 +1,17 @@
 /**
- * The control API under `/_sim`: seeds and drives the simulated tenant (entities, Kubernetes
- * workloads, problems opened and resolved with their notifications, deployment events, security
- * problems), configures webhooks, injects faults, and exposes the request log. Unauthenticated:
- * the simulator is a local test tool and listens on loopback by default.
+ * The control API under `/_sim`: seeds and drives the simulated tenant (entities and their
+ * relationships, Kubernetes workloads, problems opened, resolved and re-opened with their
+ * notifications, deployment events, security problems), configures webhooks, injects faults,
+ * and exposes the request log. Unauthenticated: the simulator is a local test tool and listens on
+ * loopback by default.
  */
 import type { FastifyInstance } from 'fastify'
 import type { z } from 'zod'
 import { SimBadRequest } from '../query.js'
 import { RECOMMENDED_PROBLEM_PAYLOAD_TEMPLATE, RECOMMENDED_SECURITY_PAYLOAD_TEMPLATE } from '../../../src/dynatrace/templates.js'
-import { describeIssues, entitySchema, eventSchema, faultSchema, problemSchema, securityProblemSchema, securityWebhookSchema, tokenSchema, webhookSchema, workloadSchema } from '../schemas.js'
+import { deploymentSchema, describeIssues, entitySchema, eventSchema, faultSchema, problemSchema, relationshipSchema, securityProblemSchema, securityWebhookSchema, tokenSchema, webhookSchema, workloadSchema } from '../schemas.js'
+import { renderEntity, renderEvent, renderProblem, renderSecurityProblem } from '../tenant/index.js'
+import type { SimSecurityProblem, Workload } from '../tenant/index.js'
 import type { DynatraceSimulator } from '../simulator.js'
 import { sendError } from './envelope.js'
 
@@ -21,12 +24,22 @@ function parse<S extends z.ZodType> (schema: S, body: unknown): z.output<S> {
 export async function controlRoutes (app: FastifyInstance, { sim }: { sim: DynatraceSimulator }): Promise<void> {
   const t = (): DynatraceSimulator['tenant'] => sim.tenant
   const full = new Set(['evidencedetails', 'impactanalysis', 'recentcomments'])
+  const security = (s: SimSecurityProblem): Record<string, unknown> => renderSecurityProblem(s, new Set(['riskassessment', 'managementzones', 'description', 'affectedentities']), true)
+  const world = (w: Workload): Record<string, unknown> => ({
+    cluster: renderEntity(t(), w.cluster),
+    namespace: renderEntity(t(), w.namespace),
+    workload: renderEntity(t(), w.workload),
+    processGroup: renderEntity(t(), w.processGroup),
+    processGroupInstances: w.processGroupInstances.map((e) => renderEntity(t(), e)),
+    host: renderEntity(t(), w.host),
+    service: renderEntity(t(), w.service),
+  })
 
   app.get('/_sim/state', async () => ({
-    entities: [...t().entities.values()].map((e) => t().entityJson(e)),
-    problems: [...t().problems.values()].map((p) => t().problemJson(p, full)),
-    events: t().events.map((e) => t().eventJson(e)),
-    securityProblems: [...t().securityProblems.values()].map((s) => t().securityProblemJson(s, new Set(['riskassessment', 'managementzones', 'description', 'affectedentities']), true)),
+    entities: [...t().entities.values()].map((e) => renderEntity(t(), e)),
+    problems: [...t().problems.values()].map((p) => renderProblem(t(), p, full)),
+    events: t().events.map((e) => renderEvent(t(), e)),
+    securityProblems: [...t().securityProblems.values()].map(security),
     webhook: sim.webhook ?? null,
     securityWebhook: sim.securityWebhook ?? null,
   }))
@@ -42,22 +55,36 @@ export async function controlRoutes (app: FastifyInstance, { sim }: { sim: Dynat
     return reply.code(201).send({ token, scopes })
   })
 
-  app.post('/_sim/entities', async (req, reply) => reply.code(201).send(t().entityJson(sim.addEntity(parse(entitySchema, req.body)))))
+  app.post('/_sim/entities', async (req, reply) => reply.code(201).send(renderEntity(t(), sim.addEntity(parse(entitySchema, req.body)))))
+
+  app.post('/_sim/relationships', async (req, reply) => {
+    const { from, relation, to } = parse(relationshipSchema, req.body)
+    t().relate(from, relation, to)
+    const [fromEntity, toEntity] = [t().entities.get(from), t().entities.get(to)]
+    return reply.code(201).send({ from: fromEntity && renderEntity(t(), fromEntity), to: toEntity && renderEntity(t(), toEntity) })
+  })
 
   app.post('/_sim/workloads', async (req, reply) => {
     const w = sim.addWorkload(parse(workloadSchema, req.body))
-    return reply.code(201).send({ service: t().entityJson(w.service), processGroup: t().entityJson(w.processGroup), workload: t().entityJson(w.workload), namespace: t().entityJson(w.namespace) })
+    return reply.code(201).send(world(w))
   })
 
   app.post('/_sim/problems', async (req, reply) => {
     const { problem, notification } = await sim.openProblem(parse(problemSchema, req.body))
-    return reply.code(201).send({ problem: t().problemJson(problem, full), notification: notification ?? null })
+    return reply.code(201).send({ problem: renderProblem(t(), problem, full), notification: notification ?? null })
   })
 
   app.post<{ Params: { problemId: string }, Body: { notify?: boolean } | undefined }>('/_sim/problems/:problemId/resolve', async (req, reply) => {
     const result = await sim.resolveProblem(req.params.problemId, { notify: req.body?.notify })
     if (result === undefined) return sendError(reply, 404, `The requested problem ID '${req.params.problemId}' does not exist.`)
-    return { problem: t().problemJson(result.problem, full), notification: result.notification ?? null }
+    return { problem: renderProblem(t(), result.problem, full), notification: result.notification ?? null }
+  })
+
+  app.post<{ Params: { problemId: string }, Body: { notify?: boolean } | undefined }>('/_sim/problems/:problemId/reopen', async (req, reply) => {
+    const result = await sim.reopenProblem(req.params.problemId, { notify: req.body?.notify })
+    if (result === undefined) return sendError(reply, 404, `The requested problem ID '${req.params.problemId}' does not exist.`)
+    if (result.outcome === 'too-late') return sendError(reply, 409, `Problem ${result.problem.displayId} closed more than 30 minutes ago; Dynatrace opens a new problem instead of re-opening it.`)
+    return { outcome: result.outcome, problem: renderProblem(t(), result.problem, full), notification: result.notification ?? null }
   })
 
   app.post('/_sim/events', async (req, reply) => {
@@ -65,9 +92,14 @@ export async function controlRoutes (app: FastifyInstance, { sim }: { sim: Dynat
     return reply.code(201).send({ reportCount: results.length, eventIngestResults: results })
   })
 
+  app.post('/_sim/deployments', async (req, reply) => {
+    const results = sim.addDeployment(parse(deploymentSchema, req.body))
+    return reply.code(201).send({ reportCount: results.length, eventIngestResults: results })
+  })
+
   app.post('/_sim/security-problems', async (req, reply) => {
     const { securityProblem, notification } = await sim.addSecurityProblem(parse(securityProblemSchema, req.body))
-    return reply.code(201).send({ securityProblem: t().securityProblemJson(securityProblem, new Set(['riskassessment', 'managementzones', 'description', 'affectedentities']), true), notification: notification ?? null })
+    return reply.code(201).send({ securityProblem: security(securityProblem), notification: notification ?? null })
   })
 
   app.get('/_sim/webhook', async (_req, reply) => sim.webhook ?? sendError(reply, 404, 'No webhook is configured.'))

@@ -34,7 +34,7 @@ async function startReceiver (t: Test): Promise<{ url: string, received: Receive
 t.test('the recommended problem template: open, resolve, test notification', async (t) => {
   const receiver = await startReceiver(t)
   const { sim } = await startSimulator(t)
-  const w = sim.addWorkload({ namespace: 'shop', name: 'checkout', tags: ['env:production', 'team:checkout'] })
+  const w = sim.addWorkload({ namespace: 'shop', name: 'checkout', tags: ['k8s.namespace.name:shop', 'env:production', 'team:checkout'] })
   sim.setWebhook({ url: `${receiver.url}/webhooks/problem`, headers: { 'x-webhook-token': 's3cret' }, payload: RECOMMENDED_PROBLEM_PAYLOAD_TEMPLATE, notifyClosedProblems: true })
 
   const { problem, notification } = await sim.openProblem({ title: 'Failure rate "increase"\non checkout', impactedEntities: [w.service.entityId], severityLevel: 'ERROR' })

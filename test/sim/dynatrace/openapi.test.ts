@@ -11,7 +11,7 @@ const auth = { authorization: `Api-Token ${TEST_TOKEN}` }
 
 t.test('simulator responses validate against env-v2.json', async (t) => {
   const { sim, url } = await startSimulator(t)
-  const w = sim.addWorkload({ namespace: 'shop', name: 'checkout', tags: ['env:production'], managementZones: ['Shop'] })
+  const w = sim.addWorkload({ namespace: 'shop', name: 'checkout', instances: 2, tags: ['env:production'], managementZones: ['Shop'] })
   const { problem } = await sim.openProblem({ title: 'Failure rate increase', impactedEntities: [w.service.entityId], rootCauseEntity: w.service.entityId })
   sim.tenant.addComment(problem, 'first', 'ctx')
   sim.addEvent({ eventType: 'CUSTOM_DEPLOYMENT', title: 'Deploy checkout 1.4.2', entityId: w.service.entityId, properties: { 'dt.event.deployment.version': '1.4.2' } })
@@ -30,6 +30,10 @@ t.test('simulator responses validate against env-v2.json', async (t) => {
     { operation: 'createEvent', method: 'POST', path: '/events/ingest', body: { eventType: 'CUSTOM_INFO', title: 'dt-remediator: kubernetes.rollback succeeded', entitySelector: `entityId("${w.workload.entityId}")`, properties: { run: 'r1' } }, status: 201 },
     { operation: 'getEntity', path: `/entities/${w.service.entityId}?fields=+properties,+tags,+fromRelationships,+toRelationships`, status: 200 },
     { operation: 'getEntity', path: `/entities/${w.workload.entityId}`, status: 200 },
+    { operation: 'getEntity', path: `/entities/${w.workload.entityId}?fields=+properties.namespaceName,+toRelationships.isClusterOfCa&from=now-1h`, status: 200 },
+    { operation: 'getEntities', path: '/entities?entitySelector=type("SERVICE")', status: 200 },
+    { operation: 'getEntities', path: `/entities?entitySelector=${encodeURIComponent(`type(CLOUD_APPLICATION),toRelationships.isPgOfCa(type(PROCESS_GROUP),toRelationships.runsOn(type(SERVICE),entityId("${w.service.entityId}")))`)}&fields=+properties,+tags,+fromRelationships,+toRelationships,+managementZones`, status: 200 },
+    { operation: 'getEntities', path: '/entities?entitySelector=type(PROCESS_GROUP_INSTANCE),tag("env:production")&pageSize=1&sort=-name&fields=+properties,+lastSeenTms', status: 200 },
     { operation: 'getSecurityProblems', path: `/securityProblems?securityProblemSelector=displayIds("${securityProblem.displayId}")&fields=+riskAssessment,+managementZones`, status: 200 },
     { operation: 'getSecurityProblem', path: `/securityProblems/${securityProblem.securityProblemId}?fields=+riskAssessment,+description,+affectedEntities,+exposedEntities,+reachableDataAssets,+managementZones`, status: 200 },
     { operation: 'deleteComment', method: 'DELETE', path: `/problems/${pid}/comments/${commentId}`, status: 204 },
@@ -65,6 +69,12 @@ t.test('errors use the ErrorEnvelope and the scopes of the spec', async (t) => {
     { what: 'missing write scope', method: 'POST', path: '/problems/x/comments', headers: { authorization: 'Api-Token read-only', 'content-type': 'application/json' }, body: '{"message":"m"}', status: 403, message: /problems\.write/ },
     { what: 'unknown problem', path: '/problems/nope', headers: auth, status: 404 },
     { what: 'unknown entity', path: '/entities/SERVICE-0000000000000000', headers: auth, status: 404 },
+    { what: 'entities without a selector', path: '/entities', headers: auth, status: 400, message: /Constraints violated/ },
+    { what: 'entities without type or entityId', path: '/entities?entitySelector=tag("x")', headers: auth, status: 400 },
+    { what: 'an unsupported criterion', path: '/entities?entitySelector=type(HOST),healthState("HEALTHY")', headers: auth, status: 400 },
+    { what: 'an unknown field', path: '/entities?entitySelector=type(HOST)&fields=+nope', headers: auth, status: 400 },
+    { what: 'an unknown field on one entity', path: '/entities/SERVICE-0000000000000000?fields=+nope', headers: auth, status: 404 },
+    { what: 'entities sorted by something else', path: '/entities?entitySelector=type(HOST)&sort=firstSeenTms', headers: auth, status: 400 },
     { what: 'page size over the limit', path: '/events?pageSize=1001', headers: auth, status: 400, message: /Constraints violated/ },
     { what: 'nextPageKey with other parameters', path: '/events?nextPageKey=abc&from=now-1h', headers: auth, status: 400 },
     { what: 'bad selector', path: '/events?eventSelector=eventType(', headers: auth, status: 400 },

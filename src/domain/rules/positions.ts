@@ -1,0 +1,68 @@
+/**
+ * Where a path of the rules file is written: the YAML document is parsed with its source ranges
+ * and a LineCounter, so an error found on the parsed value (by zod or by a later check) can name
+ * the line and column of the key or value it is about. Pure.
+ */
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml'
+
+export type PathSegment = string | number
+
+export interface Located {
+  readonly line: number
+  readonly column: number
+}
+
+export interface SourceMap {
+  readonly doc: Document
+  /** The line and column of the value at `path` (or of its key with `key: true`), else of the nearest ancestor written. */
+  locate(path: readonly PathSegment[], options?: { key?: boolean }): Located
+}
+
+/** Pure: `rules[0].when.deployedWithin`. */
+export function formatPath (path: readonly PathSegment[]): string {
+  let out = ''
+  for (const part of path) out += typeof part === 'number' ? `[${part}]` : (out === '' ? part : `.${part}`)
+  return out
+}
+
+export function parseYaml (text: string): { readonly doc: Document, readonly lines: LineCounter } {
+  const lines = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true })
+  return { doc, lines }
+}
+
+export function sourceMap (doc: Document, lines: LineCounter): SourceMap {
+  const position = (offset: number | undefined): Located => {
+    if (offset === undefined) return { line: 1, column: 1 }
+    const p = lines.linePos(offset)
+    return { line: p.line, column: p.col }
+  }
+  return {
+    doc,
+    locate (path, options = {}) {
+      let node: unknown = doc.contents
+      let last: Node | undefined = isMap(node) || isSeq(node) || isScalar(node) ? node : undefined
+      let keyNode: Node | undefined
+      for (const [i, segment] of path.entries()) {
+        keyNode = undefined
+        let next: unknown
+        if (isMap(node)) {
+          const pair = node.items.find((p) => isPair(p) && (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(segment))
+          if (pair !== undefined) {
+            keyNode = isScalar(pair.key) ? pair.key : undefined
+            next = pair.value ?? undefined
+            // A key written without a value (`cooldown:`) has no value node: point at the key.
+            if (next === null || next === undefined) return position((keyNode ?? last)?.range?.[0])
+          }
+        } else if (isSeq(node) && typeof segment === 'number') {
+          next = node.items[segment]
+        }
+        if (next === undefined) return position(last?.range?.[0])
+        node = next
+        if (isMap(node) || isSeq(node) || isScalar(node)) last = node
+        if (i === path.length - 1 && options.key === true && keyNode !== undefined) return position(keyNode.range?.[0])
+      }
+      return position(last?.range?.[0])
+    },
+  }
+}

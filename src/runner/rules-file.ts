@@ -1,0 +1,99 @@
+/**
+ * Loading a rules file as the service, check-config and simulate do: read the text, load its
+ * custom actions (`plugins:`), register them with the built-ins through the same door, then
+ * parse the whole file against that registry. The result is a RuleSet — the rules and the
+ * registry they were checked against, swapped together on reload — or every error, each with its
+ * file and line. Nothing half-loads.
+ */
+import { readFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import type { AllowedHost } from '../domain/hosts.js'
+import type { Mode } from '../domain/mode.js'
+import { formatDiagnostic, parseRules, rulesPlugins } from '../domain/rules/parse.js'
+import { parseYaml, sourceMap } from '../domain/rules/positions.js'
+import type { Diagnostic, LoadedRules } from '../domain/rules/types.js'
+import { createActionRegistry, loadCustomActions, type ActionRegistry, type AnyAction } from '../sdk/index.js'
+
+export interface RuleSet {
+  readonly file: string
+  readonly rules: LoadedRules
+  readonly registry: ActionRegistry
+  /** The names of the custom actions `plugins:` loaded. */
+  readonly customActions: readonly string[]
+  readonly warnings: readonly Diagnostic[]
+}
+
+export type RuleSetResult =
+  | { readonly ok: true, readonly ruleSet: RuleSet }
+  | { readonly ok: false, readonly errors: readonly string[], readonly warnings: readonly string[] }
+
+export interface LoadRuleSetOptions {
+  /** DTR_RULES_FILE (or check-config's argument). */
+  readonly file: string
+  readonly env: Readonly<Record<string, string | undefined>>
+  readonly builtins: readonly AnyAction[]
+  readonly allowedHosts: readonly AllowedHost[]
+  readonly adminTokensSet: boolean
+  /** DTR_MODE. */
+  readonly modeOverride: Mode | undefined
+  /** Re-import custom action files that changed (SIGHUP). */
+  readonly fresh?: boolean
+  /** Where packages are looked for after the rules file's directory. Default: the service's installation. */
+  readonly serviceDir?: string
+  readonly readFile?: (path: string) => string
+}
+
+const readText = (path: string): string => readFileSync(path, 'utf8')
+
+export async function loadRuleSet (options: LoadRuleSetOptions): Promise<RuleSetResult> {
+  let text: string
+  try {
+    text = (options.readFile ?? readText)(options.file)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    return { ok: false, errors: [`${options.file}: cannot read the rules file (${code ?? (err as Error).message})${code === 'ENOENT' ? '; set DTR_RULES_FILE to its path' : ''}`], warnings: [] }
+  }
+  const plugins = rulesPlugins(text)
+  const custom = await loadCustomActions(plugins, {
+    baseDir: dirname(resolve(options.file)),
+    fresh: options.fresh,
+    ...(options.serviceDir === undefined ? {} : { serviceDir: options.serviceDir }),
+  })
+  if (custom.errors.length > 0) {
+    const { doc, lines } = parseYaml(text)
+    const map = sourceMap(doc, lines)
+    return {
+      ok: false,
+      errors: custom.errors.map((e) => {
+        const at = map.locate(['plugins', e.index])
+        return `${options.file}:${at.line}:${at.column}: ${e.message}`
+      }),
+      warnings: [],
+    }
+  }
+  let registry: ActionRegistry
+  try {
+    registry = createActionRegistry([...options.builtins, ...custom.actions])
+  } catch (err) {
+    return { ok: false, errors: [`${options.file}: ${(err as Error).message}`], warnings: [] }
+  }
+  const parsed = parseRules(text, {
+    file: options.file,
+    env: options.env,
+    actions: registry,
+    allowedHosts: options.allowedHosts,
+    adminTokensSet: options.adminTokensSet,
+    modeOverride: options.modeOverride,
+  })
+  if (!parsed.ok) return { ok: false, errors: parsed.errors.map(formatDiagnostic), warnings: parsed.warnings.map(formatDiagnostic) }
+  return {
+    ok: true,
+    ruleSet: {
+      file: options.file,
+      rules: parsed.rules,
+      registry,
+      customActions: custom.actions.map((a) => (a.action as AnyAction).name),
+      warnings: parsed.warnings,
+    },
+  }
+}

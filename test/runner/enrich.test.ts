@@ -1,0 +1,89 @@
+import t from 'tap'
+import { enrich, notificationFacts } from '../../src/runner/enrich.js'
+import { startClient } from '../helpers/dynatrace.js'
+import { sample } from '../helpers/samples.js'
+import { NOW, securityNotificationOf, startDynatraceWorld } from '../helpers/world.js'
+
+t.test('from the Dynatrace API: the problem, the entity, its walk to the workload and the deployment events, each read once', async (t) => {
+  const world = await startDynatraceWorld(t, { client: { maxConcurrency: 2 } })
+  const { checkout } = world
+  const e = await enrich(world.notification, { dynatrace: world.client, longestDeployedWithinMs: 30 * 60_000, readClusters: true })
+  t.equal(e.source, 'dynatrace')
+  t.same(e.notes, [])
+  t.match(e.problem, { kind: 'problem', id: world.problem.problemId, displayId: world.problem.displayId, state: 'OPEN', status: 'OPEN', title: 'Failure rate increase', severity: 'ERROR', startTime: NOW })
+  t.ok(e.problem.tags.some((tag) => tag.key === 'env' && tag.value === 'production'), 'the problem\'s tags')
+  t.match(e.entities, [{ id: checkout.service.entityId, type: 'SERVICE', name: 'checkout', details: { entityId: checkout.service.entityId }, missing: undefined }])
+  t.same(Object.keys(e.related).sort(), [checkout.cluster.entityId, checkout.processGroup.entityId, checkout.workload.entityId].sort(), 'the process group, the workload and its cluster')
+  t.match(e.deploymentEvents, [{ entityId: checkout.processGroupInstances[0]?.entityId, startTime: NOW - 12 * 60_000, properties: { 'dt.event.deployment.version': '1.4.2' } }])
+  t.same(e.eventsWindow, { from: NOW - 2 * 3_600_000, to: NOW }, 'the longer of deployedWithin (30m) and 2h')
+
+  const requests = world.sim.sim.traffic.requests
+  const byOperation = (op: string) => requests.filter((r) => r.operation === op)
+  t.equal(byOperation('getProblem').length, 1)
+  const eventReads = byOperation('getEvents').map((r) => new URL(r.url, 'http://x').searchParams)
+  t.equal(eventReads.length, 4, 'one events query per entity type (Dynatrace refuses entityId() of mixed types)')
+  const entityReads = byOperation('getEntity').map((r) => decodeURIComponent(new URL(r.url, 'http://x').pathname.split('/').pop() ?? ''))
+  t.same([...entityReads].sort(), [...new Set(entityReads)].sort(), 'no entity is read twice')
+  t.equal(entityReads.length, 4, 'service, process group, workload, cluster')
+  t.ok(world.sim.sim.maxInFlight <= 2, `within the client's bound (max in flight ${world.sim.sim.maxInFlight})`)
+  t.ok(requests.every((r) => r.method === 'GET'), 'reads only')
+  t.ok(eventReads.every((q) => q.get('eventSelector') === 'eventType("CUSTOM_DEPLOYMENT")'))
+  t.ok(eventReads.some((q) => q.get('entitySelector') === `entityId("${checkout.processGroupInstances[0]?.entityId ?? ''}")`), 'events are read on the process group instances too')
+})
+
+t.test('an entity Dynatrace does not know is noted, not fatal; the rest is enriched', async (t) => {
+  const world = await startDynatraceWorld(t)
+  const body = world.notification.body as { ImpactedEntities: unknown[] }
+  const n = { ...world.notification, body: { ...body, ImpactedEntities: [...body.ImpactedEntities, { type: 'SERVICE', name: 'ghost', entity: 'SERVICE-FFFFFFFFFFFFFFFF' }] } }
+  const e = await enrich(n, { dynatrace: world.client, longestDeployedWithinMs: 0 })
+  t.match(e.entities, [{ id: world.checkout.service.entityId, missing: undefined }, { id: 'SERVICE-FFFFFFFFFFFFFFFF', details: undefined, missing: /Dynatrace answered 404/ }])
+  t.match(e.notes, [/^SERVICE-FFFFFFFFFFFFFFFF could not be read: Dynatrace answered 404/])
+  t.equal(e.deploymentEvents.length, 1)
+})
+
+t.test('Dynatrace unreachable after retries: the notification alone, with every read\'s failure noted', async (t) => {
+  const { client } = startClient(t, 'http://127.0.0.1:9', { retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 } })
+  const n = { kind: 'problem' as const, problemId: 'P1', body: sample('problem-open.json'), receivedAt: NOW }
+  const e = await enrich(n, { dynatrace: client, longestDeployedWithinMs: 0 })
+  t.equal(e.source, 'dynatrace')
+  t.match(e.problem, { title: 'Failure rate increase', severity: 'ERROR', startTime: undefined })
+  t.match(e.notes, [/^the problem could not be read: Dynatrace could not be reached/, /^SERVICE-1125C375A187D27A could not be read: Dynatrace could not be reached/, /start time is unknown/, /^deployment events within 2h could not be read/])
+  t.equal(e.eventsWindow, undefined)
+})
+
+t.test('without DTR_DYNATRACE_URL: from the notification alone, and the notes say so', async (t) => {
+  const e = await enrich({ kind: 'problem', problemId: 'P1', body: sample('problem-open.json'), receivedAt: NOW }, { dynatrace: undefined, longestDeployedWithinMs: 0 })
+  t.equal(e.source, 'notification')
+  t.same(e.notes, ['DTR_DYNATRACE_URL is not set: known from the notification (no ProblemDetailsJSONv2 in the payload template) alone; no entity tags, relationships or deployment events were read'])
+  t.match(e.problem, { id: 'P1', displayId: 'P-211020', state: 'OPEN', severity: 'ERROR', impact: 'SERVICE', tags: [{ key: 'env', value: 'production' }, { key: 'team', value: 'checkout' }] })
+  t.match(e.entities, [{ id: 'SERVICE-1125C375A187D27A', type: 'SERVICE', name: 'checkout-service', missing: 'DTR_DYNATRACE_URL is not set' }])
+})
+
+t.test('ProblemDetailsJSONv2 gives the start time, zones and evidence without the API', async (t) => {
+  const world = await startDynatraceWorld(t)
+  const e = await enrich(world.notification, { dynatrace: undefined, longestDeployedWithinMs: 0 })
+  t.match(e.notes, [/known from the notification and its ProblemDetailsJSONv2 alone/])
+  t.equal(e.problem.startTime, NOW)
+  t.ok(e.evidence.length > 0, 'the evidence')
+})
+
+t.test('legacy bodies and Gen 3 fields', async (t) => {
+  const legacy = notificationFacts({ kind: 'problem', problemId: '9114682195990673984', body: sample('problem-open-legacy-2018.json'), receivedAt: NOW })
+  t.match(legacy.entities, [{ id: 'SERVICE-52AC624D70C377BC', type: 'SERVICE', name: 'SERVICE-52AC624D70C377BC' }], 'entity-id strings, type from the prefix')
+  const gen3 = notificationFacts({ kind: 'problem', problemId: 'P', body: { PID: 'P', State: 'ACTIVE', ImpactedEntities: ['SERVICE-1'], isDuplicate: true, underMaintenance: false, start: '2024-07-19T09:54:00.000000000Z' }, receivedAt: NOW })
+  t.match(gen3.problem, { state: 'OPEN', duplicate: true, underMaintenance: false, startTime: Date.parse('2024-07-19T09:54:00Z') })
+})
+
+t.test('a security notification: the payload\'s flags, the security problem read by its display id', async (t) => {
+  const world = await startDynatraceWorld(t)
+  const { securityProblem } = await world.sim.sim.addSecurityProblem({ title: 'log4shell', affectedEntities: [world.checkout.processGroup.entityId], riskLevel: 'CRITICAL', exposed: true, exploitAvailable: true, notify: false } as never)
+  const n = securityNotificationOf(world.sim, securityProblem)
+  world.sim.sim.traffic.reset()
+  const e = await enrich(n, { dynatrace: world.client, longestDeployedWithinMs: 0 })
+  t.same(e.notes, [])
+  t.match(e.problem, { kind: 'security', displayId: securityProblem.displayId, status: 'OPEN', security: { severity: 'CRITICAL', exposed: true, exploitAvailable: true } })
+  t.match(e.entities, [{ id: world.checkout.processGroup.entityId, type: 'PROCESS_GROUP', details: { entityId: world.checkout.processGroup.entityId } }])
+  t.ok(e.related[world.checkout.workload.entityId] !== undefined, 'the process group\'s workload')
+  const sample2 = notificationFacts({ kind: 'security', problemId: 'S-1234', body: sample('security-notification.json'), receivedAt: NOW })
+  t.match(sample2.problem, { managementZones: ['Shop', 'Production'], security: { severity: 'CRITICAL', exposed: true, exploitAvailable: true, dataAssetsReachable: false } })
+})
