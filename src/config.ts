@@ -34,6 +34,8 @@ export interface Config {
   readonly kubeconfig: string | undefined
   /** DTR_CLUSTER_NAME: the cluster this service acts on, as Dynatrace names it. */
   readonly clusterName: string | undefined
+  /** DTR_PUBLIC_URL: where people reach this service, for the approval comment's curl line. */
+  readonly publicUrl: string | undefined
   readonly logLevel: string
   readonly bodyLimit: number
   readonly httpAllowedHosts: readonly AllowedHost[]
@@ -122,6 +124,20 @@ function adminTokens (raw: string | undefined): AdminToken[] | undefined {
   return entries
 }
 
+function publicUrl (raw: string | undefined): string | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined
+  let url: URL
+  try {
+    url = new URL(raw.trim())
+  } catch {
+    throw new ConfigError('DTR_PUBLIC_URL', `is not a URL (got "${raw}")`)
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search !== '' || url.hash !== '' || url.username !== '') {
+    throw new ConfigError('DTR_PUBLIC_URL', `must be an http:// or https:// URL without credentials, query or fragment (got "${raw}")`)
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`
+}
+
 function dynatraceUrl (raw: string | undefined, warnings: string[]): string | undefined {
   if (raw === undefined || raw === '') return undefined
   const url = parseEnvironmentUrl(raw)
@@ -167,6 +183,7 @@ export function loadConfig (env: Env, io: ConfigIo): Config {
     webhookTokenHeader: readVariable(env, 'DTR_WEBHOOK_TOKEN_HEADER'),
     adminTokens: adminTokens(readSecret(env, io, 'DTR_ADMIN_TOKENS')),
     kubeconfig,
+    publicUrl: publicUrl(env.DTR_PUBLIC_URL),
     clusterName: env.DTR_CLUSTER_NAME === undefined || env.DTR_CLUSTER_NAME.trim() === '' ? undefined : env.DTR_CLUSTER_NAME.trim(),
     logLevel: readVariable(env, 'DTR_LOG_LEVEL'),
     bodyLimit: readVariable(env, 'DTR_BODY_LIMIT'),

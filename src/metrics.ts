@@ -12,6 +12,10 @@ export interface Metrics {
   readonly dynatraceRequests: Counter<'operation' | 'status'>
   readonly pendingRuns: Gauge
   readonly rulesReloads: Counter<'outcome'>
+  readonly writebackPending: Gauge
+  readonly writebackOldest: Gauge
+  readonly writebackFailed: Counter
+  readonly leaseTakeovers: Counter<'queue'>
 }
 
 export function createMetrics (options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -24,6 +28,10 @@ export function createMetrics (options: { defaultMetrics?: boolean } = {}): Metr
     runDuration: new Histogram({ name: 'dtr_run_duration_seconds', help: 'Action run duration', labelNames: ['action'], registers: [registry], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120] }),
     dynatraceRequests: new Counter({ name: 'dtr_dynatrace_requests_total', help: 'Requests to the Dynatrace API by operation and HTTP status (or "error")', labelNames: ['operation', 'status'], registers: [registry] }),
     pendingRuns: new Gauge({ name: 'dtr_pending_runs', help: 'Runs planned, queued or running', registers: [registry] }),
+    writebackPending: new Gauge({ name: 'dtr_writeback_pending', help: 'Write-backs to Dynatrace (comments, events) waiting in the outbox', registers: [registry] }),
+    writebackOldest: new Gauge({ name: 'dtr_writeback_oldest_seconds', help: 'Age of the oldest write-back waiting in the outbox (0 when none)', registers: [registry] }),
+    writebackFailed: new Counter({ name: 'dtr_writeback_failed_total', help: 'Write-backs Dynatrace refused for good (a 4xx other than 429)', registers: [registry] }),
+    leaseTakeovers: new Counter({ name: 'dtr_lease_takeovers_total', help: 'Jobs taken over after their lease ran out (a process died or stalled)', labelNames: ['queue'], registers: [registry] }),
     rulesReloads: new Counter({ name: 'dtr_rules_reloads_total', help: 'Rules file reloads (SIGHUP) by outcome: success, or failure (the previous rules stay)', labelNames: ['outcome'], registers: [registry] }),
   }
 }

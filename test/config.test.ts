@@ -142,3 +142,10 @@ t.test('DTR_ADMIN_TOKENS: name=token pairs, a bare token named admin, names repe
   failsWith(t, { DTR_ADMIN_TOKENS: 'al ice=long-enough-token' }, /^DTR_ADMIN_TOKENS: "al ice" is not a name/)
   failsWith(t, { DTR_ADMIN_TOKENS: 'alice=' }, /^DTR_ADMIN_TOKENS: /)
 })
+
+t.test('DTR_PUBLIC_URL: where people reach the service, for the approval curl line', async (t) => {
+  t.equal(load({ DTR_PUBLIC_URL: 'https://remediator.example.com/' }).publicUrl, 'https://remediator.example.com')
+  t.equal(load({}).publicUrl, undefined)
+  failsWith(t, { DTR_PUBLIC_URL: 'remediator' }, /^DTR_PUBLIC_URL: is not a URL/)
+  failsWith(t, { DTR_PUBLIC_URL: 'ftp://x' }, /^DTR_PUBLIC_URL: must be an http/)
+})

@@ -44,15 +44,17 @@ export interface WorkerOptions<Payload> {
   readonly pollMs: number
   /** Handlers in flight at once. */
   readonly concurrency: number
-  /** Called when a claimed job had been leased before (a takeover after a crash or a lost lease). */
+  /** Called when a job is claimed after its lease ran out (a takeover after a crash or a stall). */
   readonly onTakeover?: (job: Job<Payload>) => void
 }
 
 export interface Worker {
   /** Claim now instead of at the next poll. */
   wake(): void
-  /** Resolves once nothing is claimed and nothing runs (tests). */
+  /** Resolves once a claim found nothing and nothing runs (tests). */
   idle(): Promise<void>
+  /** Handlers running now. */
+  busy(): number
   /** Stops claiming, waits up to graceMs for handlers, aborts the rest and releases their leases. */
   stop(graceMs: number): Promise<void>
 }
@@ -130,7 +132,7 @@ export function startWorker<Payload> (options: WorkerOptions<Payload>): Worker {
         }
       }
       for (const job of claimed) {
-        if (job.attempts > 1) options.onTakeover?.(job)
+        if (job.takenOver) options.onTakeover?.(job)
         const entry = { controller: new AbortController(), done: Promise.resolve() }
         running.set(job.id, entry)
         entry.done = execute(job, entry.controller).finally(() => {
@@ -160,6 +162,7 @@ export function startWorker<Payload> (options: WorkerOptions<Payload>): Worker {
       wake()
       await waiting
     },
+    busy: () => running.size,
     async stop (graceMs) {
       stopping.abort(new Error('stopping'))
       wakeUp?.()

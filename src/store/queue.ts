@@ -19,6 +19,8 @@ export interface Job<Payload = unknown> {
   readonly payload: Payload
   /** 1 on the first claim. */
   readonly attempts: number
+  /** Claimed after its lease ran out: the process that held it died or stalled. */
+  readonly takenOver: boolean
 }
 
 export interface JobQueue {
@@ -32,8 +34,12 @@ export interface JobQueue {
   /** Puts a job back to be tried again after delayMs. */
   retry(jobId: string, owner: string, delayMs: number, error: string): Promise<boolean>
   fail(jobId: string, owner: string, error: string): Promise<boolean>
+  /** Makes a waiting job due `delayMs` from now (e.g. a verification made due by a RESOLVED); false when none waits. */
+  reschedule(queue: string, key: string, delayMs: number): Promise<boolean>
   /** Jobs not yet done or failed. */
   pending(queue?: string): Promise<number>
+  /** Jobs a worker could claim right now. */
+  due(queue: string): Promise<number>
 }
 
 /** Pure: a job id as the engines keep it, or undefined for one that cannot exist. */
@@ -71,13 +77,14 @@ export function createJobQueue ({ db, dialect, clock }: StoreContext): JobQueue 
         .orderBy('run_after').orderBy('id')
         .limit(options.limit ?? 1))
       const rows = await db.updateTable('jobs')
-        .set((eb) => ({ state: 'active', lease_owner: owner, lease_until: now + options.leaseMs, attempts: eb('attempts', '+', 1), updated_at: now }))
+        // SET reads the row as it was: taken_over says whether it was leased (and the lease ran out).
+        .set((eb) => ({ state: 'active', lease_owner: owner, lease_until: now + options.leaseMs, attempts: eb('attempts', '+', 1), updated_at: now, taken_over: eb.case().when('state', '=', 'active').then(1).else(0).end() }))
         .where('id', 'in', claimable)
-        .returning(['id', 'queue', 'key', 'payload', 'attempts'])
+        .returning(['id', 'queue', 'key', 'payload', 'attempts', 'taken_over'])
         .execute()
       return rows
         .sort((a, b) => Number(a.id) - Number(b.id))
-        .map((r) => ({ id: String(r.id), queue: r.queue, key: r.key, payload: dialect.fromJson(r.payload) as Payload, attempts: Number(r.attempts) }))
+        .map((r) => ({ id: String(r.id), queue: r.queue, key: r.key, payload: dialect.fromJson(r.payload) as Payload, attempts: Number(r.attempts), takenOver: Number(r.taken_over) === 1 }))
     },
 
     renew: async (jobId, owner, leaseMs) => {
@@ -92,6 +99,22 @@ export function createJobQueue ({ db, dialect, clock }: StoreContext): JobQueue 
     },
     fail: async (jobId, owner, error) =>
       whileLeased(jobId, owner, { state: 'failed', last_error: error, lease_owner: null, lease_until: null, updated_at: clock.now() }),
+
+    async reschedule (queue, key, delayMs) {
+      const now = clock.now()
+      const result = await db.updateTable('jobs').set({ run_after: now + delayMs, updated_at: now })
+        .where('queue', '=', queue).where('key', '=', key).where('state', '=', 'ready')
+        .executeTakeFirst()
+      return Number(result.numUpdatedRows) > 0
+    },
+
+    async due (queue) {
+      const now = clock.now()
+      const row = await db.selectFrom('jobs').select((eb) => eb.fn.countAll().as('n')).where('queue', '=', queue)
+        .where((eb) => eb.or([eb.and([eb('state', '=', 'ready'), eb('run_after', '<=', now)]), eb.and([eb('state', '=', 'active'), eb('lease_until', '<', now)])]))
+        .executeTakeFirst()
+      return Number(row?.n ?? 0)
+    },
 
     async pending (queue) {
       let query = db.selectFrom('jobs').select((eb) => eb.fn.countAll().as('n')).where('state', 'in', ['ready', 'active'])

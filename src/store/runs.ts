@@ -105,6 +105,8 @@ export interface RunStore {
   lastStarted(action: string, scope: { targetKey: string } | { kind: 'problem' | 'security', problemId: string }, since: number): Promise<{ id: string, startedAt: number } | undefined>
   /** Budgets: live runs that reached running since `since`, in all, in a namespace, or of a rule. */
   countStarted(since: number, scope: { namespace: string } | { rule: string } | 'global'): Promise<number>
+  /** Distinct targets of an occurrence across rules (maxTargetsPerProblem), not counting runs that had none of their own. */
+  distinctTargets(kind: 'problem' | 'security', problemId: string, occurrence: number): Promise<number>
   /** Runs planned, queued, awaiting approval or running. */
   pending(): Promise<number>
 }
@@ -326,6 +328,15 @@ export function createRunStore ({ db, dialect, clock }: StoreContext): RunStore 
       let query = db.selectFrom('runs').select((eb) => eb.fn.countAll().as('n')).where('dry_run', '=', 0).where('started_at', '>=', since)
       if (scope !== 'global') query = 'namespace' in scope ? query.where('namespace', '=', scope.namespace) : query.where('rule', '=', scope.rule)
       return Number((await query.executeTakeFirst())?.n ?? 0)
+    },
+
+    async distinctTargets (kind, problemId, occurrence) {
+      const row = await db.selectFrom('runs').select((eb) => eb.fn.count('target_key').distinct().as('n'))
+        .where('kind', '=', kind).where('problem_id', '=', problemId).where('occurrence', '=', occurrence)
+        .where('target_key', 'is not', null)
+        .where((eb) => eb.or([eb('skip_source', 'is', null), eb('skip_source', '!=', 'target')]))
+        .executeTakeFirst()
+      return Number(row?.n ?? 0)
     },
 
     async pending () {

@@ -46,6 +46,8 @@ export interface JobsTable {
   last_error: string | null
   created_at: number
   updated_at: number
+  /** 1 when the last claim took the job over from a lease that ran out (migration 002). */
+  taken_over: ColumnType<number, number | undefined, number>
 }
 
 export interface SettingsTable {

@@ -1,6 +1,7 @@
 /**
  * The runner's tables: the problems we track (occurrences), runs and their timelines, the outbox of
- * write-backs to Dynatrace, and named leases (a target's lock, the reconciler's turn).
+ * write-backs to Dynatrace, and named leases (a target's lock, the reconciler's turn); and on jobs,
+ * whether the last claim took a job over from a lease that ran out (dtr_lease_takeovers_total).
  */
 import { sql } from 'kysely'
 import type { Migration } from '../migrate.js'
@@ -9,6 +10,8 @@ export const migration: Migration = {
   version: 2,
   name: '002_runner',
   async up (db, d) {
+    await db.schema.alterTable('jobs').addColumn('taken_over', 'integer', (c) => c.notNull().defaultTo(0)).execute()
+
     await db.schema.createTable('problems')
       .addColumn('kind', 'text', (c) => c.notNull())
       .addColumn('problem_id', 'text', (c) => c.notNull())
