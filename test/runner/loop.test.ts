@@ -69,7 +69,8 @@ t.test('RESOLVED gives the verdict at once and starts nothing', async (t) => {
 })
 
 t.test('a RESOLVED before the runs started cancels them: no action on a resolved problem', async (t) => {
-  const loop = await startLoop(t, { rules: `
+  const loop = await startLoop(t, {
+    rules: `
 mode: live
 rules:
   - name: restart
@@ -77,7 +78,8 @@ rules:
     when: { entityTypes: [SERVICE] }
     approval: true
     actions: [{ use: kubernetes.restart }]
-` })
+`
+  })
   await loop.notify()
   await loop.settle()
   const [waiting] = (await loop.store.runs.list({ limit: 10 })).runs
