@@ -6,9 +6,12 @@
 import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { pino, type Logger, type LoggerOptions } from 'pino'
+import sensible from '@fastify/sensible'
+import adminAuthPlugin from '../plugins/admin-auth.js'
 import errorHandlerPlugin from '../plugins/error-handler.js'
 import gracefulClosePlugin from '../plugins/graceful-close.js'
 import metricsPlugin from '../plugins/metrics.js'
+import openApiPlugin from '../plugins/openapi.js'
 import { RequestLog } from '../plugins/request-log.js'
 import rulesPlugin, { type RulesPluginOptions } from '../plugins/rules.js'
 import runnerPlugin from '../plugins/runner.js'
@@ -28,7 +31,10 @@ import { kubernetesReader } from './kubernetes/reader.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { defaultTimings, type RunnerTimings } from './runner/deps.js'
 import { loadRuleSet, type RuleSetResult } from './runner/rules-file.js'
+import apiRoutes from './routes/api/index.js'
 import healthRoutes from './routes/health.js'
+import openApiRoute from './routes/openapi.js'
+import { packageVersion } from './version.js'
 import webhookRoutes from './routes/webhooks.js'
 import type { Store } from './store/index.js'
 
@@ -116,6 +122,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     logController: new RequestLog(),
   })
 
+  await app.register(sensible)
   await app.register(errorHandlerPlugin)
   await app.register(gracefulClosePlugin)
   await app.register(underPressurePlugin)
@@ -148,7 +155,12 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     },
   })
 
+  if (config.adminTokens !== undefined) await app.register(adminAuthPlugin, { tokens: config.adminTokens })
+  await app.register(openApiPlugin, { version: packageVersion() })
+
   await app.register(healthRoutes)
   await app.register(webhookRoutes, { bodyLimit: config.bodyLimit })
+  if (config.adminTokens !== undefined) await app.register(apiRoutes)
+  await app.register(openApiRoute)
   return app
 }

@@ -16,6 +16,7 @@ export interface Metrics {
   readonly writebackOldest: Gauge
   readonly writebackFailed: Counter
   readonly leaseTakeovers: Counter<'queue'>
+  readonly paused: Gauge
 }
 
 export function createMetrics (options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -32,6 +33,7 @@ export function createMetrics (options: { defaultMetrics?: boolean } = {}): Metr
     writebackOldest: new Gauge({ name: 'dtr_writeback_oldest_seconds', help: 'Age of the oldest write-back waiting in the outbox (0 when none)', registers: [registry] }),
     writebackFailed: new Counter({ name: 'dtr_writeback_failed_total', help: 'Write-backs Dynatrace refused for good (a 4xx other than 429)', registers: [registry] }),
     leaseTakeovers: new Counter({ name: 'dtr_lease_takeovers_total', help: 'Jobs taken over after their lease ran out (a process died or stalled)', labelNames: ['queue'], registers: [registry] }),
+    paused: new Gauge({ name: 'dtr_paused', help: '1 while the kill switch is on (PUT /api/pause): no new execution starts on any replica', registers: [registry] }),
     rulesReloads: new Counter({ name: 'dtr_rules_reloads_total', help: 'Rules file reloads (SIGHUP) by outcome: success, or failure (the previous rules stay)', labelNames: ['outcome'], registers: [registry] }),
   }
 }

@@ -24,6 +24,7 @@ import { backoffMs, type RunnerDeps } from './deps.js'
 import { runInputs, type RunPlan } from './plan.js'
 import { addApprovalRequest } from './approvals.js'
 import { factsOf, finishRun, lockName, QUEUES, type TimerJob } from './record.js'
+import { readPause } from './pause.js'
 import { problemStatus } from './status.js'
 import type { JobContext, JobResult } from './worker.js'
 
@@ -34,8 +35,8 @@ const SKIP_ANNOTATION = 'dt-remediator.io/skip'
 /** The facts the gates decide on, read in the gate transaction (so replicas see each other's). */
 async function gateFacts (deps: RunnerDeps, tx: TransactionStores, run: RunRecord, skipAnnotation: boolean, now: number): Promise<GateFacts> {
   const rules = deps.rules().rules
-  const paused = await tx.settings.get('pause')
-  const pause = paused === undefined ? undefined : JSON.parse(paused) as { paused: boolean, since: number, by: string, reason: string }
+  const pause = await readPause(tx)
+  deps.metrics.paused.set(pause.paused ? 1 : 0)
   const cooldownSince = now - run.settings.cooldownMs
   const last = await tx.runs.lastStarted(run.action, run.target === null ? { kind: run.kind, problemId: run.problemId } : { targetKey: targetKey(run.target) }, cooldownSince)
   const budgets = []
@@ -53,7 +54,7 @@ async function gateFacts (deps: RunnerDeps, tx: TransactionStores, run: RunRecor
     action: run.action,
     target: run.target,
     problemLabel: `${run.kind === 'security' ? 'security problem' : 'problem'} ${run.displayId ?? run.problemId}`,
-    paused: pause?.paused === true ? { since: pause.since, by: pause.by, reason: pause.reason } : null,
+    paused: pause.paused ? { since: pause.since ?? now, by: pause.by ?? 'admin', reason: pause.reason ?? 'no reason given' } : null,
     mode: rules.mode,
     ruleDryRun: run.dryRun && rules.mode === 'live',
     scope: { allow: rules.kubernetes.namespaces.allow, deny, skipAnnotation },
