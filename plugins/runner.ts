@@ -48,7 +48,7 @@ export default fp<RunnerPluginOptions>(async function runnerPlugin (fastify, opt
     reject: async (runId: string, who: Decider) => { const r = await reject(deps, runId, who); runner?.wake(); return r },
   })
   if (!options.enabled) return
-  fastify.addHook('onReady', async () => { runner = startRunner(deps) })
+  fastify.addHook('onReady', async () => { runner = await startRunner(deps) })
   // preClose: before the store plugin's onClose closes the store under the workers.
   fastify.addHook('preClose', async () => {
     await runner?.stop()

@@ -30,7 +30,13 @@ export interface Runner {
 /** How many jobs of each queue run at once in this process. */
 const CONCURRENCY: Readonly<Record<keyof typeof QUEUES, number>> = { notification: 2, plan: 2, run: 4, timer: 2, writeback: 4 }
 
-export function startRunner (deps: RunnerDeps): Runner {
+export async function startRunner (deps: RunnerDeps): Promise<Runner> {
+  if (deps.store.engine === 'sqlite') {
+    // One owner (an OS lock): whatever is leased was leased by a process that died. Take it over
+    // now, before any worker claims, rather than after its lease: a restart resumes at once.
+    const n = await deps.store.jobs.releaseAll()
+    if (n > 0) deps.log.warn({ jobs: n }, 'resuming jobs a previous process left leased (it stopped without releasing them)')
+  }
   const handlers: Record<keyof typeof QUEUES, (job: Job<never>, ctx: JobContext) => Promise<JobResult>> = {
     notification: async (job, ctx) => handleNotification(deps, job, ctx),
     plan: async (job, ctx) => handlePlanNext(deps, job, ctx),

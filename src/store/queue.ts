@@ -40,6 +40,11 @@ export interface JobQueue {
   pending(queue?: string): Promise<number>
   /** Jobs a worker could claim right now. */
   due(queue: string): Promise<number>
+  /**
+   * Makes every leased job claimable now. Only for the embedded store at start-up: it has one
+   * owner, held by an OS lock, so a lease found there belongs to a process that died.
+   */
+  releaseAll(): Promise<number>
 }
 
 /** Pure: a job id as the engines keep it, or undefined for one that cannot exist. */
@@ -114,6 +119,12 @@ export function createJobQueue ({ db, dialect, clock }: StoreContext): JobQueue 
         .where((eb) => eb.or([eb.and([eb('state', '=', 'ready'), eb('run_after', '<=', now)]), eb.and([eb('state', '=', 'active'), eb('lease_until', '<', now)])]))
         .executeTakeFirst()
       return Number(row?.n ?? 0)
+    },
+
+    async releaseAll () {
+      const now = clock.now()
+      const result = await db.updateTable('jobs').set({ lease_until: now - 1, updated_at: now }).where('state', '=', 'active').executeTakeFirst()
+      return Number(result.numUpdatedRows)
     },
 
     async pending (queue) {

@@ -17,6 +17,8 @@ export interface ServerProcess {
   readonly logs: Array<Record<string, unknown>>
   /** Resolves with the exit code (or the signal's name) once the process and its output are done. */
   readonly exited: Promise<number | string>
+  /** Resolves with the first log line (seen so far or to come) that matches. */
+  waitForLog(match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>
 }
 
 export interface StartOptions {
@@ -50,6 +52,7 @@ export async function startServer (t: Test, env: Record<string, string>, options
   const exited = once(child, 'close').then(([code, signal]) => (code as number | null) ?? (signal as string))
   t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
   const logs: Array<Record<string, unknown>> = []
+  const waiters: Array<{ match: (line: Record<string, unknown>) => boolean, resolve: (line: Record<string, unknown>) => void }> = []
   let stderr = ''
   child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
   const listening = new Promise<string>((resolve, reject) => {
@@ -61,9 +64,21 @@ export async function startServer (t: Test, env: Record<string, string>, options
         return
       }
       logs.push(entry)
+      for (const w of waiters.filter((w) => w.match(entry))) {
+        waiters.splice(waiters.indexOf(w), 1)
+        w.resolve(entry)
+      }
       if (typeof entry.url === 'string') resolve(entry.url)
     })
     exited.then((code) => reject(new Error(`server exited (${code}) before listening: ${stderr}`)), reject)
   })
-  return { child, url: await listening, logs, exited }
+  const waitForLog = async (match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> => {
+    const seen = logs.find(match)
+    if (seen !== undefined) return seen
+    return new Promise((resolve, reject) => {
+      waiters.push({ match, resolve })
+      exited.then((code) => reject(new Error(`server exited (${code}) before logging what was awaited`)), reject)
+    })
+  }
+  return { child, url: await listening, logs, exited, waitForLog }
 }
