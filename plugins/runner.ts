@@ -40,6 +40,10 @@ export interface RunnerPluginOptions {
 
 export default fp<RunnerPluginOptions>(async function runnerPlugin (fastify, options) {
   const deps: RunnerDeps = { ...options.deps, store: fastify.store, rules: () => fastify.rules.current, metrics: fastify.metrics }
+  fastify.metrics.useStoredState(async () => {
+    const [pendingRuns, backlog] = await Promise.all([fastify.store.runs.pending(), fastify.store.outbox.backlog()])
+    return { pendingRuns, writebackPending: backlog.pending, writebackOldestAt: backlog.oldestAt }
+  })
   let runner: Runner | undefined
   fastify.decorate('runner', {
     wake: () => runner?.wake(),

@@ -129,7 +129,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(validationPlugin)
   const env = options.env ?? {}
   const clock = options.clock ?? systemClock
-  const metrics = options.metrics ?? createMetrics({ defaultMetrics: options.defaultMetrics })
+  const metrics = options.metrics ?? createMetrics({ defaultMetrics: options.defaultMetrics, now: () => clock.now() })
   const kubernetes = options.kubernetes ?? configuredKubernetes(config, env)
   const dynatrace = options.dynatrace ?? (config.dynatrace?.token === undefined ? undefined : createDynatraceClient({ url: config.dynatrace.url, token: config.dynatrace.token, metrics, logger: log, now: () => clock.now(), sleep: clock.sleep }))
   if (options.dynatrace === undefined && dynatrace !== undefined) app.addHook('onClose', async () => { await dynatrace.close() })
