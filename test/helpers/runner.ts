@@ -57,6 +57,8 @@ export interface LoopOptions {
   readonly env?: Env
   readonly engine?: TestEngine
   readonly timings?: Partial<RunnerTimings>
+  /** What `${env:…}` in the rules reads. */
+  readonly processEnv?: Readonly<Record<string, string>>
 }
 
 export async function startLoop (t: Test, options: LoopOptions = {}): Promise<Loop> {
@@ -87,6 +89,7 @@ export async function startLoop (t: Test, options: LoopOptions = {}): Promise<Lo
     kubernetes: k8s.kube,
     dynatrace: client,
     runner: true,
+    env: options.processEnv ?? {},
     // DTR_TEST_LOG=debug shows the runner's log when a test needs looking into.
     ...(process.env.DTR_TEST_LOG === undefined ? {} : { logger: { level: process.env.DTR_TEST_LOG } }),
     timings: { pollMs: 3_600_000, leaseMs: 10_000, lockRetryMs: 1_000, backoffBaseMs: 1_000, ...options.timings },
