@@ -58,6 +58,7 @@ export function commentContext (run: RunRecord, extra: { next?: string, duration
     durationMs: extra.durationMs,
     foundBy: facts.foundBy,
     next: extra.next,
+    gates: run.state === 'dry_run' && run.reason !== null ? run.reason : undefined,
   }
 }
 

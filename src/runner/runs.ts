@@ -206,7 +206,9 @@ export async function handleRun (deps: RunnerDeps, job: Job<RunJob>, ctx: JobCon
   const durationMs = deps.clock.now() - started
   const to: RunState = outcome.status === 'succeeded' ? (run.dryRun ? 'dry_run' : 'succeeded') : outcome.status
   const line = outcome.status === 'skipped' ? outcome.reason : outcome.summary
-  await finishRun(deps, run, ['running'], to, { reason: outcome.status === 'succeeded' ? null : line, outcome, skipSource: outcome.status === 'skipped' ? 'action' : null, note: line, durationMs })
+  // A dry run keeps the gates' "would be …" notes as its reason: they are what it reports.
+  const reason = outcome.status === 'succeeded' ? (run.dryRun ? run.reason : null) : line
+  await finishRun(deps, run, ['running'], to, { reason, outcome, skipSource: outcome.status === 'skipped' ? 'action' : null, note: line, durationMs })
   deps.metrics.runDuration.observe({ action: run.action }, durationMs / 1000)
   return { status: 'done' }
 }

@@ -145,11 +145,17 @@ export function startWorker<Payload> (options: WorkerOptions<Payload>): Worker {
       if (claimed.length > 0 && claimed.length === free) continue
       if (woken) continue
       if (running.size === 0) for (const resolve of idleWaiters.splice(0)) resolve()
+      // Sleep until woken or the poll interval passes; a wake-up cancels the sleep's timer.
+      const nap = new AbortController()
+      const onStop = (): void => nap.abort()
+      stopping.signal.addEventListener('abort', onStop, { once: true })
       await new Promise<void>((resolve) => {
         wakeUp = resolve
-        clock.sleep(options.pollMs, stopping.signal).then(resolve, resolve)
+        clock.sleep(options.pollMs, nap.signal).then(resolve, resolve)
       })
       wakeUp = undefined
+      nap.abort()
+      stopping.signal.removeEventListener('abort', onStop)
     }
   }
 

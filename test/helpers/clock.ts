@@ -23,12 +23,13 @@ export function manualClock (start = Date.UTC(2025, 0, 1)): ManualClock {
     async sleep (ms, signal) {
       signal?.throwIfAborted()
       await new Promise<void>((resolve, reject) => {
-        const sleeper = { until: now + ms, wake: resolve }
-        sleepers.push(sleeper)
-        signal?.addEventListener('abort', () => {
+        const onAbort = (): void => {
           sleepers = sleepers.filter((s) => s !== sleeper)
-          reject(signal.reason)
-        }, { once: true })
+          reject(signal?.reason)
+        }
+        const sleeper = { until: now + ms, wake: () => { signal?.removeEventListener('abort', onAbort); resolve() } }
+        sleepers.push(sleeper)
+        signal?.addEventListener('abort', onAbort, { once: true })
         wakeDue()
       })
     },

@@ -19,7 +19,8 @@ import { bearer, testConfig } from './app.js'
 import { manualClock, type ManualClock } from './clock.js'
 import { startClient, startSimulator, type RunningSimulator, TEST_TOKEN } from './dynatrace.js'
 import { deployment, startKubernetesSim, type SimFixture } from './kubernetes.js'
-import { openTestStore, sqliteEngine, type TestEngine } from './store.js'
+import { createStore } from '../../src/store/index.js'
+import { sqliteEngine, type TestEngine } from './store.js'
 import { NOW, notificationOf } from './world.js'
 
 export const ROLLBACK_RULES = `
@@ -36,18 +37,23 @@ rules:
 `
 
 export interface Loop {
+  /** The first replica. */
   readonly app: FastifyInstance
   readonly store: Store
+  /** Every replica: apps with their own store connection and runner, on one database. */
+  readonly replicas: ReadonlyArray<{ readonly app: FastifyInstance, readonly store: Store }>
   readonly clock: ManualClock
   readonly dt: RunningSimulator
   readonly k8s: SimFixture
   readonly problem: SimProblem
-  /** POSTs the problem's notification as Dynatrace would render it now; returns the status code. */
-  notify(problem?: SimProblem, change?: (body: Record<string, unknown>) => Record<string, unknown>): Promise<number>
+  /** POSTs the problem's notification as Dynatrace would render it now (to replica `to`); returns the status code. */
+  notify(problem?: SimProblem, change?: (body: Record<string, unknown>) => Record<string, unknown>, to?: number): Promise<number>
   /** Waits until the runner has nothing due. */
   settle(): Promise<void>
   /** Moves time forward, then lets the runner do what became due. */
   advance(ms: number): Promise<void>
+  /** Another workload (in both simulators) with a problem on its service; `name` shop/checkout adds only a problem. */
+  addProblem(name: string, title?: string): Promise<SimProblem>
   /** The comments on a problem, oldest first. */
   comments(problem?: SimProblem): string[]
 }
@@ -59,6 +65,8 @@ export interface LoopOptions {
   readonly timings?: Partial<RunnerTimings>
   /** What `${env:…}` in the rules reads. */
   readonly processEnv?: Readonly<Record<string, string>>
+  /** Replicas sharing the store (PostgreSQL only, for more than one). Default 1. */
+  readonly replicas?: number
 }
 
 export async function startLoop (t: Test, options: LoopOptions = {}): Promise<Loop> {
@@ -79,42 +87,68 @@ export async function startLoop (t: Test, options: LoopOptions = {}): Promise<Lo
 
   const rulesFile = join(t.testdir(), 'remediation.yaml')
   writeFileSync(rulesFile, options.rules ?? ROLLBACK_RULES)
-  const store = await openTestStore(t, options.engine ?? sqliteEngine, { clock })
-  // The Dynatrace client waits real (short) times between retries; the runner's clock is the test's.
-  const { client } = startClient(t, dt.url)
-  const app = await buildApp({
-    config: testConfig({ DTR_RULES_FILE: rulesFile, DTR_DYNATRACE_URL: dt.url, DTR_DYNATRACE_TOKEN: TEST_TOKEN, DTR_ADMIN_TOKENS: 'alice=alice-admin-token', ...options.env }),
-    store,
-    clock,
-    kubernetes: k8s.kube,
-    dynatrace: client,
-    runner: true,
-    env: options.processEnv ?? {},
-    // DTR_TEST_LOG=debug shows the runner's log when a test needs looking into.
-    ...(process.env.DTR_TEST_LOG === undefined ? {} : { logger: { level: process.env.DTR_TEST_LOG } }),
-    timings: { pollMs: 3_600_000, leaseMs: 10_000, lockRetryMs: 1_000, backoffBaseMs: 1_000, ...options.timings },
-  })
-  t.teardown(() => app.close())
-  await app.ready()
+  const engine = options.engine ?? sqliteEngine
+  const location = await engine.location(t)
+  const replicas: Array<{ app: FastifyInstance, store: Store }> = []
+  for (let i = 0; i < (options.replicas ?? 1); i++) {
+    const store = await createStore(await engine.open(t, location), { clock })
+    t.teardown(() => store.close())
+    // The Dynatrace client waits real (short) times between retries; the runner's clock is the test's.
+    const { client } = startClient(t, dt.url)
+    const app = await buildApp({
+      config: testConfig({ DTR_RULES_FILE: rulesFile, DTR_DYNATRACE_URL: dt.url, DTR_DYNATRACE_TOKEN: TEST_TOKEN, DTR_ADMIN_TOKENS: 'alice=alice-admin-token', ...options.env }),
+      store,
+      clock,
+      kubernetes: k8s.kube,
+      dynatrace: client,
+      runner: true,
+      env: options.processEnv ?? {},
+      // DTR_TEST_LOG=debug shows the runner's log when a test needs looking into.
+      ...(process.env.DTR_TEST_LOG === undefined ? {} : { logger: { level: process.env.DTR_TEST_LOG } }),
+      timings: { pollMs: 3_600_000, leaseMs: 10_000, lockRetryMs: 1_000, backoffBaseMs: 1_000, ...options.timings },
+    })
+    t.teardown(() => app.close())
+    await app.ready()
+    replicas.push({ app, store })
+  }
+  const [{ app, store }] = replicas as [{ app: FastifyInstance, store: Store }]
   dt.sim.traffic.reset()
+
+  /** Idle everywhere at once: one replica's work may wake another's. */
+  const settle = async (): Promise<void> => {
+    for (;;) {
+      await Promise.all(replicas.map(async (r) => r.app.runner.idle()))
+      const due = await Promise.all(['notification', 'plan', 'run', 'timer', 'writeback'].map(async (q) => store.jobs.due(q)))
+      if (due.every((n) => n === 0)) return
+      for (const r of replicas) r.app.runner.wake()
+    }
+  }
 
   const loop: Loop = {
     app,
     store,
+    replicas,
     clock,
     dt,
     k8s,
     problem,
-    async notify (p = problem, change = (b) => b) {
+    async notify (p = problem, change = (b) => b, to = 0) {
       const body = change(notificationOf(dt, p).body as Record<string, unknown>)
-      const res = await app.inject({ method: 'POST', url: '/webhooks/problem', headers: { ...bearer, 'content-type': 'application/json' }, payload: JSON.stringify(body) })
+      const res = await (replicas[to] ?? replicas[0] as { app: FastifyInstance }).app.inject({ method: 'POST', url: '/webhooks/problem', headers: { ...bearer, 'content-type': 'application/json' }, payload: JSON.stringify(body) })
       return res.statusCode
     },
-    settle: async () => app.runner.idle(),
+    settle,
     async advance (ms) {
       clock.advance(ms)
-      app.runner.wake()
-      await app.runner.idle()
+      for (const r of replicas) r.app.runner.wake()
+      await settle()
+    },
+    async addProblem (name, title = 'Failure rate increase') {
+      const service = name === 'checkout'
+        ? checkout.service.entityId
+        : (dt.sim.addWorkload({ namespace: 'shop', name, cluster: 'eu-1', tags: ['env:production'] } as never) as typeof checkout).service.entityId
+      if (name !== 'checkout') k8s.sim.apply(deployment(name, `${name}:1.0.0`))
+      return (await dt.sim.openProblem({ title, impactedEntities: [service], severityLevel: 'ERROR', startTime: clock.now(), notify: false } as never)).problem
     },
     // The tenant keeps comments newest first, as Dynatrace lists them.
     comments: (p = problem) => [...p.comments].reverse().map((c) => c.content),

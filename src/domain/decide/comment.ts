@@ -27,6 +27,8 @@ export interface CommentContext {
   readonly foundBy?: 'webhook' | 'reconcile' | undefined
   /** What happens next: "verifying in 10 min", "the ladder stops: …". */
   readonly next?: string | undefined
+  /** A dry run's gate report: what would have stopped it live ("would be skipped by cooldown: …"). */
+  readonly gates?: string | undefined
 }
 
 const ICON: Readonly<Record<RunState, string>> = {
@@ -76,6 +78,7 @@ function details (run: CommentRun, ctx: CommentContext): string[] {
   const lines = [`- **Rule:** ${run.rule} (step ${run.step + 1} of ${ctx.steps})`]
   if (ctx.trigger !== undefined) lines.push(`- **Trigger:** deployment event "${ctx.trigger.title}", ${humanDuration(ctx.trigger.beforeProblemMs)} before the problem started`)
   lines.push(`- **Mode:** ${run.dryRun ? 'dry run — no change was made' : 'live'}`)
+  if (ctx.gates !== undefined) lines.push(`- **Gates:** ${ctx.gates}`)
   if (ctx.durationMs !== undefined) lines.push(`- **Duration:** ${humanDuration(ctx.durationMs)}, ${run.attempts} ${run.attempts === 1 ? 'attempt' : 'attempts'}`)
   if (run.approvedBy !== null) lines.push(`- **Approved by:** ${run.approvedBy}`)
   if (ctx.foundBy === 'reconcile') lines.push('- **Found by:** reconciliation with the Problems API (no notification reached dt-remediator)')

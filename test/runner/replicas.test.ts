@@ -1,0 +1,88 @@
+/**
+ * Several replicas on one PostgreSQL (SPEC 8): never act twice on one run, never run two actions
+ * on one target at once, share the kill switch. Each replica is an app with its own connections
+ * and runner, in one test process; the probe action counts what runs at once across all of them.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { startLoop } from '../helpers/runner.js'
+import { postgresEngine, skipWithoutPostgres } from '../helpers/store.js'
+
+const PROBE = `export default ({ defineAction, z }) => defineAction({
+  name: 'test.probe',
+  description: 'Counts how many runs execute at once, across every replica of the test process',
+  entityTypes: '*',
+  params: z.object({}).strict(),
+  needsTarget: true,
+  async run (ctx) {
+    const g = (globalThis.__probe ??= { running: 0, max: 0, runs: [] })
+    g.running++
+    g.max = Math.max(g.max, g.running)
+    g.runs.push(ctx.runId)
+    // Widen the window in which a second run on the target would overlap.
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    g.running--
+    return { status: 'succeeded', summary: 'probed ' + ctx.target.name }
+  },
+})
+`
+interface Probe { running: number, max: number, runs: string[] }
+const probe = (): Probe => ((globalThis as { __probe?: Probe }).__probe ??= { running: 0, max: 0, runs: [] })
+
+t.test('three replicas on one PostgreSQL', { skip: skipWithoutPostgres }, async (t) => {
+  t.test('the same problem notified to all three (with merges): one run, one action, one comment', async (t) => {
+    const loop = await startLoop(t, { engine: postgresEngine, replicas: 3 })
+    const codes = await Promise.all([0, 1, 2].map(async (i) => loop.notify(undefined, (b) => ({ ...b, ProblemTitle: `Failure rate increase (merge ${i})` }), i)))
+    t.same(codes, [202, 202, 202], 'three different notifications, one per replica')
+    await loop.settle()
+    t.equal((await loop.store.runs.list({ limit: 10 })).runs.length, 1, 'one run')
+    t.equal(loop.k8s.sim.requests.filter((r) => r.method === 'PATCH' && !r.dryRun).length, 1, 'one action')
+    t.equal(loop.comments().length, 1, 'one comment')
+  })
+
+  t.test('20 runs on one target, cooldown 0s: one after another, never two at once', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'dtr-probe-'))
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+    writeFileSync(join(dir, 'probe.mjs'), PROBE)
+    const loop = await startLoop(t, {
+      engine: postgresEngine,
+      replicas: 3,
+      rules: `mode: live\ndefaults: { cooldown: 0s, timeout: 10m }\nplugins: [${join(dir, 'probe.mjs')}]\nrules:\n  - name: probe\n    on: problem\n    when: { entityTypes: [SERVICE] }\n    approval: true\n    actions: [{ use: test.probe }]\n`,
+    })
+    const problems = await Promise.all(Array.from({ length: 20 }, async (_, i) => loop.addProblem('checkout', `Failure ${i}`)))
+    await Promise.all(problems.map(async (p, i) => loop.notify(p, undefined, i % 3)))
+    await loop.settle()
+    // Every run waits for approval; approved all at once, all 20 are queued together, and every
+    // replica's workers reach for them: only the target's lock keeps them apart.
+    const waiting = (await loop.store.runs.list({ limit: 50, state: 'awaiting_approval' })).runs
+    t.equal(waiting.length, 20)
+    await Promise.all(waiting.map(async (r, i) => loop.replicas[i % 3]?.app.inject({ method: 'POST', url: `/api/runs/${r.id}/approve`, headers: { authorization: 'Bearer alice-admin-token' }, payload: {} })))
+    for (let i = 0; i < 60 && probe().runs.length < 20; i++) await loop.advance(1_000)
+    t.equal(probe().runs.length, 20, 'all 20 ran')
+    t.equal(probe().max, 1, 'never two at once on the target')
+    t.equal((await loop.store.runs.list({ limit: 50, state: 'succeeded' })).runs.length, 20)
+  })
+
+  t.test('a cooldown race between two replicas: one run, the other skipped by cooldown', async (t) => {
+    const loop = await startLoop(t, { engine: postgresEngine, replicas: 2, rules: 'mode: live\ndefaults: { cooldown: 1h }\nrules:\n  - name: restart\n    on: problem\n    when: { entityTypes: [SERVICE] }\n    actions: [{ use: kubernetes.restart }]\n' })
+    const [a, b] = await Promise.all([loop.addProblem('checkout', 'Crash A'), loop.addProblem('checkout', 'Crash B')])
+    await Promise.all([loop.notify(a, undefined, 0), loop.notify(b, undefined, 1)])
+    for (let i = 0; i < 5; i++) await loop.advance(1_000)
+    const runs = (await loop.store.runs.list({ limit: 10 })).runs
+    t.same(runs.map((r) => r.state).sort(), ['skipped', 'succeeded'])
+    t.match(runs.find((r) => r.state === 'skipped'), { reason: /^skipped by cooldown: kubernetes\.restart ran on Deployment shop\/checkout .* ago \(run .*\), cooldown 60 min/ })
+    t.equal(loop.k8s.sim.requests.filter((r) => r.method === 'PATCH' && !r.dryRun).length, 1)
+  })
+
+  t.test('a pause set on one replica stops runs on another', async (t) => {
+    const loop = await startLoop(t, { engine: postgresEngine, replicas: 2 })
+    const [first, second] = loop.replicas
+    await first?.app.inject({ method: 'PUT', url: '/api/pause', headers: { authorization: 'Bearer alice-admin-token' }, payload: { paused: true, reason: 'freeze' } })
+    await loop.notify(undefined, undefined, 1)
+    await loop.settle()
+    t.match((await second?.store.runs.list({ limit: 5 }))?.runs, [{ state: 'skipped', reason: /^skipped by the kill switch: paused by alice/ }])
+    t.equal(loop.k8s.sim.requests.filter((r) => r.method === 'PATCH').length, 0)
+  })
+})
