@@ -3,20 +3,19 @@
  * concurrent runs — in one process or across replicas — never overspend a budget. Runs are held
  * for approval, then approved all at once, so they reach the gates together.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { startLoop, type Loop } from '../helpers/runner.js'
 import { postgresEngine, sqliteEngine, type TestEngine } from '../helpers/store.js'
 
 const admin = { authorization: 'Bearer alice-admin-token' }
 
-async function approveAll (loop: Loop, expected: number, t: Tap): Promise<void> {
+async function approveAll (loop: Loop, expected: number, t: Test): Promise<void> {
   await loop.settle()
   const waiting = (await loop.store.runs.list({ limit: 100, state: 'awaiting_approval' })).runs
   t.equal(waiting.length, expected, `${expected} runs wait for approval`)
   await Promise.all(waiting.map(async (r, i) => loop.replicas[i % loop.replicas.length]?.app.inject({ method: 'POST', url: `/api/runs/${r.id}/approve`, headers: admin, payload: {} })))
   await loop.settle()
 }
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0]
 
 for (const [engine, replicas] of [[sqliteEngine, 1], [postgresEngine, 3]] as Array<[TestEngine, number]>) {
   t.test(`${engine.name}, ${replicas} replica(s)`, { skip: engine.skip }, async (t) => {
