@@ -35,9 +35,9 @@ t.test('Kubernetes API simulator', async (t) => {
   t.test('refuses a patch content type it does not implement with 415', async (t) => {
     const { sim, url } = await startKubernetesSim(t)
     sim.apply(deployment('checkout', 'checkout:1'))
-    const applied = await call(url, `${DEPLOYMENTS}/checkout`, { method: 'PATCH', contentType: 'application/apply-patch+yaml', body: 'spec: {replicas: 3}' })
-    t.equal(applied.status, 415)
-    t.match(applied.body, { kind: 'Status', reason: 'UnsupportedMediaType' })
+    const cbor = await call(url, `${DEPLOYMENTS}/checkout`, { method: 'PATCH', contentType: 'application/apply-patch+cbor', body: 'x' })
+    t.equal(cbor.status, 415)
+    t.match(cbor.body, { kind: 'Status', reason: 'UnsupportedMediaType' })
     const plain = await call(url, `${DEPLOYMENTS}/checkout`, { method: 'PATCH', contentType: 'application/json', body: { spec: { replicas: 3 } } })
     t.equal(plain.status, 415, 'a PATCH with application/json is refused, as by the API server')
   })
