@@ -10,10 +10,52 @@ import { statusErrors } from './status.js'
 
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
 
+const WORKLOADS: ReadonlySet<ServedResource> = new Set([served.Deployment, served.ReplicaSet, served.StatefulSet, served.DaemonSet])
+
+/** Pure: the image pull policy the API server defaults to (Always for `:latest` or no tag). */
+function pullPolicy (image: unknown): string {
+  const ref = typeof image === 'string' ? image.split('@')[0] ?? '' : ''
+  const tag = /:([^/:]+)$/.exec(ref)?.[1]
+  return tag === undefined || tag === 'latest' ? 'Always' : 'IfNotPresent'
+}
+
+/**
+ * Pure: a pod template as the API server stores it: its defaults (restartPolicy, dnsPolicy,
+ * schedulerName, terminationGracePeriodSeconds, securityContext, and per container
+ * terminationMessagePath/Policy, imagePullPolicy, port protocol), and the fields Go's encoding
+ * always writes (`creationTimestamp: null`, `resources: {}`). Without them a template kubectl
+ * sends back (it decodes into Go types) would differ from the stored one, and the controller
+ * would see a new template where the API server sees the old one.
+ */
+export function podTemplateDefaults (template: Obj): Obj {
+  const metadata = { ...((template.metadata ?? {}) as Obj) }
+  if (!('creationTimestamp' in metadata)) metadata.creationTimestamp = null
+  const spec = { ...((template.spec ?? {}) as Obj) }
+  const container = (c: unknown): unknown => {
+    const out = { ...(c as Obj) }
+    out.resources ??= {}
+    out.terminationMessagePath ??= '/dev/termination-log'
+    out.terminationMessagePolicy ??= 'File'
+    out.imagePullPolicy ??= pullPolicy(out.image)
+    if (Array.isArray(out.ports)) out.ports = out.ports.map((p) => ({ protocol: 'TCP', ...(p as Obj) }))
+    return out
+  }
+  for (const key of ['containers', 'initContainers']) if (Array.isArray(spec[key])) spec[key] = (spec[key] as unknown[]).map(container)
+  spec.restartPolicy ??= 'Always'
+  spec.terminationGracePeriodSeconds ??= 30
+  spec.dnsPolicy ??= 'ClusterFirst'
+  spec.securityContext ??= {}
+  spec.schedulerName ??= 'default-scheduler'
+  return { ...template, metadata, spec }
+}
+
 /** Pure: a copy of `object` with the defaults the API server fills in. */
 export function withDefaults (type: ServedResource, object: Obj): Obj {
-  if (type !== served.Deployment) return object
-  const spec = { ...((object.spec ?? {}) as Obj) }
+  if (!WORKLOADS.has(type)) return object
+  const workload = { ...((object.spec ?? {}) as Obj) }
+  if (workload.template !== undefined) workload.template = podTemplateDefaults(workload.template as Obj)
+  if (type !== served.Deployment) return { ...object, spec: workload }
+  const spec = workload
   spec.replicas ??= 1
   spec.revisionHistoryLimit ??= 10
   spec.progressDeadlineSeconds ??= 600

@@ -39,6 +39,8 @@ export function startWatch (store: SimStore, res: ServerResponse, options: Watch
   let first = true
 
   res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache, private', 'transfer-encoding': 'chunked' })
+  // The API server answers a watch at once; a client waits for these headers before it reads events.
+  res.flushHeaders()
   const send = (type: ChangeType | 'BOOKMARK' | 'ERROR', object: unknown): void => {
     const shown = options.asTable && type !== 'ERROR' && type !== 'BOOKMARK'
       ? toTable(path.type, [object as StoredObject], { now: options.now(), resourceVersion: (object as StoredObject).metadata.resourceVersion, includeObject: query.includeObject, columns: first })
