@@ -8,7 +8,7 @@
  * log of every request. Tests drive it through the returned handle; `dt-remediator sim
  * kubernetes` runs it in the foreground.
  */
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import { stringify } from 'yaml'
 import { authorize, handle, parsePath, verbOf, type ParsedPath, type SimContext, type SimVerb } from './api.js'
 import { apiVersionOf, typeByKind } from './catalog.js'
@@ -37,6 +37,10 @@ export interface KubernetesSimulatorOptions {
   now?: () => number
   /** `instant` (default): rollouts settle after every write. `stepped`: they move on step(). */
   rollouts?: RolloutMode
+  /** How many changes a watch can resume across (the API server's watch cache); default 5000. */
+  watchCacheSize?: number
+  /** Images whose pods never become ready (a release that crash-loops): its rollout stalls. */
+  brokenImages?: readonly string[]
   logger?: boolean
 }
 
@@ -89,6 +93,8 @@ export interface KubernetesSimulator {
   injectFault(fault: Fault): void
   /** Replaces the RBAC rules; undefined allows everything. */
   setRules(rules: readonly PolicyRule[] | undefined): void
+  /** Images whose pods never become ready from now on (replaces the list; runs the controllers). */
+  setBrokenImages(images: readonly string[]): void
   /** With `rollouts: 'stepped'`: one sync of every controller; true when something changed. */
   step(): boolean
   /** Steps until nothing changes; the number of steps that changed something. */
@@ -104,8 +110,9 @@ export interface KubernetesSimulator {
 
 export async function buildKubernetesSimulator (options: KubernetesSimulatorOptions = {}): Promise<KubernetesSimulator> {
   const clock = { now: options.now ?? Date.now }
-  const store = new SimStore(clock)
+  const store = new SimStore(clock, options.watchCacheSize)
   const controllers = new Controllers(store, clock, options.rollouts ?? 'instant')
+  for (const image of options.brokenImages ?? []) controllers.brokenImages.add(image)
   const ctx: SimContext = { store, controllers, user: options.user ?? DEFAULT_USER, rules: options.rules }
   const requests: RequestLogEntry[] = []
   const faults: Array<Required<Omit<Fault, 'method' | 'message'>> & Pick<Fault, 'method' | 'message'>> = []
@@ -131,7 +138,7 @@ export async function buildKubernetesSimulator (options: KubernetesSimulatorOpti
   // Every error is a Status object, as from the API server (a body the parser refused included).
   app.setErrorHandler(async (err, _req, reply) => {
     const error = err instanceof SimHttpError ? err : new SimHttpError(500, 'InternalError', `the simulator failed: ${err instanceof Error ? err.message : String(err)}`)
-    return reply.code(error.code).type('application/json').send(JSON.stringify(error.toStatus()))
+    return send(reply, error.code, 'application/json', JSON.stringify(error.toStatus()))
   })
 
   app.route({
@@ -151,7 +158,7 @@ export async function buildKubernetesSimulator (options: KubernetesSimulatorOpti
       const served = req.method === 'GET' ? nonResource(pathname, req.headers.accept, req.host) : undefined
       if (served !== undefined) {
         log(undefined, undefined, served.status)
-        return reply.code(served.status).type(served.contentType).send(typeof served.body === 'string' ? served.body : JSON.stringify(served.body))
+        return send(reply, served.status, served.contentType, typeof served.body === 'string' ? served.body : JSON.stringify(served.body))
       }
       const path = parsePath(pathname)
       let verb: SimVerb | undefined
@@ -194,7 +201,7 @@ export async function buildKubernetesSimulator (options: KubernetesSimulatorOpti
         payload = err.toStatus()
       }
       log(path, verb, statusCode)
-      return reply.code(statusCode).type('application/json').send(JSON.stringify(payload))
+      return send(reply, statusCode, 'application/json', JSON.stringify(payload))
     },
   })
 
@@ -243,6 +250,11 @@ export async function buildKubernetesSimulator (options: KubernetesSimulatorOpti
     snapshot: () => store.all(),
     injectFault: (fault) => { faults.push({ path: fault.path, method: fault.method, status: fault.status ?? 409, count: fault.count ?? 1, message: fault.message }) },
     setRules: (rules) => { ctx.rules = rules },
+    setBrokenImages: (images) => {
+      controllers.brokenImages.clear()
+      for (const image of images) controllers.brokenImages.add(image)
+      if (controllers.mode === 'instant') controllers.settle()
+    },
     step: () => controllers.step(),
     settle: () => controllers.settle(),
     untilWatched: async (filter = {}) => {
@@ -271,6 +283,15 @@ export async function buildKubernetesSimulator (options: KubernetesSimulatorOpti
       await app.close()
     },
   }
+}
+
+/**
+ * Answers with the content type exactly as the API server writes it. A Buffer, because Fastify
+ * rewrites the content type of a string (adding a charset, quoting the parameters of
+ * `application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList`).
+ */
+function send (reply: FastifyReply, status: number, contentType: string, text: string): FastifyReply {
+  return reply.code(status).header('content-type', contentType).send(Buffer.from(text, 'utf8'))
 }
 
 function parseMaybe (text: string | undefined): unknown {

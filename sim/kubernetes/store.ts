@@ -47,8 +47,8 @@ export interface Change {
   readonly resourceVersion: number
 }
 
-/** How many changes a watch can resume across; older versions answer 410 Gone. */
-const HISTORY = 5000
+/** How many changes a watch can resume across by default; older versions answer 410 Gone. */
+export const WATCH_CACHE_SIZE = 5000
 
 export class SimStore {
   private readonly objects = new Map<string, StoredObject>()
@@ -56,7 +56,7 @@ export class SimStore {
   private readonly history: Change[] = []
   private readonly listeners = new Set<(change: Change) => void>()
 
-  constructor (private readonly clock: SimClock) {
+  constructor (private readonly clock: SimClock, private readonly watchCacheSize = WATCH_CACHE_SIZE) {
     for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) this.ensureNamespace(name)
   }
 
@@ -153,7 +153,7 @@ export class SimStore {
   private emit (type: ChangeType, resource: ServedResource, object: StoredObject): void {
     const change: Change = { type, resource, object: structuredClone(object), resourceVersion: this.version }
     this.history.push(change)
-    if (this.history.length > HISTORY) this.history.splice(0, this.history.length - HISTORY)
+    if (this.history.length > this.watchCacheSize) this.history.splice(0, this.history.length - this.watchCacheSize)
     for (const listener of this.listeners) listener(change)
   }
 

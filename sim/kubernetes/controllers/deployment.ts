@@ -36,11 +36,15 @@ function counts (rs: StoredObject): ReplicaCounts {
   return { spec: replicasOf(rs), replicas: status.replicas ?? 0, ready: status.readyReplicas ?? 0, available: status.availableReplicas ?? 0 }
 }
 
-/** The ReplicaSet controller and the kubelet in one: pods follow spec.replicas, a sync later they are available. */
-export function syncReplicaSet (store: SimStore, rs: StoredObject): void {
+/**
+ * The ReplicaSet controller and the kubelet in one: pods follow spec.replicas, a sync later they
+ * are available, unless `broken` says their image never starts (a release that crash-loops).
+ */
+export function syncReplicaSet (store: SimStore, rs: StoredObject, broken: (image: string) => boolean = () => false): void {
   const want = replicasOf(rs)
   const existing = counts(rs).replicas
-  const ready = Math.min(existing, want)
+  const failing = (templateOf(rs).spec?.containers ?? []).some((c) => broken(c.image ?? ''))
+  const ready = failing ? 0 : Math.min(existing, want)
   const status = { replicas: want, ...withoutZeros({ fullyLabeledReplicas: want, readyReplicas: ready, availableReplicas: ready }), observedGeneration: rs.metadata.generation }
   if (!sameJson(rs.status, status)) store.write(served.ReplicaSet, { ...rs, status })
 }

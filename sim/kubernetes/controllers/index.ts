@@ -20,6 +20,9 @@ export type RolloutMode = 'instant' | 'stepped'
 const MAX_STEPS = 200
 
 export class Controllers {
+  /** Images whose pods never become ready: a release that crash-loops, so its rollout stalls. */
+  readonly brokenImages = new Set<string>()
+
   constructor (private readonly store: SimStore, private readonly clock: SimClock, public mode: RolloutMode = 'instant') {}
 
   /** What follows a client's write of `type` (the object itself is stored already). */
@@ -34,7 +37,7 @@ export class Controllers {
   /** One sync of every ReplicaSet, then of every Deployment; true when something changed. */
   step (): boolean {
     const before = this.store.listVersion()
-    for (const rs of this.store.list(served.ReplicaSet)) syncReplicaSet(this.store, rs)
+    for (const rs of this.store.list(served.ReplicaSet)) syncReplicaSet(this.store, rs, (image) => this.brokenImages.has(image))
     for (const d of this.store.list(served.Deployment)) {
       const fresh = this.store.get(served.Deployment, d.metadata.namespace, d.metadata.name)
       if (fresh !== undefined) syncDeployment(this.store, fresh, this.clock.now())
