@@ -18,7 +18,8 @@ import { buildKubernetesSimulator, type KubernetesSimulator, type KubernetesSimu
 
 export * from './dynatrace/index.js'
 export { buildKubernetesSimulator } from './kubernetes/app.js'
-export type { Fault, KubernetesSimulator, KubernetesSimulatorOptions, RequestLogEntry } from './kubernetes/app.js'
+export type { Fault, KubernetesSimulator, KubernetesSimulatorOptions, RequestLogEntry, WatchFilter } from './kubernetes/app.js'
+export type { RolloutMode } from './kubernetes/controllers/index.js'
 
 export interface WorldOptions {
   readonly dynatrace?: BuildSimulatorOptions

@@ -1,98 +1,65 @@
 /**
- * The Kubernetes API simulator: a Fastify app speaking enough of the REST API for the built-in
- * actions (apps/v1 Deployments, ReplicaSets, StatefulSets, DaemonSets, ControllerRevisions, the
- * scale subresource, autoscaling/v2 HPAs), with the controllers that create revisions, an RBAC
- * table, fault injection and a log of every request. Tests drive it through the returned handle;
- * `dt-remediator sim kubernetes` runs it in the foreground.
+ * The Kubernetes API simulator: a Fastify app that kubectl and @kubernetes/client-node accept as
+ * an API server. It serves discovery and the OpenAPI documents (server.ts), apps/v1 Deployments,
+ * ReplicaSets, StatefulSets, DaemonSets, ControllerRevisions, autoscaling/v2 HPAs and core/v1
+ * Namespaces with create, get, list, watch, update, patch (server-side apply included) and
+ * delete (api.ts, watch.ts), Table answers for `kubectl get` (table.ts), the controllers that
+ * roll Deployments out and keep revisions (controllers/), an RBAC table, fault injection and a
+ * log of every request. Tests drive it through the returned handle; `dt-remediator sim
+ * kubernetes` runs it in the foreground.
  */
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyReply } from 'fastify'
 import { stringify } from 'yaml'
-import { apiVersionOf } from '../../src/kubernetes/resources.js'
-import { authorize, handle, parsePath, verbOf, type SimContext, type SimVerb } from './api.js'
-import { reconcile } from './controller.js'
+import { authorize, handle, parsePath, verbOf, type ParsedPath, type SimContext, type SimVerb } from './api.js'
+import { apiVersionOf, typeByKind } from './catalog.js'
+import { Controllers } from './controllers/index.js'
 import type { Obj } from './patch.js'
-import type { PolicyRule } from './rbac.js'
+import { decodeKubernetesProtobuf } from './protobuf.js'
+import { nonResource } from './server.js'
 import { SimHttpError, statusErrors } from './status.js'
-import { SimStore, typeByKind, type StoredObject } from './store.js'
+import { SimStore, type StoredObject } from './store.js'
+import { toTable, wantsTable } from './table.js'
+import type { Fault, KubernetesSimulator, KubernetesSimulatorOptions, RequestLogEntry, WatchFilter } from './types.js'
+import { validate, withDefaults } from './validation.js'
+import { startWatch, type OpenWatch } from './watch.js'
 
 export const DEFAULT_USER = 'system:serviceaccount:dt-remediator:dt-remediator'
+const PROTOBUF = 'application/vnd.kubernetes.protobuf'
 
-export interface KubernetesSimulatorOptions {
-  /** Manifests applied in order at start (a Deployment listed twice gets two revisions). */
-  objects?: readonly Obj[]
-  /** RBAC rules of the served user; undefined allows everything. */
-  rules?: readonly PolicyRule[]
-  /** The user named in 403 messages. */
-  user?: string
-  /** The clock for creationTimestamp (ms epoch); tests pass a controllable one. */
-  now?: () => number
-  logger?: boolean
-}
-
-export interface RequestLogEntry {
-  readonly method: string
-  readonly path: string
-  readonly query: Readonly<Record<string, string>>
-  /** RBAC verb: get, list, patch, update; undefined when the path named no served resource. */
-  readonly verb: SimVerb | undefined
-  readonly group: string | undefined
-  readonly resource: string | undefined
-  readonly subresource: string | undefined
-  readonly namespace: string | undefined
-  readonly name: string | undefined
-  readonly contentType: string | undefined
-  /** The request body, parsed when it is JSON. */
-  readonly body: unknown
-  readonly statusCode: number
-  readonly dryRun: boolean
-}
-
-export interface Fault {
-  /** Exact path (no query), e.g. `/apis/apps/v1/namespaces/shop/deployments/checkout`. */
-  path: string
-  method?: string
-  /** Default 409 Conflict. */
-  status?: number
-  /** How many matching requests fail; default 1. */
-  count?: number
-  message?: string
-}
-
-export interface KubernetesSimulator {
-  readonly app: FastifyInstance
-  /** The request log, oldest first. */
-  readonly requests: readonly RequestLogEntry[]
-  clearRequests(): void
-  /** Creates or updates an object as `kubectl apply` would (spec, labels, annotations), then reconciles. */
-  apply(manifest: Obj): StoredObject
-  get(kind: string, namespace: string, name: string): StoredObject | undefined
-  list(kind: string, namespace?: string): StoredObject[]
-  /** Every stored object (deep copies), for before/after comparisons. */
-  snapshot(): StoredObject[]
-  /** The next `count` requests matching answer with `status` instead of being served. */
-  injectFault(fault: Fault): void
-  /** Replaces the RBAC rules; undefined allows everything. */
-  setRules(rules: readonly PolicyRule[] | undefined): void
-  /** Listens (port 0 and 127.0.0.1 by default) and returns the base URL. */
-  listen(options?: { port?: number, host?: string }): Promise<string>
-  /** A kubeconfig (YAML) pointing at the listening simulator. */
-  kubeconfig(): string
-  close(): Promise<void>
-}
+export type { Fault, KubernetesSimulator, KubernetesSimulatorOptions, RequestLogEntry, WatchFilter } from './types.js'
 
 export async function buildKubernetesSimulator (options: KubernetesSimulatorOptions = {}): Promise<KubernetesSimulator> {
-  const now = options.now ?? Date.now
-  const store = new SimStore({ now })
-  const ctx: SimContext = { store, user: options.user ?? DEFAULT_USER, rules: options.rules }
+  const clock = { now: options.now ?? Date.now }
+  const store = new SimStore(clock, options.watchCacheSize)
+  const controllers = new Controllers(store, clock, options.rollouts ?? 'instant')
+  for (const image of options.brokenImages ?? []) controllers.brokenImages.add(image)
+  const ctx: SimContext = { store, controllers, user: options.user ?? DEFAULT_USER, rules: options.rules }
   const requests: RequestLogEntry[] = []
   const faults: Array<Required<Omit<Fault, 'method' | 'message'>> & Pick<Fault, 'method' | 'message'>> = []
+  const watches = new Set<OpenWatch>()
+  const waiters = new Set<{ filter: WatchFilter, resolve: () => void }>()
+  const watchMatches = (w: OpenWatch, f: WatchFilter): boolean => (f.resource === undefined || w.path.type.resource === f.resource) && (f.namespace === undefined || w.path.namespace === f.namespace)
   let url: string | undefined
 
   const app = Fastify({ logger: options.logger ?? false })
-  // Every body is read as text: the content type decides how it is parsed (or refused with 415),
-  // as the API server does, instead of Fastify answering unknown types itself.
+  // Every body is read as bytes: the content type decides how it is parsed (or refused with
+  // 415), as the API server does, instead of Fastify answering unknown types itself. Protobuf
+  // (what kubectl's typed clients send) is decoded into the JSON text the rest reads.
   app.removeAllContentTypeParsers()
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => { done(null, body) })
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim()
+    try {
+      done(null, type === PROTOBUF ? JSON.stringify(decodeKubernetesProtobuf(body as Buffer)) : (body as Buffer).toString('utf8'))
+    } catch (err) {
+      done(err as Error, undefined)
+    }
+  })
+
+  // Every error is a Status object, as from the API server (a body the parser refused included).
+  app.setErrorHandler(async (err, _req, reply) => {
+    const error = err instanceof SimHttpError ? err : new SimHttpError(500, 'InternalError', `the simulator failed: ${err instanceof Error ? err.message : String(err)}`)
+    return send(reply, error.code, 'application/json', JSON.stringify(error.toStatus()))
+  })
 
   app.route({
     method: ['GET', 'PATCH', 'PUT', 'POST', 'DELETE'],
@@ -100,15 +67,26 @@ export async function buildKubernetesSimulator (options: KubernetesSimulatorOpti
     handler: async (req, reply) => {
       const [pathname = '', search = ''] = req.url.split('?')
       const query = Object.fromEntries(new URLSearchParams(search))
-      const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? ''
+      const given = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? ''
+      const contentType = given === PROTOBUF ? 'application/json' : given
       const rawBody = typeof req.body === 'string' ? req.body : undefined
+      const log = (path: ParsedPath | undefined, verb: SimVerb | undefined, statusCode: number): void => {
+        const { group, resource } = path?.type ?? {}
+        const target = { group, resource, subresource: path?.subresource, namespace: path?.namespace, name: path?.name }
+        requests.push({ method: req.method, path: pathname, query, verb, ...target, contentType: contentType === '' ? undefined : contentType, body: parseMaybe(rawBody), statusCode, dryRun: query.dryRun === 'All' })
+      }
+      const served = req.method === 'GET' ? nonResource(pathname, req.headers.accept, req.host) : undefined
+      if (served !== undefined) {
+        log(undefined, undefined, served.status)
+        return send(reply, served.status, served.contentType, typeof served.body === 'string' ? served.body : JSON.stringify(served.body))
+      }
       const path = parsePath(pathname)
       let verb: SimVerb | undefined
       let statusCode = 200
       let payload: unknown
       try {
         if (path === undefined) throw statusErrors.resourceNotFound()
-        verb = verbOf(req.method, path)
+        verb = verbOf(req.method, path, query)
         const fault = faults.find((f) => f.count > 0 && f.path === pathname && (f.method === undefined || f.method === req.method))
         if (fault !== undefined) {
           fault.count--
@@ -117,28 +95,33 @@ export async function buildKubernetesSimulator (options: KubernetesSimulatorOpti
             : new SimHttpError(fault.status, fault.status === 409 ? 'Conflict' : 'InternalError', fault.message ?? `injected fault (${fault.status})`)
         }
         authorize(ctx, verb, path)
-        payload = handle(ctx, { method: req.method, path: pathname, query, contentType, body: rawBody }, path, verb)
+        if (verb === 'watch') {
+          log(path, verb, 200)
+          reply.hijack()
+          const watch = startWatch(store, reply.raw, { path, query, asTable: wantsTable(req.headers.accept), now: clock.now })
+          watches.add(watch)
+          reply.raw.once('close', () => watches.delete(watch))
+          for (const waiter of waiters) {
+            if (watchMatches(watch, waiter.filter)) { waiters.delete(waiter); waiter.resolve() }
+          }
+          return reply
+        }
+        const answer = handle(ctx, { method: req.method, path: pathname, query, contentType, body: rawBody }, path, verb)
+        statusCode = answer.status
+        payload = answer.body
+        if (wantsTable(req.headers.accept) && (verb === 'get' || verb === 'list') && path.subresource === undefined) {
+          const list = payload as { items?: StoredObject[], metadata?: { resourceVersion?: string } }
+          payload = verb === 'list'
+            ? toTable(path.type, list.items ?? [], { now: clock.now(), resourceVersion: list.metadata?.resourceVersion, includeObject: query.includeObject })
+            : toTable(path.type, [payload as StoredObject], { now: clock.now(), resourceVersion: (payload as StoredObject).metadata.resourceVersion, includeObject: query.includeObject })
+        }
       } catch (err) {
         if (!(err instanceof SimHttpError)) throw err
         statusCode = err.code
         payload = err.toStatus()
       }
-      requests.push({
-        method: req.method,
-        path: pathname,
-        query,
-        verb,
-        group: path?.type.group,
-        resource: path?.type.resource,
-        subresource: path?.subresource,
-        namespace: path?.namespace,
-        name: path?.name,
-        contentType: contentType === '' ? undefined : contentType,
-        body: parseMaybe(rawBody),
-        statusCode,
-        dryRun: query.dryRun === 'All',
-      })
-      return reply.code(statusCode).type('application/json').send(JSON.stringify(payload))
+      log(path, verb, statusCode)
+      return send(reply, statusCode, 'application/json', JSON.stringify(payload))
     },
   })
 
@@ -149,7 +132,7 @@ export async function buildKubernetesSimulator (options: KubernetesSimulatorOpti
     const apiVersion = manifest.apiVersion
     if (apiVersion !== undefined && apiVersion !== apiVersionOf(type)) throw new Error(`${kind} is served as ${apiVersionOf(type)}, not ${String(apiVersion)}`)
     const metadata = structuredClone((manifest.metadata ?? {}) as StoredObject['metadata'])
-    const namespace = metadata.namespace ?? 'default'
+    const namespace = type.namespaced ? (metadata.namespace ?? 'default') : ''
     const existing = store.get(type, namespace, metadata.name)
     // Owner references in seed files may name the owner without its uid (unknown until loaded).
     metadata.ownerReferences = metadata.ownerReferences?.map((ref) => {
@@ -158,11 +141,14 @@ export async function buildKubernetesSimulator (options: KubernetesSimulatorOpti
       const owner = ownerType === undefined ? undefined : store.get(ownerType, namespace, ref.name)
       return owner === undefined ? ref : { ...ref, uid: owner.metadata.uid }
     })
-    const next: Obj = existing === undefined
-      ? { ...structuredClone(manifest), metadata: { ...metadata, namespace } }
-      : { ...existing, ...structuredClone(manifest), metadata: { ...existing.metadata, ...metadata, namespace, resourceVersion: existing.metadata.resourceVersion }, status: existing.status }
+    if (metadata.ownerReferences === undefined) delete metadata.ownerReferences
+    const scope = type.namespaced ? { namespace } : {}
+    const next: Obj = withDefaults(type, existing === undefined
+      ? { ...structuredClone(manifest), metadata: { ...metadata, ...scope } }
+      : { ...existing, ...structuredClone(manifest), metadata: { ...existing.metadata, ...metadata, ...scope, resourceVersion: existing.metadata.resourceVersion }, status: existing.status })
+    validate(type, metadata.name, next)
     const written = store.write(type, next)
-    reconcile(store, type, namespace, written.metadata.name)
+    controllers.afterWrite(type, namespace, written.metadata.name)
     return store.get(type, namespace, written.metadata.name) ?? written
   }
 
@@ -184,6 +170,17 @@ export async function buildKubernetesSimulator (options: KubernetesSimulatorOpti
     snapshot: () => store.all(),
     injectFault: (fault) => { faults.push({ path: fault.path, method: fault.method, status: fault.status ?? 409, count: fault.count ?? 1, message: fault.message }) },
     setRules: (rules) => { ctx.rules = rules },
+    setBrokenImages: (images) => {
+      controllers.brokenImages.clear()
+      for (const image of images) controllers.brokenImages.add(image)
+      if (controllers.mode === 'instant') controllers.settle()
+    },
+    step: () => controllers.step(),
+    settle: () => controllers.settle(),
+    untilWatched: async (filter = {}) => {
+      if ([...watches].some((w) => watchMatches(w, filter))) return
+      await new Promise<void>((resolve) => { waiters.add({ filter, resolve }) })
+    },
     async listen (listenOptions = {}) {
       const address = await app.listen({ port: listenOptions.port ?? 0, host: listenOptions.host ?? '127.0.0.1' })
       url = address.replace('[::1]', '127.0.0.1')
@@ -201,8 +198,20 @@ export async function buildKubernetesSimulator (options: KubernetesSimulatorOpti
         'current-context': 'dt-remediator-sim',
       })
     },
-    close: async () => { await app.close() },
+    close: async () => {
+      for (const watch of watches) watch.close()
+      await app.close()
+    },
   }
+}
+
+/**
+ * Answers with the content type exactly as the API server writes it. A Buffer, because Fastify
+ * rewrites the content type of a string (adding a charset, quoting the parameters of
+ * `application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList`).
+ */
+function send (reply: FastifyReply, status: number, contentType: string, text: string): FastifyReply {
+  return reply.code(status).header('content-type', contentType).send(Buffer.from(text, 'utf8'))
 }
 
 function parseMaybe (text: string | undefined): unknown {

@@ -34,5 +34,6 @@ export function forbiddenMessage (user: string, request: AccessRequest): string 
   const qualified = request.group === '' ? request.resource : `${request.resource}.${request.group}`
   const subject = request.name === undefined ? qualified : `${qualified} "${request.name}"`
   const resource = request.subresource === undefined ? request.resource : `${request.resource}/${request.subresource}`
-  return `${subject} is forbidden: User "${user}" cannot ${request.verb} resource "${resource}" in API group "${request.group}" in the namespace "${request.namespace}"`
+  const scope = request.namespace === '' ? 'at the cluster scope' : `in the namespace "${request.namespace}"`
+  return `${subject} is forbidden: User "${user}" cannot ${request.verb} resource "${resource}" in API group "${request.group}" ${scope}`
 }

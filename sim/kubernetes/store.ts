@@ -1,24 +1,17 @@
 /**
  * The simulator's object store: plain JSON objects keyed by resource, namespace and name, with
  * the metadata the API server assigns (uid, resourceVersion from one global counter,
- * creationTimestamp from the simulator's clock, generation bumped on spec changes).
+ * creationTimestamp from the simulator's clock, generation bumped on spec changes), and the
+ * change feed watches read: every write and delete is an event stamped with its resourceVersion,
+ * the recent ones kept so that a watch can resume from the version its LIST saw.
+ *
+ * A namespaced object written into a namespace that does not exist creates the namespace, as if
+ * it had been created first: the simulator does not make users create namespaces.
  */
 import { randomUUID } from 'node:crypto'
-import { resources, type ResourceType } from '../../src/kubernetes/resources.js'
+import { served, type ServedResource } from './catalog.js'
 import { sameJson } from './json.js'
 import type { Obj } from './patch.js'
-
-export type SimKind = keyof typeof resources
-
-export const servedTypes: readonly ResourceType[] = Object.values(resources)
-
-export function typeByKind (kind: string): ResourceType | undefined {
-  return servedTypes.find((t) => t.kind === kind)
-}
-
-export function typeByPath (group: string, version: string, resource: string): ResourceType | undefined {
-  return servedTypes.find((t) => t.group === group && t.version === version && t.resource === resource)
-}
 
 export interface SimClock {
   now(): number
@@ -26,6 +19,7 @@ export interface SimClock {
 
 export interface StoredMeta {
   name: string
+  /** '' for cluster-scoped objects (the field is left out of the object then). */
   namespace: string
   uid: string
   resourceVersion: string
@@ -43,25 +37,43 @@ export interface StoredObject extends Obj {
   metadata: StoredMeta
 }
 
+export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED'
+
+export interface Change {
+  readonly type: ChangeType
+  readonly resource: ServedResource
+  /** The object after the change (for DELETED: its last state, with the deletion's resourceVersion). */
+  readonly object: StoredObject
+  readonly resourceVersion: number
+}
+
+/** How many changes a watch can resume across by default; older versions answer 410 Gone. */
+export const WATCH_CACHE_SIZE = 5000
+
 export class SimStore {
   private readonly objects = new Map<string, StoredObject>()
   private version = 1000
+  private readonly history: Change[] = []
+  private readonly listeners = new Set<(change: Change) => void>()
 
-  constructor (private readonly clock: SimClock) {}
-
-  private key (type: ResourceType, namespace: string, name: string): string {
-    return `${type.resource}.${type.group}/${namespace}/${name}`
+  constructor (private readonly clock: SimClock, private readonly watchCacheSize = WATCH_CACHE_SIZE) {
+    for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) this.ensureNamespace(name)
   }
 
-  get (type: ResourceType, namespace: string, name: string): StoredObject | undefined {
+  private key (type: ServedResource, namespace: string, name: string): string {
+    return `${type.resource}.${type.group}/${type.namespaced ? namespace : ''}/${name}`
+  }
+
+  get (type: ServedResource, namespace: string, name: string): StoredObject | undefined {
     const found = this.objects.get(this.key(type, namespace, name))
     return found === undefined ? undefined : structuredClone(found)
   }
 
-  list (type: ResourceType, namespace?: string): StoredObject[] {
-    const prefix = `${type.resource}.${type.group}/${namespace === undefined ? '' : `${namespace}/`}`
+  /** Objects of a type, in one namespace or (undefined) in all, sorted by namespace and name. */
+  list (type: ServedResource, namespace?: string): StoredObject[] {
+    const prefix = `${type.resource}.${type.group}/${namespace === undefined || !type.namespaced ? '' : `${namespace}/`}`
     return [...this.objects.entries()].filter(([k]) => k.startsWith(prefix)).map(([, v]) => structuredClone(v))
-      .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
+      .sort((a, b) => (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || a.metadata.name.localeCompare(b.metadata.name))
   }
 
   /** The current resourceVersion of the whole store (what a LIST reports). */
@@ -73,43 +85,89 @@ export class SimStore {
    * Pure: what `write` would store, without storing it — used for `dryRun=All`. New objects get
    * a uid and creationTimestamp; the resourceVersion is left as the current one.
    */
-  prepare (type: ResourceType, object: Obj): StoredObject {
+  prepare (type: ServedResource, object: Obj): StoredObject {
     const metadata = (object.metadata ?? {}) as Partial<StoredMeta>
     if (typeof metadata.name !== 'string' || metadata.name === '') throw new Error('metadata.name is required')
-    const namespace = metadata.namespace ?? 'default'
+    const namespace = type.namespaced ? (metadata.namespace ?? 'default') : ''
     const existing = this.objects.get(this.key(type, namespace, metadata.name))
     const specChanged = existing === undefined || !sameJson(existing.spec, object.spec)
+    const { namespace: _given, ...rest } = structuredClone(metadata)
     return {
       ...structuredClone(object),
       apiVersion: type.group === '' ? type.version : `${type.group}/${type.version}`,
       kind: type.kind,
       metadata: {
-        ...structuredClone(metadata),
+        ...rest,
         name: metadata.name,
-        namespace,
+        ...(type.namespaced ? { namespace } : {}),
         uid: existing?.metadata.uid ?? metadata.uid ?? randomUUID(),
-        creationTimestamp: existing?.metadata.creationTimestamp ?? metadata.creationTimestamp ?? new Date(this.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        creationTimestamp: existing?.metadata.creationTimestamp ?? metadata.creationTimestamp ?? this.timestamp(),
         generation: existing === undefined ? 1 : existing.metadata.generation + (specChanged ? 1 : 0),
         resourceVersion: existing?.metadata.resourceVersion ?? '0',
-      },
+      } as StoredMeta,
     }
   }
 
+  /** RFC 3339 in seconds, as the API server writes timestamps. */
+  timestamp (): string {
+    return new Date(this.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z')
+  }
+
   /** Stores an object with a fresh resourceVersion; returns the stored copy. */
-  write (type: ResourceType, object: Obj): StoredObject {
+  write (type: ServedResource, object: Obj): StoredObject {
     const prepared = this.prepare(type, object)
-    const existing = this.objects.get(this.key(type, prepared.metadata.namespace, prepared.metadata.name))
+    const namespace = prepared.metadata.namespace ?? ''
+    if (type.namespaced) this.ensureNamespace(namespace)
+    const key = this.key(type, namespace, prepared.metadata.name)
+    const existing = this.objects.get(key)
     // An unchanged object keeps its resourceVersion, as an API server no-op update does.
     if (existing !== undefined && sameJson({ ...existing, metadata: { ...existing.metadata, resourceVersion: '' } }, { ...prepared, metadata: { ...prepared.metadata, resourceVersion: '' } })) {
       return structuredClone(existing)
     }
     prepared.metadata.resourceVersion = String(++this.version)
-    this.objects.set(this.key(type, prepared.metadata.namespace, prepared.metadata.name), prepared)
+    this.objects.set(key, prepared)
+    this.emit(existing === undefined ? 'ADDED' : 'MODIFIED', type, prepared)
     return structuredClone(prepared)
   }
 
-  delete (type: ResourceType, namespace: string, name: string): boolean {
-    return this.objects.delete(this.key(type, namespace, name))
+  /** Removes an object; its last state, stamped with the deletion's resourceVersion, or undefined. */
+  delete (type: ServedResource, namespace: string, name: string): StoredObject | undefined {
+    const key = this.key(type, namespace, name)
+    const existing = this.objects.get(key)
+    if (existing === undefined) return undefined
+    this.objects.delete(key)
+    existing.metadata.resourceVersion = String(++this.version)
+    this.emit('DELETED', type, existing)
+    return structuredClone(existing)
+  }
+
+  private ensureNamespace (name: string): void {
+    if (name === '' || this.objects.has(this.key(served.Namespace, '', name))) return
+    this.write(served.Namespace, {
+      metadata: { name, labels: { 'kubernetes.io/metadata.name': name } },
+      spec: { finalizers: ['kubernetes'] },
+      status: { phase: 'Active' },
+    })
+  }
+
+  private emit (type: ChangeType, resource: ServedResource, object: StoredObject): void {
+    const change: Change = { type, resource, object: structuredClone(object), resourceVersion: this.version }
+    this.history.push(change)
+    if (this.history.length > this.watchCacheSize) this.history.splice(0, this.history.length - this.watchCacheSize)
+    for (const listener of this.listeners) listener(change)
+  }
+
+  /** Changes after `resourceVersion`, or undefined when they are no longer kept (410 Gone). */
+  changesSince (resourceVersion: number): Change[] | undefined {
+    const oldest = this.history[0]?.resourceVersion ?? this.version + 1
+    if (resourceVersion < oldest - 1 && resourceVersion < this.version) return undefined
+    return this.history.filter((c) => c.resourceVersion > resourceVersion).map((c) => ({ ...c, object: structuredClone(c.object) }))
+  }
+
+  /** Calls `listener` with every change from now on; returns the unsubscribe function. */
+  subscribe (listener: (change: Change) => void): () => void {
+    this.listeners.add(listener)
+    return () => { this.listeners.delete(listener) }
   }
 
   /** Every object, for snapshots and "nothing changed" assertions. */
