@@ -117,6 +117,9 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
       return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID()
     },
     bodyLimit: config.bodyLimit,
+    // Fastify's default (10 s) is shorter than a PostgreSQL migration lock or a cold start on a
+    // loaded node can take; a plugin that hangs for a minute still fails start-up.
+    pluginTimeout: 60_000,
     // plugins/graceful-close answers 503 itself while closing, in our error shape.
     return503OnClosing: false,
     logController: new RequestLog(),
