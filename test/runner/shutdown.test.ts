@@ -50,9 +50,9 @@ t.test('a replica closing mid-run gives its lease back; another resumes the run 
   await started
   // Close the first replica and let its grace period pass (on the test's clock) while the
   // action is still stuck.
-  let closed = false
-  const closing = first.app.close().then(() => { closed = true })
-  while (!closed) {
+  const state = { closed: false }
+  const closing = first.app.close().then(() => { state.closed = true })
+  while (!state.closed) {
     await new Promise((resolve) => setImmediate(resolve))
     loop.clock.advance(1_000)
   }
