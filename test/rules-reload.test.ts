@@ -1,0 +1,86 @@
+/**
+ * SIGHUP on the real process: a good rules file is swapped in, a bad one is refused with its
+ * errors logged and the old rules stay; the `_FILE` secrets are re-read, so a webhook token
+ * rotates without a restart. A bad file at start-up stops the process with the errors on stderr.
+ */
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import t from 'tap'
+import { request } from 'undici'
+import { sample } from './helpers/samples.js'
+import { startServer, type ServerProcess } from './helpers/server-process.js'
+
+const rule = (name: string): string => `  - name: ${name}\n    on: problem\n    actions:\n      - use: kubernetes.restart\n`
+const rulesFile = (...names: string[]): string => `rules:\n${names.map(rule).join('')}`
+
+/** Resolves with the first log line (already seen or to come) that satisfies `test`. */
+async function logLine (server: ServerProcess, test: (entry: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+  const seen = server.logs.find(test)
+  if (seen !== undefined) return seen
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: server.child.stdout as NodeJS.ReadableStream })
+    lines.on('line', (line) => {
+      try {
+        const entry = JSON.parse(line) as Record<string, unknown>
+        if (test(entry)) {
+          lines.close()
+          resolve(entry)
+        }
+      } catch {
+        // not a log line
+      }
+    })
+    server.exited.then((code) => reject(new Error(`the server exited (${code})`)), reject)
+  })
+}
+
+async function reloadsMetric (server: ServerProcess): Promise<string> {
+  const res = await request(`${server.url}/metrics`)
+  return (await res.body.text()).split('\n').filter((l) => l.startsWith('dtr_rules_reloads_total')).join('\n')
+}
+
+async function post (server: ServerProcess, token: string, pid: string): Promise<number> {
+  const res = await request(`${server.url}/webhooks/problem`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ ...sample('problem-open.json'), PID: pid }) })
+  await res.body.dump()
+  return res.statusCode
+}
+
+t.test('SIGHUP reloads a good file, refuses a bad one (the old rules stay), and rotates _FILE tokens', async (t) => {
+  const dir = t.testdir({ 'rules.yaml': rulesFile('first'), tokens: 'first-token-1\n', data: {} })
+  const server = await startServer(t, { DTR_DATA_DIR: join(dir, 'data'), DTR_RULES_FILE: join(dir, 'rules.yaml'), DTR_WEBHOOK_TOKENS_FILE: join(dir, 'tokens') })
+  const ready = await request(`${server.url}/readyz`)
+  t.same(await ready.body.json(), { status: 'ready', checks: { store: 'ok', rules: 'loaded' } })
+  t.equal(await post(server, 'first-token-1', 'P-1'), 202)
+
+  writeFileSync(join(dir, 'rules.yaml'), rulesFile('first', 'second'))
+  writeFileSync(join(dir, 'tokens'), 'second-token-2\n')
+  server.child.kill('SIGHUP')
+  const reloaded = await logLine(server, (e) => e.event === 'rules-reloaded')
+  t.match(reloaded, { rules: 2, msg: 'rules reloaded: 2 rules in dry-run mode' })
+  t.equal(await post(server, 'second-token-2', 'P-2'), 202, 'the new token is accepted')
+  t.equal(await post(server, 'first-token-1', 'P-3'), 401, 'the old one no longer')
+  t.match(await reloadsMetric(server), /dtr_rules_reloads_total\{outcome="success"\} 1/)
+
+  writeFileSync(join(dir, 'rules.yaml'), 'rules:\n  - name: broken\n    on: problem\n    when: { deployedWithin: 10x }\n    actions: [{ use: kubernetes.restart }]\n')
+  server.child.kill('SIGHUP')
+  const refused = await logLine(server, (e) => e.event === 'rules-reload-refused')
+  t.match(refused, { level: 50, errors: [/rules\.yaml:4:29: rules\[0\]\.when\.deployedWithin: "10x" is not a duration/] })
+  t.match(await reloadsMetric(server), /dtr_rules_reloads_total\{outcome="failure"\} 1/)
+  const still = await request(`${server.url}/readyz`)
+  t.equal(still.statusCode, 200, 'still ready, on the old rules')
+  await still.body.dump()
+
+  writeFileSync(join(dir, 'rules.yaml'), rulesFile('third'))
+  server.child.kill('SIGHUP')
+  t.match(await logLine(server, (e) => e.event === 'rules-reloaded' && e.rules === 1), { msg: 'rules reloaded: 1 rules in dry-run mode' }, 'a fixed file loads again')
+
+  server.child.kill('SIGTERM')
+  t.equal(await server.exited, 0)
+})
+
+t.test('a bad rules file stops start-up with every error on stderr', async (t) => {
+  const dir = t.testdir({ 'rules.yaml': 'rules:\n  - name: a\n    on: problem\n    actions: [{ use: kubernetes.rolback }]\n  - name: a\n    on: problem\n    actions: [{ use: kubernetes.restart }]\n', data: {} })
+  await t.rejects(startServer(t, { DTR_DATA_DIR: join(dir, 'data'), DTR_RULES_FILE: join(dir, 'rules.yaml'), DTR_WEBHOOK_TOKENS: 'first-token-1' }),
+    /server exited \(1\) before listening: dt-remediator: the rules file is invalid:\n {2}\S+rules\.yaml:4:22: rules\[0\]\.actions\[0\]\.use: unknown action "kubernetes\.rolback" \(did you mean "kubernetes\.rollback"\?\)[^\n]*\n {2}\S+rules\.yaml:5:11: rules\[1\]\.name: duplicate rule name "a"/)
+})
