@@ -16,7 +16,7 @@ import validationPlugin from '../plugins/validation.js'
 import webhookAuthPlugin from '../plugins/webhook-auth.js'
 import { builtinActions } from '../actions/index.js'
 import type { Config } from './config.js'
-import { lazyKubernetesClient, loadKubernetesClient } from './kubernetes/index.js'
+import { lazyServiceKubernetesClient } from './kubernetes/lazy.js'
 import { loadRuleSet, type RuleSetResult } from './runner/rules-file.js'
 import type { Metrics } from './metrics.js'
 import healthRoutes from './routes/health.js'
@@ -43,7 +43,7 @@ export interface AppOptions {
 
 /** The rules loader for a configuration: the built-in actions on a Kubernetes client made on first use. */
 export function rulesLoader (config: Config, env: Readonly<Record<string, string | undefined>>): (options: { fresh: boolean }) => Promise<RuleSetResult> {
-  const kubernetes = lazyKubernetesClient(() => loadKubernetesClient({ kubeconfigPath: config.kubeconfig, env }))
+  const kubernetes = lazyServiceKubernetesClient(config.kubeconfig, env)
   const builtins = builtinActions({ kubernetes, allowedHosts: config.httpAllowedHosts })
   return async ({ fresh }) => loadRuleSet({
     file: config.rulesFile,
