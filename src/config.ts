@@ -12,6 +12,11 @@ import type { AllowedHost } from './domain/hosts.js'
 
 export type { AllowedHost, Mode }
 
+export interface AdminToken {
+  readonly name: string
+  readonly token: string
+}
+
 export interface Config {
   readonly port: number
   readonly host: string
@@ -24,11 +29,13 @@ export interface Config {
   /** undefined: generate one on first start and keep it in the store. */
   readonly webhookTokens: readonly string[] | undefined
   readonly webhookTokenHeader: string
-  /** undefined: the admin API is disabled. */
-  readonly adminTokens: readonly string[] | undefined
+  /** undefined: the admin API is disabled. The name is who approves, rejects or pauses. */
+  readonly adminTokens: readonly AdminToken[] | undefined
   readonly kubeconfig: string | undefined
   /** DTR_CLUSTER_NAME: the cluster this service acts on, as Dynatrace names it. */
   readonly clusterName: string | undefined
+  /** DTR_PUBLIC_URL: where people reach this service, for the approval comment's curl line. */
+  readonly publicUrl: string | undefined
   readonly logLevel: string
   readonly bodyLimit: number
   readonly httpAllowedHosts: readonly AllowedHost[]
@@ -103,6 +110,34 @@ function tokenList (name: string, raw: string | undefined): string[] | undefined
   return tokens
 }
 
+/** `name=token` pairs, comma-separated; a bare token is named `admin` (SPEC 3). */
+function adminTokens (raw: string | undefined): AdminToken[] | undefined {
+  if (raw === undefined) return undefined
+  const entries = raw.split(',').map((s) => s.trim()).filter((s) => s !== '').map((entry) => {
+    const eq = entry.indexOf('=')
+    const name = eq < 0 ? 'admin' : entry.slice(0, eq).trim()
+    if (!/^[A-Za-z0-9._@-]{1,64}$/.test(name)) throw new ConfigError('DTR_ADMIN_TOKENS', `"${name}" is not a name: use letters, digits, . _ @ - (name=token)`)
+    return { name, token: eq < 0 ? entry : entry.slice(eq + 1).trim() }
+  })
+  const tokens = tokenList('DTR_ADMIN_TOKENS', entries.map((e) => e.token).join(',')) ?? []
+  if (tokens.length !== entries.length) throw new ConfigError('DTR_ADMIN_TOKENS', 'each name=token entry needs a token')
+  return entries
+}
+
+function publicUrl (raw: string | undefined): string | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined
+  let url: URL
+  try {
+    url = new URL(raw.trim())
+  } catch {
+    throw new ConfigError('DTR_PUBLIC_URL', `is not a URL (got "${raw}")`)
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search !== '' || url.hash !== '' || url.username !== '') {
+    throw new ConfigError('DTR_PUBLIC_URL', `must be an http:// or https:// URL without credentials, query or fragment (got "${raw}")`)
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`
+}
+
 function dynatraceUrl (raw: string | undefined, warnings: string[]): string | undefined {
   if (raw === undefined || raw === '') return undefined
   const url = parseEnvironmentUrl(raw)
@@ -146,8 +181,9 @@ export function loadConfig (env: Env, io: ConfigIo): Config {
     dynatrace: url === undefined ? undefined : { url, token },
     webhookTokens: tokenList('DTR_WEBHOOK_TOKENS', readSecret(env, io, 'DTR_WEBHOOK_TOKENS')),
     webhookTokenHeader: readVariable(env, 'DTR_WEBHOOK_TOKEN_HEADER'),
-    adminTokens: tokenList('DTR_ADMIN_TOKENS', readSecret(env, io, 'DTR_ADMIN_TOKENS')),
+    adminTokens: adminTokens(readSecret(env, io, 'DTR_ADMIN_TOKENS')),
     kubeconfig,
+    publicUrl: publicUrl(env.DTR_PUBLIC_URL),
     clusterName: env.DTR_CLUSTER_NAME === undefined || env.DTR_CLUSTER_NAME.trim() === '' ? undefined : env.DTR_CLUSTER_NAME.trim(),
     logLevel: readVariable(env, 'DTR_LOG_LEVEL'),
     bodyLimit: readVariable(env, 'DTR_BODY_LIMIT'),

@@ -19,6 +19,7 @@ export const errorCatalogue = {
   DTR_ERR_BODY_TOO_LARGE: { statusCode: 413, description: 'The body exceeds DTR_BODY_LIMIT bytes.' },
   DTR_ERR_UNAUTHORIZED: { statusCode: 401, description: 'No accepted webhook or admin token was presented.' },
   DTR_ERR_NOT_FOUND: { statusCode: 404, description: 'No such route or resource.' },
+  DTR_ERR_CONFLICT: { statusCode: 409, description: 'The run is not in a state that allows this (approving or rejecting a run that is not awaiting approval); the message names its state.' },
   DTR_ERR_INVALID_REQUEST: { statusCode: 400, description: 'A query, path or body parameter of an admin request is invalid.' },
   DTR_ERR_UNAVAILABLE: { statusCode: 503, description: 'The service is shutting down or overloaded; Dynatrace resends.' },
   DTR_ERR_INTERNAL: { statusCode: 500, description: 'An unexpected fault; details are in the log, never in the reply.' },
@@ -60,8 +61,11 @@ export function errorCodeOf (err: unknown): ErrorCode {
   const e = err as { code?: unknown, statusCode?: unknown } | null
   const mapped = typeof e?.code === 'string' ? frameworkErrors[e.code] : undefined
   if (mapped !== undefined) return mapped.code
-  return e?.statusCode === 404 ? 'DTR_ERR_NOT_FOUND' : 'DTR_ERR_INTERNAL'
+  return (typeof e?.statusCode === 'number' ? byStatus[e.statusCode] : undefined) ?? 'DTR_ERR_INTERNAL'
 }
+
+/** HTTP errors made by status (@fastify/sensible's httpErrors), as the catalogue names them. */
+const byStatus: Readonly<Record<number, ErrorCode>> = { 400: 'DTR_ERR_INVALID_REQUEST', 401: 'DTR_ERR_UNAUTHORIZED', 404: 'DTR_ERR_NOT_FOUND', 409: 'DTR_ERR_CONFLICT', 503: 'DTR_ERR_UNAVAILABLE' }
 
 /** Pure: the error as one of ours; a framework error keeps its own as the cause. */
 export function toDtrError (err: unknown, ctx: ClientErrorContext): DtrError {
@@ -71,7 +75,7 @@ export function toDtrError (err: unknown, ctx: ClientErrorContext): DtrError {
   const message = typeof e?.message === 'string' ? e.message : String(err)
   if (mapped !== undefined) return new DtrError(mapped.code, mapped.message({ message }, ctx), { cause: err })
   const code = errorCodeOf(err)
-  return new DtrError(code, code === 'DTR_ERR_NOT_FOUND' ? message : 'Internal error', { cause: err })
+  return new DtrError(code, code === 'DTR_ERR_INTERNAL' ? 'Internal error' : message, { cause: err })
 }
 
 export class DtrError extends Error {

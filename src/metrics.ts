@@ -12,18 +12,49 @@ export interface Metrics {
   readonly dynatraceRequests: Counter<'operation' | 'status'>
   readonly pendingRuns: Gauge
   readonly rulesReloads: Counter<'outcome'>
+  readonly writebackPending: Gauge
+  readonly writebackOldest: Gauge
+  readonly writebackFailed: Counter
+  readonly leaseTakeovers: Counter<'queue'>
+  readonly paused: Gauge
+  /**
+   * Where the gauges of stored state (pending runs, the outbox backlog) read from at scrape time;
+   * set by the runner. Read at most once a second, however many gauges ask.
+   */
+  useStoredState(read: () => Promise<StoredState>): void
 }
 
-export function createMetrics (options: { defaultMetrics?: boolean } = {}): Metrics {
+export interface StoredState {
+  readonly pendingRuns: number
+  readonly writebackPending: number
+  /** ms epoch of the oldest pending write-back, or null. */
+  readonly writebackOldestAt: number | null
+}
+
+export function createMetrics (options: { defaultMetrics?: boolean, now?: () => number } = {}): Metrics {
   const registry = new Registry()
   if (options.defaultMetrics === true) collectDefaultMetrics({ register: registry })
+  const now = options.now ?? Date.now
+  let read: (() => Promise<StoredState>) | undefined
+  let cached: { at: number, state: Promise<StoredState | undefined> } | undefined
+  const stored = async (): Promise<StoredState | undefined> => {
+    if (read === undefined) return undefined
+    if (cached === undefined || now() - cached.at > 1000) cached = { at: now(), state: read().catch(() => undefined) }
+    return cached.state
+  }
   return {
+    useStoredState: (fn) => { read = fn; cached = undefined },
     registry,
     notifications: new Counter({ name: 'dtr_notifications_total', help: 'Webhook notifications by kind and outcome', labelNames: ['kind', 'outcome'], registers: [registry] }),
     runs: new Counter({ name: 'dtr_runs_total', help: 'Action runs by action and final outcome', labelNames: ['action', 'outcome'], registers: [registry] }),
     runDuration: new Histogram({ name: 'dtr_run_duration_seconds', help: 'Action run duration', labelNames: ['action'], registers: [registry], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120] }),
     dynatraceRequests: new Counter({ name: 'dtr_dynatrace_requests_total', help: 'Requests to the Dynatrace API by operation and HTTP status (or "error")', labelNames: ['operation', 'status'], registers: [registry] }),
-    pendingRuns: new Gauge({ name: 'dtr_pending_runs', help: 'Runs planned, queued or running', registers: [registry] }),
+    pendingRuns: new Gauge({ name: 'dtr_pending_runs', help: 'Runs planned, queued, awaiting approval or running', registers: [registry], async collect () { const s = await stored(); if (s !== undefined) this.set(s.pendingRuns) } }),
+    writebackPending: new Gauge({ name: 'dtr_writeback_pending', help: 'Write-backs to Dynatrace (comments, events) waiting in the outbox', registers: [registry], async collect () { const s = await stored(); if (s !== undefined) this.set(s.writebackPending) } }),
+    writebackOldest: new Gauge({ name: 'dtr_writeback_oldest_seconds', help: 'Age of the oldest write-back waiting in the outbox (0 when none)', registers: [registry], async collect () { const s = await stored(); if (s !== undefined) this.set(s.writebackOldestAt === null ? 0 : Math.max(0, (now() - s.writebackOldestAt) / 1000)) } }),
+    writebackFailed: new Counter({ name: 'dtr_writeback_failed_total', help: 'Write-backs Dynatrace refused for good (a 4xx other than 429)', registers: [registry] }),
+    leaseTakeovers: new Counter({ name: 'dtr_lease_takeovers_total', help: 'Jobs taken over after their lease ran out (a process died or stalled)', labelNames: ['queue'], registers: [registry] }),
+    paused: new Gauge({ name: 'dtr_paused', help: '1 while the kill switch is on (PUT /api/pause): no new execution starts on any replica', registers: [registry] }),
     rulesReloads: new Counter({ name: 'dtr_rules_reloads_total', help: 'Rules file reloads (SIGHUP) by outcome: success, or failure (the previous rules stay)', labelNames: ['outcome'], registers: [registry] }),
   }
 }

@@ -9,7 +9,7 @@ import closeWithGrace from 'close-with-grace'
 import { pino, type LoggerOptions } from 'pino'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
-import { buildApp, redactPaths, rulesLoader } from './app.js'
+import { buildApp, configuredKubernetes, redactPaths, rulesLoader } from './app.js'
 import { loadConfig, type Config } from './config.js'
 import { isDtrError } from './errors.js'
 
@@ -49,7 +49,9 @@ export async function serve (): Promise<number> {
   const logger = pino(loggerOptions(config))
   for (const warning of config.warnings) logger.warn(warning)
   try {
-    const load = rulesLoader(config, process.env)
+    // One Kubernetes client, made on first use, for the built-in actions and the runner's reader.
+    const kubernetes = configuredKubernetes(config, process.env)
+    const load = rulesLoader(config, process.env, kubernetes)
     const first = await load({ fresh: false })
     if (!first.ok) {
       process.stderr.write(`dt-remediator: the rules file is invalid:\n${first.errors.map((e) => `  ${e}`).join('\n')}\n`)
@@ -57,7 +59,7 @@ export async function serve (): Promise<number> {
       return 1
     }
     const mode = { mode: first.ruleSet.rules.mode, source: first.ruleSet.rules.modeSource }
-    const app = await buildApp({ config, logger, defaultMetrics: true, env: process.env, rules: { load, initial: first.ruleSet } })
+    const app = await buildApp({ config, logger, defaultMetrics: true, env: process.env, kubernetes, rules: { load, initial: first.ruleSet } })
     const onHangup = (): void => { reload(app, logger).catch((err: unknown) => logger.error({ err }, 'reload failed')) }
     process.on('SIGHUP', onHangup)
     // SIGHUP means reload here, not stop: close-with-grace would otherwise close on it.

@@ -69,7 +69,7 @@ t.test('reads every variable', async (t) => {
   t.same(c.dynatrace, { url: 'https://host.example/e/ENV-ID', token: 'dt0c01.ABC' })
   t.same(c.webhookTokens, ['first-token-1', 'second-token-2'])
   t.equal(c.webhookTokenHeader, 'x-dynatrace-secret')
-  t.same(c.adminTokens, ['admin-token-1'])
+  t.same(c.adminTokens, [{ name: 'admin', token: 'admin-token-1' }])
   t.equal(c.clusterName, 'prod-eu-1')
   t.equal(c.bodyLimit, 2048)
   t.same(c.httpAllowedHosts, [
@@ -95,7 +95,7 @@ t.test('reads secrets from X_FILE', async (t) => {
   })
   t.same(c.webhookTokens, ['from-file-token'])
   t.equal(c.dynatrace?.token, 'dt0c01.FILE')
-  t.same(c.adminTokens, ['admin-from-file'])
+  t.same(c.adminTokens, [{ name: 'admin', token: 'admin-from-file' }])
   t.equal(c.databaseUrl, 'postgresql://db/dtr')
 })
 
@@ -129,4 +129,23 @@ t.test('warns about plain http to a non-loopback Dynatrace and a URL without tok
 t.test('parseAllowedHosts accepts IPv6 literals and rejects port 0', async (t) => {
   t.same(parseAllowedHosts('[::1]:8080'), [{ host: '[::1]', port: 8080 }])
   t.throws(() => parseAllowedHosts('x.com:0'), ConfigError)
+})
+
+t.test('DTR_ADMIN_TOKENS: name=token pairs, a bare token named admin, names repeatable for rotation', async (t) => {
+  t.same(load({ DTR_ADMIN_TOKENS: 'alice=alice-token-1, bob=bob-token-22,bare-token-3' }).adminTokens, [
+    { name: 'alice', token: 'alice-token-1' },
+    { name: 'bob', token: 'bob-token-22' },
+    { name: 'admin', token: 'bare-token-3' },
+  ])
+  t.same(load({ DTR_ADMIN_TOKENS: 'ci=old-token-1,ci=new-token-2' }).adminTokens?.map((a) => a.name), ['ci', 'ci'])
+  failsWith(t, { DTR_ADMIN_TOKENS: 'alice=short' }, /^DTR_ADMIN_TOKENS: each token must be at least 8 characters long/)
+  failsWith(t, { DTR_ADMIN_TOKENS: 'al ice=long-enough-token' }, /^DTR_ADMIN_TOKENS: "al ice" is not a name/)
+  failsWith(t, { DTR_ADMIN_TOKENS: 'alice=' }, /^DTR_ADMIN_TOKENS: /)
+})
+
+t.test('DTR_PUBLIC_URL: where people reach the service, for the approval curl line', async (t) => {
+  t.equal(load({ DTR_PUBLIC_URL: 'https://remediator.example.com/' }).publicUrl, 'https://remediator.example.com')
+  t.equal(load({}).publicUrl, undefined)
+  failsWith(t, { DTR_PUBLIC_URL: 'remediator' }, /^DTR_PUBLIC_URL: is not a URL/)
+  failsWith(t, { DTR_PUBLIC_URL: 'ftp://x' }, /^DTR_PUBLIC_URL: must be an http/)
 })

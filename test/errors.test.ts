@@ -67,11 +67,11 @@ t.test('DtrError', async (t) => {
 
   t.test('is an Error named DtrError that keeps its cause and details', async (t) => {
     const cause = new Error('socket hang up')
-    const err = new DtrError('DTR_ERR_STORE', 'store unreachable', { cause, details: { engine: 'pglite' } })
+    const err = new DtrError('DTR_ERR_STORE', 'store unreachable', { cause, details: { engine: 'sqlite' } })
     t.ok(err instanceof Error)
     t.equal(err.name, 'DtrError')
     t.equal(err.cause, cause)
-    t.same(err.details, { engine: 'pglite' })
+    t.same(err.details, { engine: 'sqlite' })
     t.equal(err.statusCode, 503)
     t.match(err.stack, /DtrError: store unreachable/)
   })

@@ -5,7 +5,6 @@
  */
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { setTimeout as delay } from 'node:timers/promises'
 import t from 'tap'
 import { request } from 'undici'
@@ -14,27 +13,6 @@ import { startServer, type ServerProcess } from './helpers/server-process.js'
 
 const rule = (name: string): string => `  - name: ${name}\n    on: problem\n    actions:\n      - use: kubernetes.restart\n`
 const rulesFile = (...names: string[]): string => `rules:\n${names.map(rule).join('')}`
-
-/** Resolves with the first log line (already seen or to come) that satisfies `test`. */
-async function logLine (server: ServerProcess, test: (entry: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
-  const seen = server.logs.find(test)
-  if (seen !== undefined) return seen
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: server.child.stdout as NodeJS.ReadableStream })
-    lines.on('line', (line) => {
-      try {
-        const entry = JSON.parse(line) as Record<string, unknown>
-        if (test(entry)) {
-          lines.close()
-          resolve(entry)
-        }
-      } catch {
-        // not a log line
-      }
-    })
-    server.exited.then((code) => reject(new Error(`the server exited (${code})`)), reject)
-  })
-}
 
 /**
  * The request, repeated while the service sheds load (503 DTR_ERR_UNAVAILABLE from under-pressure,
@@ -78,7 +56,7 @@ t.test('SIGHUP reloads a good file, refuses a bad one (the old rules stay), and 
   writeFileSync(join(dir, 'rules.yaml'), rulesFile('first', 'second'))
   writeFileSync(join(dir, 'tokens'), 'second-token-2\n')
   server.child.kill('SIGHUP')
-  const reloaded = await logLine(server, (e) => e.event === 'rules-reloaded')
+  const reloaded = await server.waitForLog((e) => e.event === 'rules-reloaded')
   t.match(reloaded, { rules: 2, msg: 'rules reloaded: 2 rules in dry-run mode' })
   t.equal(await post(server, 'second-token-2', 'P-2'), 202, 'the new token is accepted')
   t.equal(await post(server, 'first-token-1', 'P-3'), 401, 'the old one no longer')
@@ -86,7 +64,7 @@ t.test('SIGHUP reloads a good file, refuses a bad one (the old rules stay), and 
 
   writeFileSync(join(dir, 'rules.yaml'), 'rules:\n  - name: broken\n    on: problem\n    when: { deployedWithin: 10x }\n    actions: [{ use: kubernetes.restart }]\n')
   server.child.kill('SIGHUP')
-  const refused = await logLine(server, (e) => e.event === 'rules-reload-refused')
+  const refused = await server.waitForLog((e) => e.event === 'rules-reload-refused')
   t.match(refused, { level: 50, errors: [/rules\.yaml:4:29: rules\[0\]\.when\.deployedWithin: "10x" is not a duration/] })
   t.match(await reloadsMetric(server), /dtr_rules_reloads_total\{outcome="failure"\} 1/)
   const still = await get(`${server.url}/readyz`)
@@ -94,7 +72,7 @@ t.test('SIGHUP reloads a good file, refuses a bad one (the old rules stay), and 
 
   writeFileSync(join(dir, 'rules.yaml'), rulesFile('third'))
   server.child.kill('SIGHUP')
-  t.match(await logLine(server, (e) => e.event === 'rules-reloaded' && e.rules === 1), { msg: 'rules reloaded: 1 rules in dry-run mode' }, 'a fixed file loads again')
+  t.match(await server.waitForLog((e) => e.event === 'rules-reloaded' && e.rules === 1), { msg: 'rules reloaded: 1 rules in dry-run mode' }, 'a fixed file loads again')
 
   server.child.kill('SIGTERM')
   t.equal(await server.exited, 0)

@@ -1,16 +1,29 @@
-import t from 'tap'
+/**
+ * The process, as it runs in production: started from src/cli.ts in a child process, killed with
+ * signals, and its embedded store opened afterwards by the next process.
+ */
+import { writeFileSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { join } from 'node:path'
+import t, { type Test } from 'tap'
 import { request, Pool } from 'undici'
-import { openPglite } from '../src/store/pglite.js'
-import { createStore } from '../src/store/index.js'
-import { startServer } from './helpers/server-process.js'
+import { openStore } from '../src/store/index.js'
+import { canUnsharePid, startServer } from './helpers/server-process.js'
 import { freshDataDir } from './helpers/store.js'
 
 const TOKEN = 'process-test-token'
 const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }
 const notification = (i: number): string => JSON.stringify({ PID: `proc-${i}`, State: 'OPEN', ImpactedEntities: [{ type: 'SERVICE', name: 's', entity: 'SERVICE-1' }] })
 
+/** The next process's view of a data directory. */
+async function reopen (t: Test, dataDir: string) {
+  const store = await openStore({ dataDir, databaseUrl: undefined })
+  t.teardown(() => store.close())
+  return store
+}
+
 t.test('a notification answered 202 survives SIGKILL right after the answer', async (t) => {
-  const dataDir = await freshDataDir(t)
+  const dataDir = freshDataDir(t)
   const server = await startServer(t, { DTR_DATA_DIR: dataDir, DTR_WEBHOOK_TOKENS: TOKEN })
   const res = await request(`${server.url}/webhooks/problem`, { method: 'POST', headers, body: notification(1) })
   const answer = await res.body.json() as { status: string, notificationId: string }
@@ -18,20 +31,43 @@ t.test('a notification answered 202 survives SIGKILL right after the answer', as
   t.equal(res.statusCode, 202)
   t.equal(await server.exited, 'SIGKILL')
 
-  // A new process on the same data directory (the dead owner's lock is taken over).
-  const store = await createStore(await openPglite(dataDir))
-  t.teardown(() => store.close())
+  // The next process on the same data directory: the dead owner's lock went with it.
+  const store = await reopen(t, dataDir)
   t.match(await store.notifications.get(answer.notificationId), { problemId: 'proc-1', state: 'OPEN' })
   const jobs = await store.jobs.claim('notification', 'next-process', { leaseMs: 30_000, limit: 10 })
   t.same(jobs.map((j) => j.payload), [{ notificationId: answer.notificationId }], 'its queued work is there too')
 })
 
-t.test('a second process on a data directory in use is refused with a clear message', async (t) => {
-  const dataDir = await freshDataDir(t)
+t.test('a second process on a data directory in use is refused in one line naming DTR_DATA_DIR and the owner', async (t) => {
+  const dataDir = freshDataDir(t)
   const first = await startServer(t, { DTR_DATA_DIR: dataDir, DTR_WEBHOOK_TOKENS: TOKEN })
-  await t.rejects(startServer(t, { DTR_DATA_DIR: dataDir, DTR_WEBHOOK_TOKENS: TOKEN }), /data directory .* is in use by process \d+/)
+  const pid = first.child.pid as number
+  await t.rejects(startServer(t, { DTR_DATA_DIR: dataDir, DTR_WEBHOOK_TOKENS: TOKEN }),
+    new RegExp(`dt-remediator: DTR_DATA_DIR \\S+ is in use by another dt-remediator \\(host ${hostname()}, pid ${pid}, started \\S+\\); an embedded store serves one process at a time \\(set DTR_DATABASE_URL to run several replicas\\)\\n$`))
   first.child.kill('SIGTERM')
   t.equal(await first.exited, 0)
+})
+
+t.test('an owner in its own PID namespace keeps a second process out, and its lock dies with it', { skip: canUnsharePid() ? false : 'unshare --pid --fork does not work here (needs CAP_SYS_ADMIN or user namespaces)' }, async (t) => {
+  const dataDir = freshDataDir(t)
+  // As in a container: the owner is pid 1 of its namespace, a number that means another process
+  // (or none) outside it.
+  const owner = await startServer(t, { DTR_DATA_DIR: dataDir, DTR_WEBHOOK_TOKENS: TOKEN }, { wrap: ['unshare', '--pid', '--fork', '--kill-child'] })
+  await t.rejects(startServer(t, { DTR_DATA_DIR: dataDir, DTR_WEBHOOK_TOKENS: TOKEN }),
+    /dt-remediator: DTR_DATA_DIR \S+ is in use by another dt-remediator \(host \S+, pid 1, started \S+\);/)
+  owner.child.kill('SIGKILL')
+  await owner.exited
+  const next = await startServer(t, { DTR_DATA_DIR: dataDir, DTR_WEBHOOK_TOKENS: TOKEN })
+  t.ok(next.url, 'the next process starts once the owner is gone')
+  next.child.kill('SIGTERM')
+  t.equal(await next.exited, 0)
+})
+
+t.test('a data directory that cannot be written stops start-up with one line naming DTR_DATA_DIR', async (t) => {
+  const parent = freshDataDir(t)
+  writeFileSync(join(parent, 'file'), '')
+  await t.rejects(startServer(t, { DTR_DATA_DIR: join(parent, 'file', 'data'), DTR_WEBHOOK_TOKENS: TOKEN }),
+    /dt-remediator: DTR_DATA_DIR \S+ is not a writable directory \(ENOTDIR\); the embedded store needs one\n$/)
 })
 
 t.test('an invalid variable stops start-up with one line naming it', async (t) => {
@@ -39,7 +75,7 @@ t.test('an invalid variable stops start-up with one line naming it', async (t) =
 })
 
 t.test('without DTR_WEBHOOK_TOKENS a token is generated once, printed once, and works', async (t) => {
-  const dataDir = await freshDataDir(t)
+  const dataDir = freshDataDir(t)
   const first = await startServer(t, { DTR_DATA_DIR: dataDir })
   const generated = first.logs.find((l) => l.event === 'webhook-token-generated')
   const token = /shown only this once: (\S+)/.exec(String(generated?.msg))?.[1]
@@ -60,49 +96,60 @@ t.test('without DTR_WEBHOOK_TOKENS a token is generated once, printed once, and 
   t.equal(await second.exited, 0)
 })
 
-t.test('SIGTERM during a burst: every request the server accepted is answered and stored, then exit 0', async (t) => {
-  const dataDir = await freshDataDir(t)
+// Its own deadline: the test ends on events (answers, the exit), never on how fast they come.
+t.test('SIGTERM during a burst: every request the server accepted is answered and stored, then exit 0', { timeout: 60_000 }, async (t) => {
+  const dataDir = freshDataDir(t)
   // At debug level the server logs each request as it arrives, which tells what it accepted.
   const server = await startServer(t, { DTR_DATA_DIR: dataDir, DTR_WEBHOOK_TOKENS: TOKEN, DTR_LOG_LEVEL: 'debug' })
-  const pool = new Pool(server.url, { connections: 10 })
+  let exited = false
+  const exitCode = server.exited.then((code) => { exited = true; return code })
+  const pool = new Pool(server.url, { connections: 8 })
   t.teardown(() => pool.destroy())
 
   type Result = { id: string, status?: number, body?: { status?: string, notificationId?: string }, error?: string }
+  const results: Result[] = []
+  const afterExit: Result[] = []
+  let sent = 0
   let answered = 0
-  const send = async (i: number): Promise<Result> => {
+  const send = async (): Promise<Result> => {
     // The server logs our id as its request id, so its log tells which requests it accepted.
-    const id = `burst-${i}`
+    const id = `burst-${sent++}`
     try {
-      const res = await pool.request({ path: '/webhooks/problem', method: 'POST', headers: { ...headers, 'x-request-id': id }, body: notification(100 + i) })
+      const res = await pool.request({ path: '/webhooks/problem', method: 'POST', headers: { ...headers, 'x-request-id': id }, body: notification(100 + sent) })
       const body = await res.body.json() as Result['body']
-      if (++answered === 40) server.child.kill('SIGTERM')
+      // SIGTERM once 20 are answered, while 8 more are in flight.
+      if (++answered === 20) server.child.kill('SIGTERM')
       return { id, status: res.statusCode, body }
     } catch (err) {
-      // A connection the server closed before reading the request (keep-alive race, or the
-      // listener already gone): Dynatrace sees a failed delivery and resends.
+      // A connection the server closed (keep-alive race, or the listener gone): Dynatrace sees
+      // a failed delivery and resends.
       return { id, error: (err as { code?: string }).code ?? String(err) }
     }
   }
-  // 400 notifications, 20 in flight at a time, so the signal lands mid-burst.
-  const results: Result[] = []
-  let next = 0
-  await Promise.all(Array.from({ length: 20 }, async () => {
-    while (next < 400) results.push(await send(next++))
+  // Eight senders keep sending until the server is gone; each stops at its first request after that.
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    for (;;) {
+      const done = exited
+      const result = await send()
+      results.push(result)
+      if (done) {
+        afterExit.push(result)
+        return
+      }
+    }
   }))
-  t.equal(await server.exited, 0, 'exits 0')
+  t.equal(await exitCode, 0, 'exits 0')
 
   const acceptedByServer = new Set(server.logs.filter((l) => l.msg === 'incoming request').map((l) => l.reqId as string))
   const answeredIds = new Set(results.filter((r) => r.status !== undefined).map((r) => r.id))
-  const unanswered = [...acceptedByServer].filter((id) => !answeredIds.has(id))
-  t.same(unanswered, [], `all ${acceptedByServer.size} requests the server accepted got an HTTP answer`)
-  t.ok(results.some((r) => r.status === undefined), 'requests after the listener closed were refused at the connection')
+  t.same([...acceptedByServer].filter((id) => !answeredIds.has(id)), [], `all ${acceptedByServer.size} requests the server accepted got an HTTP answer`)
+  t.same(afterExit.map((r) => r.error !== undefined), Array(8).fill(true), 'requests sent after the exit are refused at the connection')
   const statuses = new Set(results.filter((r) => r.status !== undefined).map((r) => r.status))
   t.ok([...statuses].every((s) => s === 202 || s === 503), `answers are 202 or 503 (${[...statuses].join(', ')})`)
 
   const accepted = results.filter((r) => r.status === 202).map((r) => r.body?.notificationId as string)
-  t.ok(accepted.length >= 40, `${accepted.length} accepted`)
-  const store = await createStore(await openPglite(dataDir))
-  t.teardown(() => store.close())
+  t.ok(accepted.length >= 20, `${accepted.length} accepted`)
+  const store = await reopen(t, dataDir)
   t.equal(await store.notifications.count(), accepted.length, 'every notification answered 202 is stored, and nothing else')
   for (const id of accepted) {
     if ((await store.notifications.get(id)) === undefined) t.fail(`notification ${id} answered 202 is missing`)

@@ -35,7 +35,7 @@ export function createScaleAction (kube: KubernetesClient) {
       return 'skip' in plan ? skip(plan.skip) : plan
     },
     async run (ctx) {
-      return scaleWorkload(kube, ctx.target, ctx.plan, { dryRun: ctx.dryRun, gitops: ctx.settings.gitops, signal: ctx.signal })
+      return scaleWorkload(kube, ctx.target, ctx.plan, { dryRun: ctx.dryRun, gitops: ctx.settings.gitops, attempt: ctx.attempt, signal: ctx.signal })
     },
   })
 }

@@ -6,26 +6,13 @@
  * The simulators' verbs (`sim`, `demo`) live in sim/, which the production image leaves out. They
  * are loaded through this one dynamic import; where sim/ is absent the verbs say so in one line.
  */
-import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { registerCheckConfig } from './check-config.js'
+import { packageVersion } from '../version.js'
 import { registerSendTest } from './send-test.js'
 import { registerServe } from './serve.js'
 import { registerSimulate } from './simulate.js'
 import type { ExitCode, RegisterVerb } from './verb.js'
-
-/** Our package.json, found by walking up: src/cli/ in a clone, dist/src/cli/ when built. */
-function packageVersion (): string {
-  for (let dir = new URL('./', import.meta.url); ; dir = new URL('../', dir)) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as { name?: string, version?: string }
-      if (pkg.name === 'dt-remediator' && pkg.version !== undefined) return pkg.version
-    } catch {
-      // not here; go up
-    }
-    if (dir.pathname === '/') return 'unknown'
-  }
-}
 
 /** The only import of sim/ outside sim/ (the lint allows exactly this one). */
 const SIM_VERBS = new URL('../../sim/verbs.js', import.meta.url)

@@ -3,10 +3,17 @@
  * faults (a TerminalError from src/errors.ts means "do not retry").
  */
 
-export type Outcome =
-  | { readonly status: 'succeeded', readonly summary: string, readonly details?: Record<string, unknown> }
-  | { readonly status: 'skipped', readonly reason: string, readonly details?: Record<string, unknown> }
-  | { readonly status: 'failed', readonly summary: string, readonly details?: Record<string, unknown> }
+import { z } from 'zod'
+
+const details = z.record(z.string(), z.unknown()).optional()
+
+export const outcomeSchema = z.discriminatedUnion('status', [
+  z.object({ status: z.literal('succeeded'), summary: z.string(), details }).readonly(),
+  z.object({ status: z.literal('skipped'), reason: z.string(), details }).readonly(),
+  z.object({ status: z.literal('failed'), summary: z.string(), details }).readonly(),
+])
+
+export type Outcome = z.output<typeof outcomeSchema>
 
 export type OutcomeStatus = Outcome['status']
 

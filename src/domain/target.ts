@@ -3,6 +3,7 @@
  * Pure vocabulary, shared by target resolution, the Kubernetes mechanics, the gates and the
  * comments.
  */
+import { z } from 'zod'
 
 export const TARGET_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet'] as const
 export type TargetKind = (typeof TARGET_KINDS)[number]
@@ -17,11 +18,13 @@ export type TargetKind = (typeof TARGET_KINDS)[number]
  */
 export const WORKLOAD_ENTITY_TYPES = ['SERVICE', 'PROCESS_GROUP', 'PROCESS_GROUP_INSTANCE', 'CLOUD_APPLICATION'] as const
 
-export interface Target {
-  readonly kind: TargetKind
-  readonly namespace: string
-  readonly name: string
-}
+export const targetSchema = z.object({
+  kind: z.enum(TARGET_KINDS),
+  namespace: z.string(),
+  name: z.string(),
+}).readonly()
+
+export type Target = z.output<typeof targetSchema>
 
 /** Pure: `Deployment shop/checkout`, as comments and reasons name a target. */
 export function describeTarget (target: Target): string {

@@ -166,6 +166,11 @@ export async function rollbackWorkload (kube: KubernetesClient, target: Target, 
       if (options.attempt > 1) return { status: 'succeeded', summary: `${what} is at revision ${plan.toRevision} (${imagesList(after)}); rolled back by an earlier attempt`, details: { ...details, alreadyApplied: true } }
       return { status: 'skipped', reason: `${what}: current template already matches revision ${plan.toRevision} (${imagesList(after)})`, details }
     }
+    // SPEC 7: the plan holds only while the revision it was made from is live.
+    const live = currentRevision(workload, revisions)
+    if (plan.fromRevision !== null && live !== plan.fromRevision) {
+      return { status: 'skipped', reason: `target changed since plan: ${what} is at revision ${live ?? '?'}, the rollback was planned from revision ${plan.fromRevision}`, details: { ...details, liveRevision: live } }
+    }
     try {
       if (target.kind === 'Deployment') {
         await kube.patch(resources.Deployment, target.namespace, target.name, deploymentRollbackPatch(workload, source), { type: 'json', dryRun: options.dryRun, ...signal })

@@ -9,7 +9,7 @@ import type { Outcome } from '../domain/outcome.js'
 import type { Target } from '../domain/target.js'
 import type { KubernetesClient } from './client.js'
 import { isKubernetesApiError, toActionError, withConflictRetry } from './errors.js'
-import { resources, workloadResource, type HorizontalPodAutoscaler, type Scale } from './resources.js'
+import { resources, workloadResource, type HorizontalPodAutoscaler, type Scale, type Workload } from './resources.js'
 import { describeTarget, notFound, preflight, readWorkload, type GitOpsSetting } from './workload.js'
 
 export interface ScaleRequest {
@@ -69,7 +69,20 @@ export async function planScale (kube: KubernetesClient, target: Target, request
 export interface ScaleOptions {
   dryRun: boolean
   gitops: GitOpsSetting
+  /** The run's attempt: a later attempt finding the count in place succeeded earlier. */
+  attempt: number
   signal?: AbortSignal
+}
+
+/** The live count the plan changes: the workload's replicas, or the HPA's minReplicas (undefined: the HPA is gone). */
+async function currentCount (kube: KubernetesClient, target: Target, plan: Exclude<ScalePlan, { skip: string }>, workload: Workload, signal?: AbortSignal): Promise<number | undefined> {
+  if (plan.via !== 'hpa') return workload.spec.replicas ?? 1
+  try {
+    const hpa = await findHpa(kube, target, signal)
+    return hpa === undefined || hpa.metadata.name !== plan.hpa ? undefined : hpa.spec.minReplicas ?? 1
+  } catch (err) {
+    throw toActionError(err)
+  }
 }
 
 export async function scaleWorkload (kube: KubernetesClient, target: Target, plan: ScalePlan, options: ScaleOptions): Promise<Outcome> {
@@ -87,6 +100,18 @@ export async function scaleWorkload (kube: KubernetesClient, target: Target, pla
     if (!read.found) return read.outcome
     const skip = preflight(target, read.workload, { gitops: options.gitops, refusePaused: false, verb: 'scale' })
     if (skip !== undefined) return { status: 'skipped', reason: skip }
+    const current = await currentCount(kube, target, plan, read.workload, options.signal)
+    if (current === undefined) return { status: 'skipped', reason: `HorizontalPodAutoscaler ${target.namespace}/${plan.via === 'hpa' ? plan.hpa : ''} not found` }
+    if (current === plan.to) {
+      // A later attempt finding the count in place: an earlier attempt got through before the run
+      // was interrupted. On the first attempt someone else did it: nothing to do.
+      if (options.attempt > 1) return { status: 'succeeded', summary: `${plan.via === 'hpa' ? `HorizontalPodAutoscaler ${target.namespace}/${plan.hpa} minReplicas is` : `${what} has`} ${plan.to}${bound}; scaled by an earlier attempt`, details: { ...details, alreadyApplied: true } }
+      return { status: 'skipped', reason: `${plan.via === 'hpa' ? `HorizontalPodAutoscaler ${target.namespace}/${plan.hpa} already has minReplicas` : `${what} already has`} ${plan.to}${plan.via === 'hpa' ? '' : ' replicas'}`, details }
+    }
+    // SPEC 7: the plan holds only while the count it was computed from is live.
+    if (current !== plan.from) {
+      return { status: 'skipped', reason: `target changed since plan: ${plan.via === 'hpa' ? `HorizontalPodAutoscaler ${target.namespace}/${plan.hpa} has minReplicas` : `${what} has`} ${current}, the change was planned from ${plan.from}`, details: { ...details, current } }
+    }
     try {
       if (plan.via === 'hpa') {
         await kube.patch(resources.HorizontalPodAutoscaler, target.namespace, plan.hpa, { spec: { minReplicas: plan.to } }, { type: 'merge', dryRun: options.dryRun, ...signal })

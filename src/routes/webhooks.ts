@@ -80,6 +80,7 @@ const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (fastify, 
     }
     const notification = toNewNotification(randomUUID(), kind, payload, request.receivedBody)
     const result = await fastify.store.notifications.record(notification)
+    if (result.status === 'accepted') fastify.runner.wake()
     fastify.metrics.notifications.inc({ kind, outcome: result.status })
     request.log.info({ kind, problemId: notification.problemId, state: notification.state, notificationId: result.notificationId, status: result.status }, 'notification stored')
     reply.code(result.status === 'accepted' ? 202 : 200)

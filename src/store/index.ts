@@ -1,61 +1,138 @@
 /**
  * The store: opens the engine the configuration asks for, applies migrations, and offers the
  * domain stores. The only place in the service with SQL is this folder.
+ *
+ * Adding a module (runs, an outbox, …): a migration under migrations/, its tables in schema.ts,
+ * and a `createX(ctx: StoreContext)` factory listed in `modules()` below; it then appears on the
+ * Store and on the `tx` of Store.transaction(), which runs several modules' writes atomically.
  */
-import type { Database } from './db.js'
-import { migrate } from './migrate.js'
+import type { Kysely } from 'kysely'
+import { systemClock, type Clock } from '../clock.js'
+import type { StoreContext } from './context.js'
+import type { Dialect, Engine, EngineName } from './engine/dialect.js'
+import { openEngine, type StoreLocation } from './engine/index.js'
+import type { SqliteOptions } from './engine/sqlite.js'
+import { migrate, type MigrationResult } from './migrate.js'
 import { createNotificationStore, type NotificationStore, type NotificationStoreOptions } from './notifications.js'
-import { openPglite } from './pglite.js'
-import { openPostgres } from './postgres.js'
+import { createLeaseStore, type LeaseStore } from './leases.js'
+import { createOutboxStore, type OutboxStore } from './outbox.js'
+import { createProblemStore, type ProblemStore } from './problems.js'
 import { createJobQueue, type JobQueue } from './queue.js'
+import { createRunStore, type RunStore } from './runs.js'
+import { createRetentionStore, type RetentionStore } from './retention.js'
+import type { Tables } from './schema.js'
 import { createSettingsStore, type SettingsStore } from './settings.js'
 
-export interface Store {
-  readonly engine: Database['engine']
+export type { JobQueue, LeaseStore, NotificationStore, OutboxStore, ProblemStore, RunStore, SettingsStore, StoreContext, StoreLocation }
+
+/** The modules that work the same inside and outside a transaction. */
+function modules (ctx: StoreContext) {
+  return {
+    jobs: createJobQueue(ctx),
+    settings: createSettingsStore(ctx),
+    problems: createProblemStore(ctx),
+    runs: createRunStore(ctx),
+    outbox: createOutboxStore(ctx),
+    leases: createLeaseStore(ctx),
+  }
+}
+
+export type TransactionStores = ReturnType<typeof modules> & {
+  /** The transaction, for queries no module offers yet. */
+  readonly db: Kysely<Tables>
+  readonly dialect: Dialect
+  /** The store's clock: the "now" to write. */
+  readonly now: () => number
+  /** Serialises this transaction's gate check-and-record with every other replica's (SPEC 9). */
+  lockGates(): Promise<void>
+}
+
+export interface StoreHealth {
+  readonly ready: boolean
+  /** ok | unreachable (no answer) | failing (commits fail, e.g. a full disk). */
+  readonly store: 'ok' | 'unreachable' | 'failing'
+  readonly lastError?: string
+}
+
+export interface Store extends ReturnType<typeof modules> {
+  readonly engine: EngineName
+  /** Where it lives, for messages: `DTR_DATA_DIR /path` or `PostgreSQL host/db`. */
+  readonly description: string
   readonly notifications: NotificationStore
-  readonly jobs: JobQueue
-  readonly settings: SettingsStore
+  readonly retention: RetentionStore
+  readonly clock: Clock
+  readonly migrations: MigrationResult
+  /** Runs fn in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: TransactionStores) => Promise<T>): Promise<T>
   /** Whether the engine answers a trivial query. */
   ping(): Promise<boolean>
-  /** Waits for pending commits, then closes the engine. */
+  /** For /readyz: the engine answers, and commits are not failing (a write is tried when they were). */
+  health(): Promise<StoreHealth>
+  /** Waits for pending commits, then closes the engine. Safe to call more than once. */
   close(): Promise<void>
 }
 
-export interface StoreLocation {
-  readonly databaseUrl: string | undefined
-  readonly dataDir: string
+export interface StoreOptions {
+  readonly clock?: Clock
+  readonly notifications?: NotificationStoreOptions
 }
 
-export async function openDatabase (location: StoreLocation): Promise<Database> {
-  return location.databaseUrl === undefined ? openPglite(location.dataDir) : openPostgres(location.databaseUrl)
+/** Opens the configured engine and creates the store on it. */
+export async function openStore (location: StoreLocation, options: StoreOptions & SqliteOptions = {}): Promise<Store> {
+  return createStore(await openEngine(location, { thread: options.thread }), options)
 }
 
-/** Migrates db and wraps it; the store owns db from here on and closes it. */
-export async function createStore (db: Database, options: { notifications?: NotificationStoreOptions } = {}): Promise<Store> {
+/** Migrates the engine and wraps it; the store owns the engine from here on and closes it. */
+export async function createStore (engine: Engine, options: StoreOptions = {}): Promise<Store> {
+  const clock = options.clock ?? systemClock
+  let migrations: MigrationResult
   try {
-    await migrate(db)
+    migrations = await migrate(engine, clock)
   } catch (err) {
-    await db.close()
+    await engine.close()
     throw err
   }
-  const notifications = createNotificationStore(db, options.notifications)
+  const ctx: StoreContext = { db: engine.db, dialect: engine.dialect, clock }
+  const notifications = createNotificationStore(ctx, options.notifications)
+  const base = modules(ctx)
   let closed: Promise<void> | undefined
+
+  async function ping (): Promise<boolean> {
+    try {
+      await engine.db.selectFrom('settings').select('key').limit(1).execute()
+      return true
+    } catch {
+      return false
+    }
+  }
+
   return {
-    engine: db.engine,
+    ...base,
+    engine: engine.dialect.engine,
+    description: engine.description,
     notifications,
-    jobs: createJobQueue(db),
-    settings: createSettingsStore(db),
-    async ping () {
+    retention: createRetentionStore(ctx),
+    clock,
+    migrations,
+    async transaction (fn) {
+      return engine.db.transaction().execute(async (trx) =>
+        fn({ ...modules({ ...ctx, db: trx }), db: trx, dialect: engine.dialect, now: () => clock.now(), lockGates: async () => engine.dialect.lockGates(trx) }))
+    },
+    ping,
+    async health () {
+      if (!(await ping())) return { ready: false, store: 'unreachable' }
+      const commits = notifications.health()
+      if (!commits.failing) return { ready: true, store: 'ok' }
       try {
-        await db.query('SELECT 1')
-        return true
+        await base.settings.put('readiness-probe', new Date(clock.now()).toISOString())
+        notifications.markHealthy()
+        return { ready: true, store: 'ok' }
       } catch {
-        return false
+        return { ready: false, store: 'failing', lastError: commits.lastError }
       }
     },
-    /** Safe to call more than once (a test's teardown and the app's onClose may both call it). */
     async close () {
-      closed ??= notifications.drain().then(async () => db.close())
+      closed ??= notifications.drain().then(async () => engine.close())
       await closed
     },
   }

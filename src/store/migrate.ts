@@ -1,43 +1,74 @@
 /**
- * Numbered SQL migrations (src/store/migrations/NNN_name.sql), applied at start-up in one
- * transaction under an advisory lock, so several replicas starting at once apply each exactly
- * once: the second waits for the first, then finds nothing left to do.
+ * Migrations (migrations/index.ts), applied at start-up in one transaction under the engine's
+ * migration lock, so several replicas starting at once apply each exactly once: the second waits
+ * for the first, then finds nothing left to do.
+ *
+ * Rolling updates: old and new replicas share one store for a while, so a release only adds
+ * (tables, nullable columns, indexes) and stops using what it means to drop; a later release
+ * removes it, declaring `minCodeVersion`: the oldest code (by the last migration it knows) that
+ * still works once the removal is applied. A store whose schema is newer than the code is used
+ * when every newer migration was additive (with a warning), and refused in one line when one of
+ * them removed something this code needs.
  */
-import { readdirSync, readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
-import type { Database } from './db.js'
+import type { Kysely } from 'kysely'
+import type { Clock } from '../clock.js'
+import { DtrError } from '../errors.js'
+import type { Dialect, Engine } from './engine/dialect.js'
+import { MIGRATIONS } from './migrations/index.js'
 
 export interface Migration {
   readonly version: number
+  /** NNN_name, as the file. */
   readonly name: string
-  readonly sql: string
+  /**
+   * Only for a migration that removes or changes what earlier code reads: the last migration the
+   * oldest code that still works with the result knows. Additive migrations leave it out.
+   */
+  readonly minCodeVersion?: number
+  /** Runs inside the migration transaction; the schema builder is untyped on purpose (the tables are what earlier migrations made). */
+  up(db: Kysely<unknown>, dialect: Dialect): Promise<void>
 }
 
-const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url))
-/** An arbitrary constant shared by every replica: "dt-remediator migrations". */
-const MIGRATION_LOCK = 0x64747200
-
-export function loadMigrations (dir: string = MIGRATIONS_DIR): Migration[] {
-  return readdirSync(dir)
-    .filter((f) => /^\d+_.+\.sql$/.test(f))
-    .map((file) => ({ version: Number.parseInt(file, 10), name: file.replace(/\.sql$/, ''), sql: readFileSync(dir + file, 'utf8') }))
-    .sort((a, b) => a.version - b.version)
+export interface MigrationResult {
+  /** Versions this call applied. */
+  readonly applied: number[]
+  /** Versions in the store that this code does not know (applied by a newer release). */
+  readonly newer: number[]
 }
 
-/** Applies what is missing; returns the versions this call applied. */
-export async function migrate (db: Database, migrations: readonly Migration[] = loadMigrations()): Promise<number[]> {
-  return db.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK])
-    await tx.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())')
-    const rows = await tx.query<{ version: number }>('SELECT version FROM schema_migrations')
-    const applied = new Set(rows.map((r) => r.version))
-    const done: number[] = []
-    for (const m of migrations) {
-      if (applied.has(m.version)) continue
-      await tx.exec(m.sql)
-      await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name])
-      done.push(m.version)
+/** Pure: the refusal for a schema this code cannot use. */
+export function tooNewMessage (where: string, newest: { version: number, name: string }, needs: number, knows: number): string {
+  return `The store (${where}) has schema migration ${newest.name} from a newer dt-remediator, which needs a version knowing migration ${needs} or later; ` +
+    `this one knows up to ${knows}: run the newer release (or restore a backup taken before the upgrade)`
+}
+
+/** Applies what is missing; refuses a schema this code cannot use. */
+export async function migrate (engine: Engine, clock: Clock, migrations: readonly Migration[] = MIGRATIONS): Promise<MigrationResult> {
+  const { db, dialect } = engine
+  const knows = Math.max(0, ...migrations.map((m) => m.version))
+  return db.transaction().execute(async (trx) => {
+    await dialect.lockMigrations(trx)
+    await trx.schema.createTable('schema_migrations').ifNotExists()
+      .addColumn('version', 'integer', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('min_code_version', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('applied_at', dialect.bigintType, (c) => c.notNull())
+      .execute()
+    const rows = await trx.selectFrom('schema_migrations').select(['version', 'name', 'min_code_version']).orderBy('version').execute()
+    const needs = Math.max(0, ...rows.map((r) => Number(r.min_code_version)))
+    const newer = rows.filter((r) => Number(r.version) > knows)
+    if (needs > knows) {
+      const newest = rows.at(-1) as { version: number, name: string }
+      throw new DtrError('DTR_ERR_STORE', tooNewMessage(engine.description, newest, needs, knows))
     }
-    return done
+    const done = new Set(rows.map((r) => Number(r.version)))
+    const applied: number[] = []
+    for (const m of migrations) {
+      if (done.has(m.version)) continue
+      await m.up(trx as unknown as Kysely<unknown>, dialect)
+      await trx.insertInto('schema_migrations').values({ version: m.version, name: m.name, min_code_version: m.minCodeVersion ?? 0, applied_at: clock.now() }).execute()
+      applied.push(m.version)
+    }
+    return { applied, newer: newer.map((r) => Number(r.version)) }
   })
 }

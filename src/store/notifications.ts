@@ -1,14 +1,23 @@
 /**
  * Storing notifications, with group commit. Each webhook request waits for its notification to
  * be committed before it is answered (SPEC 4: nothing answered 202 may be lost). One commit per
- * request would cap intake at the engine's commit rate, so requests that arrive while a commit is
- * in flight are gathered and written together by the next one: a single statement inserts the
- * batch, skips duplicates by `dedupe_key`, and enqueues one job per inserted row — atomically, so
- * a notification is never stored without its work or its work without it.
+ * request would cap intake at the disk's fsync rate, so requests that arrive while a commit is in
+ * flight are gathered and written together by the next one: one transaction inserts the batch,
+ * skips duplicates by `dedupe_key`, and enqueues one job per inserted row, so a notification is
+ * never stored without its work or its work without it, and the batch costs one fsync.
+ *
+ * One bad notification never fails another: when a batch fails, its members are written again
+ * one by one, so only the culprit gets the error.
+ *
+ * Exact resends (same dedupe key) are answered from a small in-memory map of what this process
+ * saw committed, without reaching the database. It is safe because a committed notification is
+ * only ever removed by retention, and an entry is trusted only while its notification is younger
+ * than the retention (and for at most `duplicateTtlMs`). The store stays the truth: a miss, a
+ * restart or another replica simply asks it.
  */
 import type { NewNotification } from '../domain/notification.js'
 import { DtrError, isDtrError } from '../errors.js'
-import type { Database, Queryable } from './db.js'
+import type { StoreContext } from './context.js'
 
 export type { NewNotification }
 
@@ -24,38 +33,30 @@ export interface StoredNotification {
   readonly displayId: string | null
   readonly state: string | null
   readonly body: unknown
-  readonly receivedAt: Date
+  /** ms since the epoch. */
+  readonly receivedAt: number
 }
 
 export const NOTIFICATION_QUEUE = 'notification'
 
-interface Pending {
-  readonly notification: NewNotification
-  resolve(result: RecordResult): void
-  reject(err: unknown): void
+export interface NotificationStoreOptions {
+  /** Most notifications written by one transaction. */
+  readonly maxBatch?: number
+  /** Most notifications waiting for a commit before new ones are refused as overload (503). */
+  readonly maxPending?: number
+  /** Most body bytes waiting for a commit before new ones are refused as overload (503). */
+  readonly maxPendingBytes?: number
+  /** Exact resends remembered; 0 turns the duplicate cache off. */
+  readonly duplicateCacheSize?: number
+  readonly duplicateTtlMs?: number
+  /** DTR_RETENTION: a remembered notification older than this may have been pruned. */
+  readonly retentionMs?: number
 }
 
-const INSERT_BATCH = `
-WITH input AS (
-  SELECT * FROM jsonb_to_recordset($1::jsonb)
-    AS x(id text, kind text, problem_id text, display_id text, state text, dedupe_key text, body jsonb)
-), inserted AS (
-  INSERT INTO notifications (id, kind, problem_id, display_id, state, dedupe_key, body)
-  SELECT id, kind, problem_id, display_id, state, dedupe_key, body FROM input
-  ON CONFLICT (dedupe_key) DO NOTHING
-  RETURNING id, dedupe_key
-), enqueued AS (
-  INSERT INTO jobs (queue, key, payload)
-  SELECT '${NOTIFICATION_QUEUE}', id, jsonb_build_object('notificationId', id) FROM inserted
-  ON CONFLICT (queue, key) DO NOTHING
-)
-SELECT id, dedupe_key FROM inserted`
-
-export interface NotificationStoreOptions {
-  /** Most notifications written by one statement. */
-  readonly maxBatch?: number
-  /** Most notifications waiting for a commit before new ones are refused as overload. */
-  readonly maxPending?: number
+export interface CommitHealth {
+  /** True after a commit failed for every notification it carried, until one succeeds. */
+  readonly failing: boolean
+  readonly lastError: string | undefined
 }
 
 export interface NotificationStore {
@@ -66,50 +67,119 @@ export interface NotificationStore {
   count(): Promise<number>
   /** Notifications waiting for the next commit. */
   pending(): number
+  /** Body bytes waiting for the next commit. */
+  pendingBytes(): number
+  /** Transactions committed so far (group commit: far fewer than notifications). */
+  commits(): number
+  health(): CommitHealth
+  /** A write succeeded elsewhere (the readiness probe): commits are not failing any more. */
+  markHealthy(): void
   /** Resolves when everything accepted so far is committed (shutdown). */
   drain(): Promise<void>
 }
 
-interface Row {
-  id: string
-  kind: 'problem' | 'security'
-  problem_id: string
-  display_id: string | null
-  state: string | null
-  body: unknown
-  received_at: Date
+interface Pending {
+  readonly notification: NewNotification
+  readonly body: string
+  readonly bytes: number
+  resolve(result: RecordResult): void
+  reject(err: unknown): void
 }
 
-const toStored = (r: Row): StoredNotification => ({
-  id: r.id, kind: r.kind, problemId: r.problem_id, displayId: r.display_id, state: r.state, body: r.body, receivedAt: r.received_at,
-})
+interface Winner { readonly id: string, readonly receivedAt: number }
 
-export function createNotificationStore (db: Database, options: NotificationStoreOptions = {}): NotificationStore {
+const storeFailure = (err: unknown): DtrError =>
+  // 503, not 500: nothing was stored, and Dynatrace resends on a 5xx.
+  isDtrError(err) ? err : new DtrError('DTR_ERR_STORE', 'The notification could not be stored; retry later', { cause: err })
+
+export function createNotificationStore (ctx: StoreContext, options: NotificationStoreOptions = {}): NotificationStore {
+  const { db, dialect, clock } = ctx
   const maxBatch = options.maxBatch ?? 500
-  const maxPending = options.maxPending ?? 10_000
-  let queue: Pending[] = []
-  let flushing: Promise<void> | undefined
+  const maxPending = options.maxPending ?? 5000
+  const maxPendingBytes = options.maxPendingBytes ?? 32 * 1024 * 1024
+  const cacheSize = options.duplicateCacheSize ?? 10_000
+  const cacheTtl = options.duplicateTtlMs ?? 10 * 60_000
+  const retention = options.retentionMs ?? 30 * 86_400_000
 
-  async function writeBatch (tx: Queryable, batch: readonly Pending[]): Promise<void> {
-    const input = batch.map(({ notification: n }) => ({
-      id: n.id, kind: n.kind, problem_id: n.problemId, display_id: n.displayId ?? null, state: n.state ?? null, dedupe_key: n.dedupeKey, body: n.body,
-    }))
-    const inserted = await tx.query<{ id: string, dedupe_key: string }>(INSERT_BATCH, [JSON.stringify(input)])
-    const insertedIds = new Set(inserted.map((r) => r.id))
-    const winners = new Map(inserted.map((r) => [r.dedupe_key, r.id]))
-    const missing = [...new Set(batch.filter((p) => !winners.has(p.notification.dedupeKey)).map((p) => p.notification.dedupeKey))]
-    if (missing.length > 0) {
-      const existing = await tx.query<{ id: string, dedupe_key: string }>('SELECT id, dedupe_key FROM notifications WHERE dedupe_key = ANY($1::text[])', [missing])
-      for (const r of existing) winners.set(r.dedupe_key, r.id)
+  let queue: Pending[] = []
+  let heldBytes = 0
+  let flushing: Promise<void> | undefined
+  let commitCount = 0
+  let health: CommitHealth = { failing: false, lastError: undefined }
+
+  /** dedupe key → the committed notification and until when to trust it. */
+  const seen = new Map<string, { id: string, until: number }>()
+  function remember (key: string, winner: Winner): void {
+    if (cacheSize === 0) return
+    seen.delete(key)
+    seen.set(key, { id: winner.id, until: Math.min(clock.now() + cacheTtl, winner.receivedAt + retention) })
+    if (seen.size > cacheSize) seen.delete(seen.keys().next().value as string)
+  }
+  function recall (key: string): string | undefined {
+    const entry = seen.get(key)
+    if (entry === undefined) return undefined
+    if (entry.until <= clock.now()) {
+      seen.delete(key)
+      return undefined
     }
+    return entry.id
+  }
+
+  /** Writes a batch in the transaction and returns each member's outcome; nothing is answered before the commit. */
+  async function writeBatch (trx: StoreContext['db'], batch: readonly Pending[]): Promise<Map<string, Winner>> {
+    const now = clock.now()
+    // Identical notifications in one batch: the first is the candidate, the rest its duplicates.
+    const candidates = new Map<string, Pending>()
+    for (const p of batch) if (!candidates.has(p.notification.dedupeKey)) candidates.set(p.notification.dedupeKey, p)
+    const rows = [...candidates.values()].map(({ notification: n, body }) => ({
+      id: n.id, kind: n.kind, problem_id: n.problemId, display_id: n.displayId ?? null, state: n.state ?? null, dedupe_key: n.dedupeKey, body, received_at: now,
+    }))
+    const inserted = await trx.insertInto('notifications').values(rows)
+      .onConflict((oc) => oc.column('dedupe_key').doNothing())
+      .returning(['id', 'dedupe_key']).execute()
+    if (inserted.length > 0) {
+      await trx.insertInto('jobs').values(inserted.map((r) => ({
+        queue: NOTIFICATION_QUEUE, key: r.id, payload: dialect.toJson({ notificationId: r.id }), run_after: now, created_at: now, updated_at: now,
+      }))).onConflict((oc) => oc.columns(['queue', 'key']).doNothing()).execute()
+    }
+    const winners = new Map<string, Winner>(inserted.map((r) => [r.dedupe_key, { id: r.id, receivedAt: now }]))
+    const missing = [...candidates.keys()].filter((key) => !winners.has(key))
+    if (missing.length > 0) {
+      const existing = await trx.selectFrom('notifications').select(['id', 'dedupe_key', 'received_at']).where('dedupe_key', 'in', missing).execute()
+      for (const r of existing) winners.set(r.dedupe_key, { id: r.id, receivedAt: Number(r.received_at) })
+    }
+    return winners
+  }
+
+  /** Commits the batch and answers its members; throws (answering no one) when the transaction fails. */
+  async function commit (batch: readonly Pending[]): Promise<void> {
+    const winners = await db.transaction().execute(async (trx) => writeBatch(trx, batch))
+    commitCount++
     for (const p of batch) {
       const winner = winners.get(p.notification.dedupeKey)
       if (winner === undefined) {
         p.reject(new DtrError('DTR_ERR_STORE', 'A notification was neither inserted nor found as a duplicate'))
-      } else {
-        p.resolve({ status: insertedIds.has(p.notification.id) ? 'accepted' : 'duplicate', notificationId: winner })
+        continue
+      }
+      remember(p.notification.dedupeKey, winner)
+      p.resolve({ status: winner.id === p.notification.id ? 'accepted' : 'duplicate', notificationId: winner.id })
+    }
+  }
+
+  async function commitEach (batch: readonly Pending[]): Promise<void> {
+    let firstError: unknown
+    let stored = 0
+    for (const p of batch) {
+      try {
+        await commit([p])
+        stored++
+      } catch (err) {
+        firstError ??= err
+        p.reject(storeFailure(err))
       }
     }
+    // A culprit among good notifications is the notification's fault; every one failing is the store's.
+    health = stored > 0 || firstError === undefined ? { failing: false, lastError: undefined } : { failing: true, lastError: String((firstError as Error).message) }
   }
 
   // Waiting one macrotask before each batch is what makes group commit work: requests whose
@@ -124,39 +194,67 @@ export function createNotificationStore (db: Database, options: NotificationStor
       const batch = queue.slice(0, maxBatch)
       queue = queue.slice(batch.length)
       try {
-        await writeBatch(db, batch)
+        await commit(batch)
+        health = { failing: false, lastError: undefined }
       } catch (err) {
-        // 503, not 500: nothing was stored, and Dynatrace resends on a 5xx.
-        const failure = isDtrError(err) ? err : new DtrError('DTR_ERR_STORE', 'The notification could not be stored; retry later', { cause: err })
-        for (const p of batch) p.reject(failure)
+        if (batch.length > 1) {
+          await commitEach(batch)
+        } else {
+          for (const p of batch) p.reject(storeFailure(err))
+          health = { failing: true, lastError: String((err as Error).message) }
+        }
       }
       await nextTurn()
     }
     flushing = undefined
   }
 
+  const toStored = (r: { id: string, kind: 'problem' | 'security', problem_id: string, display_id: string | null, state: string | null, body: unknown, received_at: number }): StoredNotification => ({
+    id: r.id, kind: r.kind, problemId: r.problem_id, displayId: r.display_id, state: r.state, body: dialect.fromJson(r.body), receivedAt: Number(r.received_at),
+  })
+
   return {
     record (notification) {
+      const known = recall(notification.dedupeKey)
+      if (known !== undefined) return Promise.resolve({ status: 'duplicate', notificationId: known })
       if (queue.length >= maxPending) {
         return Promise.reject(new DtrError('DTR_ERR_UNAVAILABLE', `Too many notifications waiting to be stored (${queue.length}); retry later`))
       }
+      const body = dialect.toJson(notification.body)
+      const bytes = Buffer.byteLength(body)
+      if (heldBytes + bytes > maxPendingBytes && heldBytes > 0) {
+        return Promise.reject(new DtrError('DTR_ERR_UNAVAILABLE', `Too many bytes waiting to be stored (${heldBytes}); retry later`))
+      }
+      heldBytes += bytes
       return new Promise<RecordResult>((resolve, reject) => {
-        queue.push({ notification, resolve, reject })
+        // The bytes are held until the caller is answered, whichever way.
+        queue.push({
+          notification,
+          body,
+          bytes,
+          resolve: (result) => { heldBytes -= bytes; resolve(result) },
+          reject: (err) => { heldBytes -= bytes; reject(err) },
+        })
         flushing ??= flushLoop()
       })
     },
     async get (id) {
-      const rows = await db.query<Row>('SELECT * FROM notifications WHERE id = $1', [id])
-      return rows[0] === undefined ? undefined : toStored(rows[0])
+      const row = await db.selectFrom('notifications').selectAll().where('id', '=', id).executeTakeFirst()
+      return row === undefined ? undefined : toStored(row)
     },
     async listByProblem (kind, problemId) {
-      const rows = await db.query<Row>('SELECT * FROM notifications WHERE kind = $1 AND problem_id = $2 ORDER BY received_at, id', [kind, problemId])
+      const rows = await db.selectFrom('notifications').selectAll().where('kind', '=', kind).where('problem_id', '=', problemId)
+        .orderBy('received_at').orderBy('id').execute()
       return rows.map(toStored)
     },
     async count () {
-      return (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM notifications'))[0]?.n ?? 0
+      return Number((await db.selectFrom('notifications').select((eb) => eb.fn.countAll().as('n')).executeTakeFirst())?.n ?? 0)
     },
     pending: () => queue.length,
+    pendingBytes: () => heldBytes,
+    commits: () => commitCount,
+    health: () => health,
+    markHealthy () { health = { failing: false, lastError: undefined } },
     async drain () {
       for (let current = flushing; current !== undefined; current = flushing) await current
     },

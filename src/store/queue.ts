@@ -1,11 +1,16 @@
 /**
  * A durable work queue in the store's own tables, rather than pg-boss: intake must enqueue in the
- * same statement that stores the notification (one engine-agnostic SQL dialect on PGlite and
- * PostgreSQL), and a crashed run must be picked up by another replica within seconds, which a
- * short lease renewed while the work is alive gives directly. Claims use FOR UPDATE SKIP LOCKED,
- * so replicas sharing a PostgreSQL never claim the same job.
+ * same transaction that stores the notification, on both engines, and a crashed run must be
+ * picked up by another replica within seconds, which a short lease renewed while the work is
+ * alive gives directly. On PostgreSQL claims use FOR UPDATE SKIP LOCKED, so replicas sharing it
+ * never claim the same job; on SQLite the one writer makes each claim atomic.
+ *
+ * Times come from the store's Clock (ms since the epoch), so a test moves a lease past its expiry
+ * by moving the clock.
  */
-import type { Database } from './db.js'
+import type { Updateable } from 'kysely'
+import type { StoreContext } from './context.js'
+import type { JobsTable } from './schema.js'
 
 export interface Job<Payload = unknown> {
   readonly id: string
@@ -14,9 +19,12 @@ export interface Job<Payload = unknown> {
   readonly payload: Payload
   /** 1 on the first claim. */
   readonly attempts: number
+  /** Claimed after its lease ran out: the process that held it died or stalled. */
+  readonly takenOver: boolean
 }
 
 export interface JobQueue {
+  /** false when a job with this (queue, key) exists already. */
   enqueue(queue: string, key: string, payload: unknown, options?: { delayMs?: number }): Promise<boolean>
   /** Claims up to `limit` jobs that are ready or whose lease expired, leasing them to `owner`. */
   claim<Payload = unknown>(queue: string, owner: string, options: { leaseMs: number, limit?: number }): Promise<Array<Job<Payload>>>
@@ -26,51 +34,103 @@ export interface JobQueue {
   /** Puts a job back to be tried again after delayMs. */
   retry(jobId: string, owner: string, delayMs: number, error: string): Promise<boolean>
   fail(jobId: string, owner: string, error: string): Promise<boolean>
+  /** Makes a waiting job due `delayMs` from now (e.g. a verification made due by a RESOLVED); false when none waits. */
+  reschedule(queue: string, key: string, delayMs: number): Promise<boolean>
   /** Jobs not yet done or failed. */
   pending(queue?: string): Promise<number>
+  /** Jobs a worker could claim right now. */
+  due(queue: string): Promise<number>
+  /**
+   * Makes every leased job claimable now. Only for the embedded store at start-up: it has one
+   * owner, held by an OS lock, so a lease found there belongs to a process that died.
+   */
+  releaseAll(): Promise<number>
 }
 
-interface JobRow { id: string, queue: string, key: string, payload: unknown, attempts: number }
+/** Pure: a job id as the engines keep it, or undefined for one that cannot exist. */
+const jobNumber = (id: string): number | undefined => (/^\d{1,15}$/.test(id) ? Number(id) : undefined)
 
-export function createJobQueue (db: Database): JobQueue {
-  const finish = async (sql: string, params: unknown[]): Promise<boolean> => (await db.query(sql, params)).length > 0
+export function createJobQueue ({ db, dialect, clock }: StoreContext): JobQueue {
+  /** Updates the job if `owner` holds its lease; true when it did. */
+  async function whileLeased (jobId: string, owner: string, set: Updateable<JobsTable>): Promise<boolean> {
+    const id = jobNumber(jobId)
+    if (id === undefined) return false
+    const result = await db.updateTable('jobs').set(set)
+      .where('id', '=', id).where('lease_owner', '=', owner).where('state', '=', 'active')
+      .executeTakeFirst()
+    return Number(result.numUpdatedRows) > 0
+  }
+
   return {
     async enqueue (queue, key, payload, options = {}) {
-      const rows = await db.query(
-        `INSERT INTO jobs (queue, key, payload, run_after) VALUES ($1, $2, $3::jsonb, now() + $4 * interval '1 millisecond')
-         ON CONFLICT (queue, key) DO NOTHING RETURNING id`,
-        [queue, key, JSON.stringify(payload), options.delayMs ?? 0])
+      const now = clock.now()
+      const rows = await db.insertInto('jobs')
+        .values({ queue, key, payload: dialect.toJson(payload), run_after: now + (options.delayMs ?? 0), created_at: now, updated_at: now })
+        .onConflict((oc) => oc.columns(['queue', 'key']).doNothing())
+        .returning('id').execute()
       return rows.length > 0
     },
-    async claim<Payload> (queue: string, owner: string, options: { leaseMs: number, limit?: number }) {
-      const rows = await db.query<JobRow>(
-        `UPDATE jobs SET state = 'active', lease_owner = $2, lease_until = now() + $3 * interval '1 millisecond',
-                attempts = attempts + 1, updated_at = now()
-         WHERE id IN (
-           SELECT id FROM jobs
-           WHERE queue = $1 AND ((state = 'ready' AND run_after <= now()) OR (state = 'active' AND lease_until < now()))
-           ORDER BY run_after, id LIMIT $4 FOR UPDATE SKIP LOCKED)
-         RETURNING id::text AS id, queue, key, payload, attempts`,
-        [queue, owner, options.leaseMs, options.limit ?? 1])
-      return rows.map((r) => ({ ...r, payload: r.payload as Payload }))
+
+    async claim<Payload> (queue: string, owner: string, options: { leaseMs: number, limit?: number }): Promise<Array<Job<Payload>>> {
+      const now = clock.now()
+      const claimable = dialect.skipLocked(db.selectFrom('jobs').select('id')
+        .where('queue', '=', queue)
+        .where((eb) => eb.or([
+          eb.and([eb('state', '=', 'ready'), eb('run_after', '<=', now)]),
+          eb.and([eb('state', '=', 'active'), eb('lease_until', '<', now)]),
+        ]))
+        .orderBy('run_after').orderBy('id')
+        .limit(options.limit ?? 1))
+      const rows = await db.updateTable('jobs')
+        // SET reads the row as it was: taken_over says whether it was leased (and the lease ran out).
+        .set((eb) => ({ state: 'active', lease_owner: owner, lease_until: now + options.leaseMs, attempts: eb('attempts', '+', 1), updated_at: now, taken_over: eb.case().when('state', '=', 'active').then(1).else(0).end() }))
+        .where('id', 'in', claimable)
+        .returning(['id', 'queue', 'key', 'payload', 'attempts', 'taken_over'])
+        .execute()
+      return rows
+        .sort((a, b) => Number(a.id) - Number(b.id))
+        .map((r) => ({ id: String(r.id), queue: r.queue, key: r.key, payload: dialect.fromJson(r.payload) as Payload, attempts: Number(r.attempts), takenOver: Number(r.taken_over) === 1 }))
     },
-    renew: async (jobId, owner, leaseMs) => finish(
-      `UPDATE jobs SET lease_until = now() + $3 * interval '1 millisecond', updated_at = now()
-       WHERE id = $1::bigint AND lease_owner = $2 AND state = 'active' RETURNING id`, [jobId, owner, leaseMs]),
-    complete: async (jobId, owner) => finish(
-      `UPDATE jobs SET state = 'done', lease_owner = NULL, lease_until = NULL, updated_at = now()
-       WHERE id = $1::bigint AND lease_owner = $2 AND state = 'active' RETURNING id`, [jobId, owner]),
-    retry: async (jobId, owner, delayMs, error) => finish(
-      `UPDATE jobs SET state = 'ready', run_after = now() + $3 * interval '1 millisecond', last_error = $4,
-              lease_owner = NULL, lease_until = NULL, updated_at = now()
-       WHERE id = $1::bigint AND lease_owner = $2 AND state = 'active' RETURNING id`, [jobId, owner, delayMs, error]),
-    fail: async (jobId, owner, error) => finish(
-      `UPDATE jobs SET state = 'failed', last_error = $3, lease_owner = NULL, lease_until = NULL, updated_at = now()
-       WHERE id = $1::bigint AND lease_owner = $2 AND state = 'active' RETURNING id`, [jobId, owner, error]),
+
+    renew: async (jobId, owner, leaseMs) => {
+      const now = clock.now()
+      return whileLeased(jobId, owner, { lease_until: now + leaseMs, updated_at: now })
+    },
+    complete: async (jobId, owner) =>
+      whileLeased(jobId, owner, { state: 'done', lease_owner: null, lease_until: null, updated_at: clock.now() }),
+    retry: async (jobId, owner, delayMs, error) => {
+      const now = clock.now()
+      return whileLeased(jobId, owner, { state: 'ready', run_after: now + delayMs, last_error: error, lease_owner: null, lease_until: null, updated_at: now })
+    },
+    fail: async (jobId, owner, error) =>
+      whileLeased(jobId, owner, { state: 'failed', last_error: error, lease_owner: null, lease_until: null, updated_at: clock.now() }),
+
+    async reschedule (queue, key, delayMs) {
+      const now = clock.now()
+      const result = await db.updateTable('jobs').set({ run_after: now + delayMs, updated_at: now })
+        .where('queue', '=', queue).where('key', '=', key).where('state', '=', 'ready')
+        .executeTakeFirst()
+      return Number(result.numUpdatedRows) > 0
+    },
+
+    async due (queue) {
+      const now = clock.now()
+      const row = await db.selectFrom('jobs').select((eb) => eb.fn.countAll().as('n')).where('queue', '=', queue)
+        .where((eb) => eb.or([eb.and([eb('state', '=', 'ready'), eb('run_after', '<=', now)]), eb.and([eb('state', '=', 'active'), eb('lease_until', '<', now)])]))
+        .executeTakeFirst()
+      return Number(row?.n ?? 0)
+    },
+
+    async releaseAll () {
+      const now = clock.now()
+      const result = await db.updateTable('jobs').set({ lease_until: now - 1, updated_at: now }).where('state', '=', 'active').executeTakeFirst()
+      return Number(result.numUpdatedRows)
+    },
+
     async pending (queue) {
-      const rows = await db.query<{ n: number }>(
-        'SELECT count(*)::int AS n FROM jobs WHERE state IN (\'ready\', \'active\') AND ($1::text IS NULL OR queue = $1)', [queue ?? null])
-      return rows[0]?.n ?? 0
+      let query = db.selectFrom('jobs').select((eb) => eb.fn.countAll().as('n')).where('state', 'in', ['ready', 'active'])
+      if (queue !== undefined) query = query.where('queue', '=', queue)
+      return Number((await query.executeTakeFirst())?.n ?? 0)
     },
   }
 }

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { runCli } from '../../src/cli/index.js'
-import { childTsEnv, startServer } from '../helpers/server-process.js'
+import { loaderEnv, startServer } from '../helpers/server-process.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const version = (JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { version: string }).version
@@ -31,7 +31,7 @@ async function cli (args: string[]): Promise<{ code: number | null, stdout: stri
 
 async function executable (args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
   // Same Node flags as this test process, so the TypeScript loader tap uses applies to the child.
-  const child = spawn(process.execPath, [...process.execArgv, 'src/cli.ts', ...args], { cwd: root, env: childTsEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...process.execArgv, 'src/cli.ts', ...args], { cwd: root, env: { PATH: process.env.PATH ?? '', ...loaderEnv() }, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
@@ -90,7 +90,7 @@ t.test('the executable prints the version and exits 0', async (t) => {
 })
 
 t.test('no verb runs serve', async (t) => {
-  const server = await startServer(t, { DTR_WEBHOOK_TOKENS: 'cli-test-token', DTR_DATA_DIR: t.testdirName, DTR_LOG_LEVEL: 'info' }, [])
+  const server = await startServer(t, { DTR_WEBHOOK_TOKENS: 'cli-test-token', DTR_DATA_DIR: t.testdir(), DTR_LOG_LEVEL: 'info' }, { args: [] })
   t.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/)
   server.child.kill('SIGTERM')
   t.equal(await server.exited, 0)

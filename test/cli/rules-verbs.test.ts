@@ -13,7 +13,7 @@ import { checkConfig } from '../../src/cli/check-config.js'
 import type { Output } from '../../src/cli/output.js'
 import { simulate } from '../../src/cli/simulate-run.js'
 import { TEST_TOKEN } from '../helpers/dynatrace.js'
-import { childTsEnv } from '../helpers/server-process.js'
+import { loaderEnv } from '../helpers/server-process.js'
 import { deployment, imageOf, startKubernetesSim } from '../helpers/kubernetes.js'
 import { NOW, startDynatraceWorld } from '../helpers/world.js'
 
@@ -161,7 +161,7 @@ t.test('check-config: exit 0 with a summary, exit 1 with every error, --strict r
 
 t.test('the executable: check-config passes on the shipped rules; simulate --json runs against the simulators', async (t) => {
   const run = async (args: string[], env: Record<string, string>) => {
-    const child = spawn(process.execPath, [...process.execArgv, 'src/cli.ts', ...args], { cwd: root, env: { ...childTsEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [...process.execArgv, 'src/cli.ts', ...args], { cwd: root, env: { PATH: process.env.PATH ?? '', ...loaderEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })

@@ -236,7 +236,7 @@ t.test('loadConfig accepts the Deployment\'s environment once the Secret is fill
   const token = 'f3a9c1d27b4e86a0c5d1e9f2b7a34c68'
   const config = loadConfig(literalEnv, podFiles(() => `${token}\n`))
   t.same(config.webhookTokens, [token], 'webhook tokens from the mounted file')
-  t.same(config.adminTokens, [token], 'admin tokens from the mounted file')
+  t.same(config.adminTokens, [{ name: 'admin', token }], 'admin tokens from the mounted file (a bare token is named admin)')
   t.equal(config.mode, undefined, 'no DTR_MODE')
   t.equal(config.databaseUrl, undefined, 'the embedded store')
 

@@ -15,9 +15,13 @@ export function testConfig (env: Env = {}) {
   return loadConfig({ DTR_WEBHOOK_TOKENS: TOKEN, DTR_LOG_LEVEL: 'silent', ...env }, { readFile: () => { throw new Error('no files in tests') } })
 }
 
-export async function buildTestApp (t: Test, options: { env?: Env, store?: Store } = {}): Promise<FastifyInstance & { store: Store }> {
+/**
+ * The runner is off unless asked for: intake and route tests look at what was stored, not at
+ * what the runner made of it (test/runner/ builds apps with it on, against the simulators).
+ */
+export async function buildTestApp (t: Test, options: { env?: Env, store?: Store, runner?: boolean } = {}): Promise<FastifyInstance & { store: Store }> {
   const store = options.store ?? await openTestStore(t)
-  const app = await buildApp({ config: testConfig(options.env), store })
+  const app = await buildApp({ config: testConfig(options.env), store, runner: options.runner ?? false })
   t.teardown(() => app.close())
   return app
 }

@@ -2,7 +2,7 @@
  * Runs the real server (src/cli.ts serve) in a child process, the way it runs in production,
  * and resolves once it logs that it is listening.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
@@ -15,29 +15,44 @@ export interface ServerProcess {
   readonly url: string
   /** Every JSON log line so far. */
   readonly logs: Array<Record<string, unknown>>
-  /** Resolves with the exit code (or the signal's name). */
+  /** Resolves with the exit code (or the signal's name) once the process and its output are done. */
   readonly exited: Promise<number | string>
+  /** Resolves with the first log line (seen so far or to come) that matches. */
+  waitForLog(match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>
+}
+
+export interface StartOptions {
+  /** A command the server runs under, e.g. ['unshare', '--pid', '--fork', '--kill-child']. */
+  readonly wrap?: readonly string[]
+  /** The CLI's arguments; default `serve`. */
+  readonly args?: readonly string[]
 }
 
 /**
- * The environment a child running src/*.ts needs besides its own variables: PATH, and the
- * TypeScript loader's transpile-only switch that tap sets for its test processes. Without the
- * latter, ts-node type-checks the whole program in every child, which makes each start take tens
- * of seconds on a busy machine (and longer with every file the service gains).
+ * The environment the TypeScript loader reads (tap sets TS_NODE_TRANSPILE_ONLY): without it the
+ * child type-checks the whole tree on start, which takes seconds.
  */
-export function childTsEnv (): Record<string, string> {
-  return { PATH: process.env.PATH ?? '', TS_NODE_TRANSPILE_ONLY: process.env.TS_NODE_TRANSPILE_ONLY ?? '1' }
-}
+export const loaderEnv = (): Record<string, string> => Object.fromEntries(Object.entries(process.env)
+  .filter((e): e is [string, string] => /^(TS_NODE_|TAP_TYPE_STRIP)/.test(e[0]) && e[1] !== undefined))
 
-export async function startServer (t: Test, env: Record<string, string>, args: readonly string[] = ['serve']): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...process.execArgv, 'src/cli.ts', ...args], {
+/** The server's command line, for a wrapper such as strace or unshare. */
+export const serverCommand = (args: readonly string[] = ['serve']): string[] => [process.execPath, ...process.execArgv, 'src/cli.ts', ...args]
+
+/** Whether `unshare --pid --fork` works here (it needs privileges or user namespaces). */
+export const canUnsharePid = (): boolean => spawnSync('unshare', ['--pid', '--fork', '--kill-child', 'true']).status === 0
+
+export async function startServer (t: Test, env: Record<string, string>, options: StartOptions = {}): Promise<ServerProcess> {
+  const [command, ...args] = [...(options.wrap ?? []), ...serverCommand(options.args)] as [string, ...string[]]
+  const child = spawn(command, args, {
     cwd: root,
-    env: { ...childTsEnv(), DTR_PORT: '0', DTR_HOST: '127.0.0.1', ...env },
+    env: { PATH: process.env.PATH ?? '', ...loaderEnv(), DTR_PORT: '0', DTR_HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
-  const exited = once(child, 'exit').then(([code, signal]) => (code as number | null) ?? (signal as string))
+  // 'close', not 'exit': by then every line the process wrote has been read.
+  const exited = once(child, 'close').then(([code, signal]) => (code as number | null) ?? (signal as string))
   t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
   const logs: Array<Record<string, unknown>> = []
+  const waiters: Array<{ match: (line: Record<string, unknown>) => boolean, resolve: (line: Record<string, unknown>) => void }> = []
   let stderr = ''
   child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
   const listening = new Promise<string>((resolve, reject) => {
@@ -49,9 +64,21 @@ export async function startServer (t: Test, env: Record<string, string>, args: r
         return
       }
       logs.push(entry)
+      for (const w of waiters.filter((w) => w.match(entry))) {
+        waiters.splice(waiters.indexOf(w), 1)
+        w.resolve(entry)
+      }
       if (typeof entry.url === 'string') resolve(entry.url)
     })
     exited.then((code) => reject(new Error(`server exited (${code}) before listening: ${stderr}`)), reject)
   })
-  return { child, url: await listening, logs, exited }
+  const waitForLog = async (match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> => {
+    const seen = logs.find(match)
+    if (seen !== undefined) return seen
+    return new Promise((resolve, reject) => {
+      waiters.push({ match, resolve })
+      exited.then((code) => reject(new Error(`server exited (${code}) before logging what was awaited`)), reject)
+    })
+  }
+  return { child, url: await listening, logs, exited, waitForLog }
 }

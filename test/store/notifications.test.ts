@@ -1,69 +1,123 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import type { NewNotification } from '../../src/store/notifications.js'
-import { openTestStore } from '../helpers/store.js'
+import { manualClock } from '../helpers/clock.js'
+import { eachEngine, openTestStore, storeWithFailingWrites } from '../helpers/store.js'
 
 const notification = (dedupeKey: string, extra: Partial<NewNotification> = {}): NewNotification => ({
   id: randomUUID(), kind: 'problem', problemId: 'P1', displayId: 'P-1', state: 'OPEN', dedupeKey, body: { PID: 'P1', n: dedupeKey }, ...extra,
 })
 
 t.test('recording notifications', async (t) => {
-  const store = await openTestStore(t)
-
-  t.test('stores a new notification with one queued job', async (t) => {
-    const n = notification('a')
-    t.same(await store.notifications.record(n), { status: 'accepted', notificationId: n.id })
-    const stored = await store.notifications.get(n.id)
-    t.match(stored, { id: n.id, kind: 'problem', problemId: 'P1', displayId: 'P-1', state: 'OPEN', body: { PID: 'P1', n: 'a' } })
-    t.ok(stored?.receivedAt instanceof Date)
-    const jobs = await store.jobs.claim('notification', 'w', { leaseMs: 1000, limit: 10 })
-    t.same(jobs.map((j) => j.payload), [{ notificationId: n.id }])
-  })
-
-  t.test('answers a duplicate with the first notification id and queues nothing more', async (t) => {
-    const first = notification('b')
-    await store.notifications.record(first)
-    t.same(await store.notifications.record(notification('b')), { status: 'duplicate', notificationId: first.id })
-    t.equal((await store.notifications.listByProblem('problem', 'P1')).filter((n) => (n.body as { n: string }).n === 'b').length, 1)
-  })
-
-  t.test('dedupes concurrent identical notifications written in one batch', async (t) => {
-    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => store.notifications.record(notification(`c${i % 5}`))))
-    t.equal(results.filter((r) => r.status === 'accepted').length, 5)
-    t.equal(results.filter((r) => r.status === 'duplicate').length, 45)
-    t.equal(new Set(results.map((r) => r.notificationId)).size, 5, 'every caller learns the id of the stored copy')
-    t.equal(await store.jobs.pending('notification'), 1 + 1 + 5, 'one job per stored notification')
-  })
-
-  t.test('a failed commit rejects every caller of the batch with a 503 store error', async (t) => {
-    const { createNotificationStore } = await import('../../src/store/notifications.js')
-    const down = createNotificationStore({
-      engine: 'postgres',
-      query: async () => { throw new Error('connection terminated unexpectedly') },
-      exec: async () => {},
-      transaction: async () => { throw new Error('unused') },
-      close: async () => {},
+  eachEngine(t, async (t, engine) => {
+    t.test('stores a new notification with one queued job', async (t) => {
+      const clock = manualClock()
+      const store = await openTestStore(t, engine, { clock })
+      const n = notification('a')
+      t.same(await store.notifications.record(n), { status: 'accepted', notificationId: n.id })
+      const stored = await store.notifications.get(n.id)
+      t.same(stored, { id: n.id, kind: 'problem', problemId: 'P1', displayId: 'P-1', state: 'OPEN', body: { PID: 'P1', n: 'a' }, receivedAt: clock.now() })
+      const jobs = await store.jobs.claim('notification', 'w', { leaseMs: 1000, limit: 10 })
+      t.same(jobs.map((j) => j.payload), [{ notificationId: n.id }])
+      t.equal(await store.notifications.get(randomUUID()), undefined)
     })
-    const results = await Promise.allSettled([down.record(notification('d1')), down.record(notification('d2'))])
-    t.same(results.map((r) => r.status), ['rejected', 'rejected'])
-    for (const r of results) {
-      t.match(r.status === 'rejected' ? r.reason : undefined, { code: 'DTR_ERR_STORE', statusCode: 503, message: 'The notification could not be stored; retry later' })
-    }
-  })
 
-  t.test('refuses work beyond maxPending instead of growing without bound', async (t) => {
-    const { createNotificationStore } = await import('../../src/store/notifications.js')
-    const slow = createNotificationStore({
-      engine: 'pglite',
-      query: async () => new Promise(() => {}),
-      exec: async () => {},
-      transaction: async () => new Promise(() => {}),
-      close: async () => {},
-    }, { maxPending: 2 })
-    // Both wait for a commit that never comes; a third is refused at once rather than queued.
-    slow.record(notification('x1')).catch(() => {})
-    slow.record(notification('x2')).catch(() => {})
-    t.equal(slow.pending(), 2)
-    await t.rejects(slow.record(notification('x3')), { code: 'DTR_ERR_UNAVAILABLE', message: /Too many notifications waiting to be stored \(2\)/ })
+    t.test('answers a duplicate with the first notification id and queues nothing more', async (t) => {
+      const store = await openTestStore(t, engine, { notifications: { duplicateCacheSize: 0 } })
+      const first = notification('b')
+      await store.notifications.record(first)
+      t.same(await store.notifications.record(notification('b')), { status: 'duplicate', notificationId: first.id })
+      t.equal((await store.notifications.listByProblem('problem', 'P1')).length, 1)
+      t.equal(await store.jobs.pending('notification'), 1)
+    })
+
+    t.test('dedupes concurrent identical notifications written in one batch, in one commit', async (t) => {
+      const store = await openTestStore(t, engine)
+      const results = await Promise.all(Array.from({ length: 50 }, async (_, i) => store.notifications.record(notification(`c${i % 5}`))))
+      t.equal(results.filter((r) => r.status === 'accepted').length, 5)
+      t.equal(results.filter((r) => r.status === 'duplicate').length, 45)
+      t.equal(new Set(results.map((r) => r.notificationId)).size, 5, 'every caller learns the id of the stored copy')
+      t.equal(await store.jobs.pending('notification'), 5, 'one job per stored notification')
+      t.equal(store.notifications.commits(), 1, 'one transaction for the batch')
+    })
+
+    t.test('lists a problem\'s notifications in the order received', async (t) => {
+      const clock = manualClock()
+      const store = await openTestStore(t, engine, { clock })
+      const open = notification('o', { problemId: 'P9' })
+      const resolved = notification('r', { problemId: 'P9', state: 'RESOLVED' })
+      await store.notifications.record(open)
+      clock.advance(1000)
+      await store.notifications.record(resolved)
+      await store.notifications.record(notification('other', { problemId: 'P10' }))
+      t.same((await store.notifications.listByProblem('problem', 'P9')).map((n) => n.id), [open.id, resolved.id])
+      t.equal(await store.notifications.count(), 3)
+    })
+
+    t.test('keeps bodies the way they were sent, unicode and all', async (t) => {
+      const store = await openTestStore(t, engine)
+      const body = { PID: 'u', title: 'Ünïcødé ✓ 𝄞 "quoted" \\ back', nested: { a: [1, 2.5, null, true] } }
+      const n = notification('unicode', { body })
+      await store.notifications.record(n)
+      t.same((await store.notifications.get(n.id))?.body, body)
+    })
+
+    t.test('one failing notification in a batch fails alone; the others are stored', async (t) => {
+      const store = await openTestStore(t, engine)
+      // A kind the table's CHECK refuses: the batch's transaction fails, then each is retried.
+      const culprit = notification('bad', { kind: 'bogus' as 'problem' })
+      const good = Array.from({ length: 100 }, (_, i) => notification(`good-${i}`))
+      const results = await Promise.allSettled([...good.slice(0, 50), culprit, ...good.slice(50)].map(async (n) => store.notifications.record(n)))
+      const failed = results.filter((r) => r.status === 'rejected')
+      t.equal(failed.length, 1, 'only the culprit fails')
+      t.match(failed[0]?.status === 'rejected' ? failed[0].reason : undefined, { code: 'DTR_ERR_STORE', statusCode: 503 })
+      t.equal(results.filter((r) => r.status === 'fulfilled' && r.value.status === 'accepted').length, 100)
+      t.equal(await store.notifications.count(), 100)
+      t.equal(await store.jobs.pending('notification'), 100)
+      t.equal(store.notifications.health().failing, false, 'a culprit among good notifications is not a failing store')
+    })
+
+    t.test('when every commit fails, each caller gets 503 and the store reports failing until a write succeeds', async (t) => {
+      const { store, failures } = await storeWithFailingWrites(t, engine)
+      failures.failing = true
+      const results = await Promise.allSettled([store.notifications.record(notification('d1')), store.notifications.record(notification('d2'))])
+      t.same(results.map((r) => r.status), ['rejected', 'rejected'])
+      for (const r of results) {
+        t.match(r.status === 'rejected' ? r.reason : undefined, { code: 'DTR_ERR_STORE', statusCode: 503, message: 'The notification could not be stored; retry later' })
+      }
+      t.same(store.notifications.health(), { failing: true, lastError: 'database or disk is full' })
+      t.same(await store.health(), { ready: false, store: 'failing', lastError: 'database or disk is full' }, 'the readiness probe\'s write fails too')
+      failures.failing = false
+      t.same(await store.health(), { ready: true, store: 'ok' }, 'the probe\'s write succeeds: ready again')
+      t.same(await store.notifications.record(notification('d1')), { status: 'accepted', notificationId: (await store.notifications.listByProblem('problem', 'P1'))[0]?.id ?? 'stored' })
+    })
+
+    t.test('refuses work beyond maxPending and maxPendingBytes instead of growing without bound', async (t) => {
+      const small = await openTestStore(t, engine, { notifications: { maxPending: 2, maxPendingBytes: 10_000 } })
+      // Two wait for the commit the next turn brings; a third is refused at once rather than queued.
+      const waiting = [small.notifications.record(notification('x1')), small.notifications.record(notification('x2'))]
+      t.equal(small.notifications.pending(), 2)
+      await t.rejects(small.notifications.record(notification('x3')), { code: 'DTR_ERR_UNAVAILABLE', message: /Too many notifications waiting to be stored \(2\)/ })
+      await Promise.all(waiting)
+      const big = { PID: 'P1', text: 'x'.repeat(6000) }
+      const first = small.notifications.record(notification('y1', { body: big }))
+      t.ok(small.notifications.pendingBytes() > 6000, 'counts the bytes held')
+      await t.rejects(small.notifications.record(notification('y2', { body: big })), { code: 'DTR_ERR_UNAVAILABLE', message: /Too many bytes waiting to be stored/ })
+      await first
+      t.equal(small.notifications.pendingBytes(), 0, 'released once committed')
+    })
+
+    t.test('answers exact resends from memory after their commit, until they could have been pruned', async (t) => {
+      const clock = manualClock()
+      const cached = await openTestStore(t, engine, { clock, notifications: { duplicateTtlMs: 60_000, retentionMs: 3_600_000 } })
+      const first = notification('resend')
+      await cached.notifications.record(first)
+      const commits = cached.notifications.commits()
+      t.same(await cached.notifications.record(notification('resend')), { status: 'duplicate', notificationId: first.id })
+      t.equal(cached.notifications.commits(), commits, 'the resend did not reach the database')
+      clock.advance(60_001)
+      t.same(await cached.notifications.record(notification('resend')), { status: 'duplicate', notificationId: first.id })
+      t.equal(cached.notifications.commits(), commits + 1, 'after the TTL the database is asked again')
+    })
   })
 })

@@ -2,29 +2,22 @@
  * Several replicas on one PostgreSQL (SPEC 8). Runs when DTR_TEST_DATABASE_URL is set (CI sets
  * it); otherwise every test here is skipped and says why.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { buildApp } from '../../src/app.js'
-import { migrate, loadMigrations } from '../../src/store/migrate.js'
-import { openPostgres } from '../../src/store/postgres.js'
-import { createStore } from '../../src/store/index.js'
+import { openPostgres } from '../../src/store/engine/postgres.js'
+import { createStore, type Store } from '../../src/store/index.js'
 import { testConfig, TOKEN } from '../helpers/app.js'
-import { freshPostgresDatabase, skipWithoutPostgres } from '../helpers/store.js'
+import { postgresEngine, skipWithoutPostgres } from '../helpers/store.js'
 
-t.test('migrations from several instances starting at once apply each version exactly once', { skip: skipWithoutPostgres }, async (t) => {
-  const url = await freshPostgresDatabase(t)
-  const dbs = await Promise.all(Array.from({ length: 4 }, async () => openPostgres(url)))
-  t.teardown(async () => { for (const db of dbs) await db.close() })
-  const applied = await Promise.all(dbs.map(async (db) => migrate(db)))
-  const versions = loadMigrations().map((m) => m.version)
-  t.same(applied.flat().sort(), versions, 'each version applied by exactly one instance')
-  const rows = await dbs[0]?.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')
-  t.same(rows?.map((r) => r.version), versions)
-})
+async function replicas (t: Test, n: number): Promise<Store[]> {
+  const { databaseUrl } = await postgresEngine.location(t)
+  const stores = await Promise.all(Array.from({ length: n }, async () => createStore(await openPostgres(databaseUrl as string))))
+  t.teardown(async () => { for (const s of stores) await s.close() })
+  return stores
+}
 
 t.test('two app instances on one PostgreSQL store a notification received concurrently once', { skip: skipWithoutPostgres }, async (t) => {
-  const url = await freshPostgresDatabase(t)
-  const stores = await Promise.all([createStore(await openPostgres(url)), createStore(await openPostgres(url))])
-  t.teardown(async () => { for (const s of stores) await s.close() })
+  const stores = await replicas(t, 2)
   const apps = await Promise.all(stores.map(async (store) => buildApp({ config: testConfig(), store })))
   t.teardown(async () => { for (const a of apps) await a.close() })
 
@@ -41,9 +34,7 @@ t.test('two app instances on one PostgreSQL store a notification received concur
 })
 
 t.test('replicas claiming from the queue at once never get the same job', { skip: skipWithoutPostgres }, async (t) => {
-  const url = await freshPostgresDatabase(t)
-  const stores = await Promise.all(Array.from({ length: 3 }, async () => createStore(await openPostgres(url))))
-  t.teardown(async () => { for (const s of stores) await s.close() })
+  const stores = await replicas(t, 3)
   for (let i = 0; i < 60; i++) await stores[0]?.jobs.enqueue('work', `k${i}`, { i })
   const claimed: string[] = []
   await Promise.all(stores.map(async (store, n) => {
@@ -61,10 +52,14 @@ t.test('replicas claiming from the queue at once never get the same job', { skip
 })
 
 t.test('replicas without configured tokens share one generated webhook token', { skip: skipWithoutPostgres }, async (t) => {
-  const url = await freshPostgresDatabase(t)
-  const stores = await Promise.all([createStore(await openPostgres(url)), createStore(await openPostgres(url))])
-  t.teardown(async () => { for (const s of stores) await s.close() })
+  const stores = await replicas(t, 2)
   const [a, b] = await Promise.all(stores.map(async (store) => buildApp({ config: testConfig({ DTR_WEBHOOK_TOKENS: '' }), store })))
   t.teardown(async () => { await a?.close(); await b?.close() })
   t.equal(await stores[0]?.settings.get('webhook-token.sha256'), await stores[1]?.settings.get('webhook-token.sha256'))
+})
+
+t.test('an unreachable PostgreSQL stops the open with one line naming DTR_DATABASE_URL, without the password', async (t) => {
+  await t.rejects(openPostgres('postgres://dtr:secret@127.0.0.1:1/none'), { code: 'DTR_ERR_STORE', message: /^Cannot connect to PostgreSQL 127\.0\.0\.1:1\/none \(DTR_DATABASE_URL\): / })
+  const err = await openPostgres('postgres://dtr:secret@127.0.0.1:1/none').catch((e: Error) => e)
+  t.notMatch(String((err as Error).message), /secret/)
 })

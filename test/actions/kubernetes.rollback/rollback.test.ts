@@ -183,6 +183,19 @@ t.test('kubernetes.rollback on a Deployment', async (t) => {
     t.equal(imageOf(sim.get('Deployment', 'shop', 'checkout')), 'checkout:1.4.1')
   })
 
+  t.test('skips with "target changed since plan" when a release went out after planning', async (t) => {
+    const { sim, kube } = await withHistory(t)
+    const action = createRollbackAction(kube)
+    const { plan } = await runAction(action, { target: checkout, dryRun: true })
+    t.match(plan, { fromRevision: 3, toRevision: 2 })
+    sim.apply(deployment('checkout', 'checkout:1.4.3'))
+    sim.clearRequests()
+    const { outcome } = await runAction({ ...action, plan: async () => plan }, { target: checkout })
+    t.match(outcome, { status: 'skipped', reason: 'target changed since plan: Deployment shop/checkout is at revision 4, the rollback was planned from revision 3' })
+    t.same(sim.requests.filter((r) => r.method === 'PATCH'), [], 'the new release is left alone')
+    t.equal(imageOf(sim.get('Deployment', 'shop', 'checkout')), 'checkout:1.4.3')
+  })
+
   t.test('fails terminally on 403, naming the verb and the resource', async (t) => {
     const { sim, kube } = await withHistory(t)
     sim.setRules([

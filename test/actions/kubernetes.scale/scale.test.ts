@@ -1,7 +1,8 @@
 import t from 'tap'
 import { createScaleAction } from '../../../actions/index.js'
 import type { Target } from '../../../src/domain/target.js'
-import { runAction } from '../../../src/sdk/testing.js'
+import { executeAction, planAction } from '../../../src/sdk/index.js'
+import { planInputs, runAction } from '../../../src/sdk/testing.js'
 import { daemonSet, deployment, hpa, startKubernetesSim, statefulSet } from '../../helpers/kubernetes.js'
 
 const checkout: Target = { kind: 'Deployment', namespace: 'shop', name: 'checkout' }
@@ -58,15 +59,36 @@ t.test('kubernetes.scale', async (t) => {
     t.match(outcome, { status: 'succeeded', summary: /minReplicas from 2 to 8 \(bounded by HPA maxReplicas 8\)/ })
   })
 
-  t.test('retries send identical patches', async (t) => {
+  t.test('a retry finds the count in place and sends nothing more', async (t) => {
     const { sim, kube } = await startKubernetesSim(t)
     sim.apply(deployment('checkout', 'checkout:1.4.2', { replicas: 2 }))
     const { outcomes } = await runAction(createScaleAction(kube), { target: checkout, params: { by: 2, max: 10 }, attempts: 2 })
     t.same(outcomes.map((o) => o.status), ['succeeded', 'succeeded'])
-    const patches = sim.requests.filter((r) => r.method === 'PATCH')
-    t.equal(patches.length, 2)
-    t.same(patches[1]?.body, patches[0]?.body)
+    t.match(outcomes[1], { summary: 'Deployment shop/checkout has 4; scaled by an earlier attempt' })
+    t.equal(sim.requests.filter((r) => r.method === 'PATCH').length, 1, 'one patch')
     t.equal(replicas(sim.get('Deployment', 'shop', 'checkout')), 4, 'scaled once, not twice')
+  })
+
+  t.test('skips with "target changed since plan" when the count moved after planning', async (t) => {
+    const { sim, kube } = await startKubernetesSim(t)
+    sim.apply(deployment('checkout', 'checkout:1.4.2', { replicas: 2 }))
+    const action = createScaleAction(kube)
+    const planned = await planAction(action, planInputs({ target: checkout, params: { by: 2, max: 10 } }))
+    t.match(planned, { status: 'planned', plan: { via: 'scale', from: 2, to: 4 } })
+    sim.apply(deployment('checkout', 'checkout:1.4.2', { replicas: 3 }))
+    const outcome = await executeAction(action, { ...planInputs({ target: checkout, params: { by: 2, max: 10 } }), plan: planned.status === 'planned' ? planned.plan : undefined, dryRun: false, attempt: 1, runId: 'r' })
+    t.match(outcome, { status: 'skipped', reason: 'target changed since plan: Deployment shop/checkout has 3, the change was planned from 2' })
+    t.equal(replicas(sim.get('Deployment', 'shop', 'checkout')), 3, 'left as someone set it')
+  })
+
+  t.test('on a first attempt, a count someone else already set is a skip, not a success', async (t) => {
+    const { sim, kube } = await startKubernetesSim(t)
+    sim.apply(deployment('checkout', 'checkout:1.4.2', { replicas: 2 }))
+    const action = createScaleAction(kube)
+    const planned = await planAction(action, planInputs({ target: checkout, params: { to: 4, max: 10 } }))
+    sim.apply(deployment('checkout', 'checkout:1.4.2', { replicas: 4 }))
+    const outcome = await executeAction(action, { ...planInputs({ target: checkout, params: { to: 4, max: 10 } }), plan: planned.status === 'planned' ? planned.plan : undefined, dryRun: false, attempt: 1, runId: 'r' })
+    t.match(outcome, { status: 'skipped', reason: 'Deployment shop/checkout already has 4 replicas' })
   })
 
   t.test('scales a StatefulSet and refuses a DaemonSet', async (t) => {

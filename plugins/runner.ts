@@ -1,0 +1,61 @@
+/**
+ * Starts the durable runner (src/runner) once the app is ready and stops it when the app closes:
+ * it stops claiming, lets work in flight finish within the grace period and gives back the
+ * leases of what still runs, so another process resumes it at once — all before the store
+ * closes. Decorates `fastify.runner`: wake() for intake, the moment a notification is
+ * committed; approve() and reject() for the admin API; idle() for tests.
+ */
+import fp from 'fastify-plugin'
+import { approve, reject, startRunner, type ApprovalResult, type Runner, type RunnerDeps } from '../src/runner/index.js'
+
+export interface Decider {
+  /** The admin token's name. */
+  readonly tokenName: string
+  /** The request body's `by`, recorded beside it. */
+  readonly by?: string | undefined
+  readonly reason?: string | undefined
+  /** Where the call came from (the client address), for the timeline and the log. */
+  readonly from: string
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    runner: {
+      /** Wake the workers now; a no-op when the runner is off. */
+      wake(): void
+      /** Resolves when the runner has nothing due (tests). */
+      idle(): Promise<void>
+      approve(runId: string, who: Decider): Promise<ApprovalResult>
+      reject(runId: string, who: Decider): Promise<ApprovalResult>
+    }
+  }
+}
+
+export interface RunnerPluginOptions {
+  /** Everything but what the app already holds (store, rules, metrics). */
+  readonly deps: Omit<RunnerDeps, 'store' | 'rules' | 'metrics'>
+  /** false: plan and execute nothing (intake and the admin API still work). */
+  readonly enabled: boolean
+}
+
+export default fp<RunnerPluginOptions>(async function runnerPlugin (fastify, options) {
+  const deps: RunnerDeps = { ...options.deps, store: fastify.store, rules: () => fastify.rules.current, metrics: fastify.metrics }
+  fastify.metrics.useStoredState(async () => {
+    const [pendingRuns, backlog] = await Promise.all([fastify.store.runs.pending(), fastify.store.outbox.backlog()])
+    return { pendingRuns, writebackPending: backlog.pending, writebackOldestAt: backlog.oldestAt }
+  })
+  let runner: Runner | undefined
+  fastify.decorate('runner', {
+    wake: () => runner?.wake(),
+    idle: async () => { await runner?.idle() },
+    approve: async (runId: string, who: Decider) => { const r = await approve(deps, runId, who); runner?.wake(); return r },
+    reject: async (runId: string, who: Decider) => { const r = await reject(deps, runId, who); runner?.wake(); return r },
+  })
+  if (!options.enabled) return
+  fastify.addHook('onReady', async () => { runner = await startRunner(deps) })
+  // preClose: before the store plugin's onClose closes the store under the workers.
+  fastify.addHook('preClose', async () => {
+    await runner?.stop()
+    runner = undefined
+  })
+}, { name: 'runner', fastify: '5.x', dependencies: ['store', 'rules', 'metrics'] })

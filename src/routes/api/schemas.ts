@@ -1,0 +1,62 @@
+/**
+ * The admin API's shapes (SPEC 11), as zod schemas: the source of the route validation, the
+ * handlers' types and /openapi.json.
+ */
+import { z } from 'zod'
+import { RUN_STATES, runSchema } from '../../domain/runs.js'
+
+export const errorSchema = z.object({
+  code: z.string().meta({ example: 'DTR_ERR_NOT_FOUND' }),
+  message: z.string(),
+}).meta({ id: 'Error', description: 'Every error answer: a stable code and a message naming what is wrong' })
+
+export const runListQuery = z.object({
+  problemId: z.string().min(1).optional().meta({ description: 'A PID, a P-… display id or a security problem id' }),
+  state: z.enum(RUN_STATES).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().min(1).optional().meta({ description: 'nextCursor of the previous page' }),
+}).strict()
+
+export const runList = z.object({
+  runs: z.array(runSchema),
+  nextCursor: z.string().nullable(),
+}).meta({ id: 'RunList' })
+
+export const runParams = z.object({ id: z.string().min(1).max(200) })
+
+export const decisionBody = z.object({
+  by: z.string().max(200).optional().meta({ description: 'Who decided, recorded beside the admin token\'s name' }),
+  reason: z.string().max(2000).optional(),
+}).strict()
+
+export const problemParams = z.object({ pid: z.string().min(1).max(300) })
+
+export const notificationSummary = z.object({
+  id: z.string(),
+  kind: z.enum(['problem', 'security']),
+  displayId: z.string().nullable(),
+  state: z.string().nullable(),
+  receivedAt: z.string(),
+}).meta({ id: 'NotificationSummary' })
+
+export const problemView = z.object({
+  problemId: z.string(),
+  /** What we track of it: the current occurrence and whether it is open. */
+  occurrence: z.int().nullable(),
+  status: z.enum(['open', 'closed']).nullable(),
+  notifications: z.array(notificationSummary),
+  runs: z.array(runSchema),
+}).meta({ id: 'Problem' })
+
+export const pauseBody = z.object({
+  paused: z.boolean(),
+  reason: z.string().max(2000).optional(),
+  by: z.string().max(200).optional(),
+}).strict()
+
+export const pauseState = z.object({
+  paused: z.boolean(),
+  reason: z.string().optional(),
+  since: z.string().optional().meta({ description: 'ISO 8601, when paused' }),
+  by: z.string().optional(),
+}).meta({ id: 'Pause' })

@@ -1,0 +1,90 @@
+/**
+ * Approvals (SPEC 9 and 11): a run whose rule sets `approval: true` waits `awaiting_approval`
+ * with a comment that says how to approve (the exact curl line) — or that nobody can, when no
+ * admin token is configured. Approving moves it back to `queued`: the gates that can change
+ * meanwhile (pause, cooldown, budgets, lock) are checked again when it runs, so an approval
+ * reserves nothing. Rejecting cancels it; after `approvalTimeout` it expires. Each ends with a
+ * comment naming who and why.
+ */
+import { humanDuration } from '../domain/decide/verdict.js'
+import { describeTarget } from '../domain/target.js'
+import type { Run, RunState } from '../domain/runs.js'
+import type { TransactionStores } from '../store/index.js'
+import type { RunRecord } from '../store/runs.js'
+import type { RunnerDeps } from './deps.js'
+import { eventSelector, finishRun, QUEUES } from './record.js'
+
+export const approvalMarker = (runId: string): string => `dt-remediator approval ${runId}`
+
+/** Pure: the approval request comment. */
+export function approvalComment (run: RunRecord, o: { adminConfigured: boolean, publicUrl: string | undefined, expiresInMs: number }): string {
+  const base = o.publicUrl ?? '<dt-remediator URL>'
+  const what = run.target === null ? `for ${run.kind === 'security' ? 'security problem' : 'problem'} ${run.displayId ?? run.problemId}` : `on ${describeTarget(run.target)}`
+  const how = o.adminConfigured
+    ? [
+        'To approve (or use /reject), with an admin token from DTR_ADMIN_TOKENS:',
+        '',
+        '```',
+        'curl -X POST -H "Authorization: Bearer $DTR_ADMIN_TOKEN" -H "Content-Type: application/json" \\',
+        `  -d '{"by":"<your name>","reason":"<why>"}' ${base}/api/runs/${run.id}/approve`,
+        '```',
+      ]
+    : ['Nobody can approve it: DTR_ADMIN_TOKENS is not set, so the admin API is off. It will expire.']
+  return [
+    `⏸️ ${run.action} awaiting approval ${what}`,
+    '',
+    `Rule ${run.rule} (step ${run.step + 1} of ${run.settings.steps}) asks for approval before it acts. It expires in ${humanDuration(o.expiresInMs)}.`,
+    '',
+    ...how,
+    '',
+    approvalMarker(run.id),
+  ].join('\n')
+}
+
+export async function addApprovalRequest (deps: RunnerDeps, tx: TransactionStores, run: RunRecord): Promise<void> {
+  const message = approvalComment(run, { adminConfigured: deps.adminConfigured, publicUrl: deps.publicUrl, expiresInMs: run.settings.approvalTimeoutMs })
+  if (run.kind === 'security') {
+    await tx.outbox.add({ key: `approval:${run.id}`, runId: run.id, kind: 'event', problemId: run.problemId, payload: { eventType: 'CUSTOM_INFO', title: `dt-remediator: ${run.action} awaiting approval`, entitySelector: eventSelector(run), properties: { 'dt-remediator.run': run.id, 'dt-remediator.approve': `POST /api/runs/${run.id}/approve` } }, marker: approvalMarker(run.id) })
+    return
+  }
+  await tx.outbox.add({ key: `approval:${run.id}`, runId: run.id, kind: 'comment', problemId: run.problemId, payload: { message, context: 'dt-remediator' }, marker: approvalMarker(run.id) })
+}
+
+export type ApprovalResult =
+  | { readonly ok: true, readonly run: Run }
+  | { readonly ok: false, readonly status: 404 | 409, readonly state?: RunState }
+
+/** Who decided, as recorded: the admin token's name, and the body's `by` beside it. */
+export const decider = (tokenName: string, by: string | undefined): string => (by === undefined || by === '' || by === tokenName ? tokenName : `${tokenName} (for ${by})`)
+
+export async function approve (deps: RunnerDeps, id: string, who: { tokenName: string, by?: string | undefined, reason?: string | undefined, from: string }): Promise<ApprovalResult> {
+  const name = decider(who.tokenName, who.by)
+  const result = await deps.store.transaction(async (tx): Promise<ApprovalResult | undefined> => {
+    const run = await tx.runs.get(id)
+    if (run === undefined) return { ok: false, status: 404 }
+    if (run.state !== 'awaiting_approval') return { ok: false, status: 409, state: run.state }
+    const note = `approved by ${name} from ${who.from}${who.reason === undefined || who.reason === '' ? '' : `: ${who.reason}`}`
+    await tx.runs.transition(id, ['awaiting_approval'], 'queued', note, { approvedBy: name, reason: null })
+    await tx.jobs.enqueue(QUEUES.run, `${id}:approved`, { runId: id })
+    return undefined
+  })
+  if (result !== undefined) return result
+  deps.log.info({ problemId: undefined, runId: id, by: name, from: who.from }, 'run approved')
+  const view = await deps.store.runs.view(id)
+  return view === undefined ? { ok: false, status: 404 } : { ok: true, run: view }
+}
+
+export async function reject (deps: RunnerDeps, id: string, who: { tokenName: string, by?: string | undefined, reason?: string | undefined, from: string }): Promise<ApprovalResult> {
+  const name = decider(who.tokenName, who.by)
+  const run = await deps.store.runs.get(id)
+  if (run === undefined) return { ok: false, status: 404 }
+  if (run.state !== 'awaiting_approval') return { ok: false, status: 409, state: run.state }
+  const reason = `rejected by ${name}${who.reason === undefined || who.reason === '' ? '' : `: ${who.reason}`}`
+  const done = await finishRun(deps, run, ['awaiting_approval'], 'cancelled', { reason, note: `${reason} (from ${who.from})` })
+  if (!done) {
+    const now = await deps.store.runs.get(id)
+    return { ok: false, status: 409, ...(now === undefined ? {} : { state: now.state }) }
+  }
+  const view = await deps.store.runs.view(id)
+  return view === undefined ? { ok: false, status: 404 } : { ok: true, run: view }
+}

@@ -1,0 +1,85 @@
+/**
+ * The durable runner: one worker per queue, each claiming its jobs under a lease — accepted
+ * notifications to plan, next ladder steps to plan, runs to execute, timers (verifications,
+ * approval expiries), write-backs to deliver. Nothing here is Fastify; plugins/runner.ts starts
+ * it with the app and stops it on close.
+ */
+import type { Job } from '../store/queue.js'
+import type { RunnerDeps } from './deps.js'
+import { handleNotification, handlePlanNext } from './notifications.js'
+import { QUEUES } from './record.js'
+import { handleRun } from './runs.js'
+import { handleTimer } from './timers.js'
+import { startWorker, type JobContext, type JobResult, type Worker } from './worker.js'
+import { handleWriteBack } from './writeback.js'
+
+export type { RunnerDeps, RunnerTimings } from './deps.js'
+export { defaultTimings } from './deps.js'
+export { approve, reject } from './approvals.js'
+export type { ApprovalResult } from './approvals.js'
+
+export interface Runner {
+  /** Wake the workers now (intake committed, a replica notified). */
+  wake(): void
+  /** Resolves once no worker has work it can claim now (tests). */
+  idle(): Promise<void>
+  /** Stop claiming; wait up to the grace period; give back the leases of what still runs. */
+  stop(): Promise<void>
+}
+
+/** How many jobs of each queue run at once in this process. */
+const CONCURRENCY: Readonly<Record<keyof typeof QUEUES, number>> = { notification: 2, plan: 2, run: 4, timer: 2, writeback: 4 }
+
+export async function startRunner (deps: RunnerDeps): Promise<Runner> {
+  if (deps.store.engine === 'sqlite') {
+    // One owner (an OS lock): whatever is leased was leased by a process that died. Take it over
+    // now, before any worker claims, rather than after its lease: a restart resumes at once.
+    const n = await deps.store.jobs.releaseAll()
+    if (n > 0) deps.log.warn({ jobs: n }, 'resuming jobs a previous process left leased (it stopped without releasing them)')
+  }
+  const handlers: Record<keyof typeof QUEUES, (job: Job<never>, ctx: JobContext) => Promise<JobResult>> = {
+    notification: async (job, ctx) => handleNotification(deps, job, ctx),
+    plan: async (job, ctx) => handlePlanNext(deps, job, ctx),
+    run: async (job, ctx) => handleRun(deps, job, ctx),
+    timer: async (job, ctx) => handleTimer(deps, job, ctx),
+    writeback: async (job, ctx) => handleWriteBack(deps, job, ctx),
+  }
+  let workers: Worker[] = []
+  const wakeAll = (): void => { for (const w of workers) w.wake() }
+  workers = (Object.keys(QUEUES) as Array<keyof typeof QUEUES>).map((name) => startWorker<never>({
+    queue: QUEUES[name],
+    jobs: deps.store.jobs,
+    handler: async (job, ctx) => {
+      const result = await handlers[name](job, ctx)
+      // What a job finished may have made work for another queue (a run, a comment): look now.
+      wakeAll()
+      return result
+    },
+    clock: deps.clock,
+    log: deps.log.child({ queue: QUEUES[name] }),
+    owner: deps.owner,
+    leaseMs: deps.timings.leaseMs,
+    pollMs: deps.timings.pollMs,
+    concurrency: CONCURRENCY[name],
+    onTakeover: (job) => {
+      deps.metrics.leaseTakeovers.inc({ queue: QUEUES[name] })
+      deps.log.warn({ queue: QUEUES[name], jobId: job.id, key: job.key, attempt: job.attempts }, 'taking over a job whose lease ran out')
+    },
+  }))
+
+  return {
+    wake: wakeAll,
+    async idle () {
+      // Idle means every queue idle at once: one pass may make work for another.
+      for (;;) {
+        await Promise.all(workers.map(async (w) => w.idle()))
+        if (workers.some((w) => w.busy() > 0)) continue
+        const due = await Promise.all(Object.values(QUEUES).map(async (q) => deps.store.jobs.due(q)))
+        if (due.every((n) => n === 0) && workers.every((w) => w.busy() === 0)) return
+      }
+    },
+    async stop () {
+      await Promise.all(workers.map(async (w) => w.stop(deps.timings.graceMs)))
+    },
+  }
+}

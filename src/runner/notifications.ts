@@ -1,0 +1,235 @@
+/**
+ * From an accepted notification to planned runs (SPEC 8). A RESOLVED closes the occurrence:
+ * it cancels the runs that have not started and gives the verifications waiting for it their
+ * verdict at once; it never starts an action. An OPEN (or a security notification) is judged
+ * against what we remember of the problem and what the Problems API says (decideOpen): a new
+ * problem or a re-open plans; a resend, a merge or a second replica plans the same keys and so
+ * inserts nothing; an OPEN after the problem was resolved plans nothing.
+ *
+ * Enrichment and planning happen outside any transaction (they read Dynatrace and Kubernetes);
+ * the runs are then inserted in one transaction that first re-reads the problem under its lock,
+ * so a RESOLVED that came in the meantime wins and nothing is planned for a closed problem.
+ */
+import { randomUUID } from 'node:crypto'
+import { decideOpen, decideResolved, type ApiStatus } from '../domain/decide/lifecycle.js'
+import { normalizeState } from '../domain/enrichment.js'
+import { NOT_STARTED_STATES, type RunState } from '../domain/runs.js'
+import type { TransactionStores } from '../store/index.js'
+import type { StoredNotification } from '../store/notifications.js'
+import type { Job } from '../store/queue.js'
+import type { NewRun, RunRecord, SkipSource } from '../store/runs.js'
+import type { RunnerDeps } from './deps.js'
+import { enrich, type NotificationInput } from './enrich.js'
+import { planNotification, type NotificationPlan, type RunPlan } from './plan.js'
+import { addResult, commentContext, followUp, nextActionOf, QUEUES, type RunFacts, type TimerJob } from './record.js'
+import { dynatraceStatus } from './status.js'
+import type { JobContext, JobResult } from './worker.js'
+
+export interface NotificationJob { readonly notificationId: string }
+
+/** Pure: a Gen 3 workflow's `dt.davis.last_reopen_timestamp` as ms (ISO text, or ns/µs/ms numbers). */
+export function reopenMark (body: unknown): number | undefined {
+  const raw = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['dt.davis.last_reopen_timestamp'] : undefined
+  if (typeof raw === 'string' && raw.trim() !== '' && Number.isNaN(Number(raw))) {
+    const at = Date.parse(raw)
+    return Number.isNaN(at) ? undefined : at
+  }
+  const n = Number(raw)
+  if (raw === undefined || raw === null || raw === '' || !Number.isFinite(n) || n <= 0) return undefined
+  return n > 1e17 ? Math.floor(n / 1e6) : n > 1e14 ? Math.floor(n / 1e3) : n
+}
+
+const input = (n: StoredNotification): NotificationInput => ({ kind: n.kind, problemId: n.problemId, body: n.body, receivedAt: n.receivedAt })
+
+/** Closes the occurrence: not-started runs are cancelled, waiting verifications are due now. */
+export async function resolveOccurrence (deps: RunnerDeps, tx: TransactionStores, p: { kind: 'problem' | 'security', problemId: string, displayId: string | null, occurrence: number, source: 'webhook' | 'reconcile', note: string }): Promise<void> {
+  await tx.problems.close(p)
+  const runs = await tx.runs.ofOccurrence(p.kind, p.problemId, p.occurrence)
+  for (const run of runs) {
+    if (NOT_STARTED_STATES.has(run.state)) {
+      const reason = `the problem was resolved before the action started (${p.note})`
+      if (await tx.runs.transition(run.id, [...NOT_STARTED_STATES], 'cancelled', reason, { reason })) {
+        const moved = { ...run, state: 'cancelled' as RunState, reason }
+        await addResult(tx, moved, commentContext(moved, { next: 'nothing: the problem is resolved' }))
+      }
+    } else if ((run.state === 'succeeded' || run.state === 'dry_run') && run.verification === null) {
+      // The verification waiting for verifyAfter is due now: it will read the problem as closed.
+      await tx.jobs.reschedule(QUEUES.timer, `verify:${run.id}`, 0)
+    }
+  }
+}
+
+/**
+ * Pure: who skipped a run planning skipped — the action itself (it found nothing to do: the
+ * ladder moves on), or the lack of a target of its own (none resolved, another entity's run has
+ * it, or the action does not handle the entity's type: the ladder stops).
+ */
+function skipSourceOf (run: RunPlan): SkipSource {
+  const noTargetOfItsOwn = run.sameTargetAs !== undefined || (run.target === null && run.entityId !== '*') || run.reason?.includes(' does not handle ') === true
+  return noTargetOfItsOwn ? 'target' : 'action'
+}
+
+/** The runs a plan makes, as the store keeps them. */
+export function newRuns (deps: RunnerDeps, plan: NotificationPlan, n: StoredNotification, runs: readonly RunPlan[], foundBy: 'webhook' | 'reconcile', entities: readonly string[], notes: readonly string[]): NewRun[] {
+  const rules = deps.rules().rules
+  return runs.map((r) => {
+    const rule = rules.rules.find((x) => x.name === r.rule)
+    const state: RunState = r.status === 'planned' ? 'queued' : r.status
+    const facts: RunFacts = { entity: r.entity, problem: plan.problem, deploymentEvent: r.deploymentEvent, targetSource: r.targetSource, plannedAt: plan.plannedAt, foundBy, entities, enrichmentNotes: notes }
+    const note = r.status === 'planned'
+      ? `planned by rule ${r.rule} (step ${r.step + 1}): ${r.target === null ? 'no target needed' : `target from ${r.targetSource ?? 'the rule'}`}`
+      : `${r.status} when planned: ${r.reason ?? ''}`
+    return {
+      id: randomUUID(),
+      key: r.runKey,
+      kind: plan.kind,
+      problemId: plan.problemId,
+      displayId: plan.displayId ?? n.displayId,
+      occurrence: plan.occurrence,
+      notificationId: n.id,
+      rule: r.rule,
+      step: r.step,
+      entityId: r.entityId,
+      action: r.action,
+      target: r.target,
+      state,
+      reason: r.status === 'planned' ? null : r.reason ?? null,
+      skipSource: r.status === 'skipped' ? skipSourceOf(r) : null,
+      dryRun: rules.mode !== 'live' || rule?.dryRun === true,
+      params: r.params,
+      plan: r.plan ?? null,
+      facts: facts as unknown as Record<string, unknown>,
+      settings: {
+        timeoutMs: rule?.timeoutMs ?? rules.defaults.timeoutMs,
+        verifyAfterMs: rule?.verifyAfterMs ?? rules.defaults.verifyAfterMs,
+        cooldownMs: rule?.cooldownMs ?? rules.defaults.cooldownMs,
+        approvalTimeoutMs: rule?.approvalTimeoutMs ?? rules.defaults.approvalTimeoutMs,
+        approval: rule?.approval ?? false,
+        steps: rule?.ladder.length ?? 1,
+      },
+      note,
+    }
+  })
+}
+
+/**
+ * Inserts the runs whose keys are new, in the caller's transaction: a job for each queued one, a
+ * result comment (and what follows) for each that planning already ended. Returns the inserted.
+ */
+export async function insertRuns (deps: RunnerDeps, tx: TransactionStores, runs: readonly NewRun[]): Promise<RunRecord[]> {
+  const ids = new Set(await tx.runs.insert(runs))
+  const inserted: RunRecord[] = []
+  for (const r of runs) {
+    if (!ids.has(r.id)) continue
+    const run = await tx.runs.get(r.id)
+    if (run === undefined) continue
+    inserted.push(run)
+    if (run.state === 'queued') {
+      await tx.jobs.enqueue(QUEUES.run, run.id, { runId: run.id })
+      continue
+    }
+    const next = await followUp(tx, run, nextActionOf(deps, run))
+    await addResult(tx, run, commentContext(run, { next }))
+  }
+  return inserted
+}
+
+/** Plans `step` of the rules (or one rule) for a notification and inserts the runs, unless the occurrence closed meanwhile. */
+export async function planAndInsert (deps: RunnerDeps, n: StoredNotification, o: { occurrence: number, step: number, rule?: string, entityId?: string, foundBy: 'webhook' | 'reconcile' }, ctx: JobContext): Promise<JobResult> {
+  const ruleSet = deps.rules()
+  const enrichment = await enrich(input(n), {
+    dynatrace: deps.dynatrace,
+    longestDeployedWithinMs: ruleSet.rules.longestDeployedWithinMs,
+    readClusters: deps.clusterName !== undefined,
+    signal: ctx.signal,
+    log: ctx.log,
+  })
+  const plan = await planNotification({
+    notification: input(n),
+    enrichment,
+    rules: ruleSet.rules,
+    registry: ruleSet.registry,
+    readers: deps.readers,
+    env: deps.env,
+    clusterName: deps.clusterName,
+    occurrence: o.occurrence,
+    step: o.step,
+    ...(o.rule === undefined ? {} : { rule: o.rule }),
+    plannedAt: deps.clock.now(),
+    signal: ctx.signal,
+    log: ctx.log,
+  })
+  let runs = plan.rules.flatMap((r) => r.runs)
+  if (o.entityId !== undefined) runs = runs.filter((r) => r.entityId === o.entityId)
+  const transient = runs.find((r) => r.status === 'failed' && r.error?.retryable === true)
+  if (transient !== undefined) {
+    ctx.log.warn({ problemId: n.problemId, reason: transient.reason }, 'planning met a fault that may pass; planning again later')
+    return { status: 'retry', delayMs: deps.timings.planRetryMs, error: transient.reason ?? 'planning failed' }
+  }
+  const unmatched = plan.rules.filter((r) => !r.matched).map((r) => `${r.rule}: ${r.reason ?? ''}`)
+  const entities = enrichment.entities.map((e) => e.id)
+  const inserted = await deps.store.transaction(async (tx) => {
+    const tracked = await tx.problems.lock(n.kind, n.problemId)
+    if (tracked !== undefined && (tracked.occurrence !== o.occurrence || tracked.status === 'closed')) return undefined
+    return insertRuns(deps, tx, newRuns(deps, plan, n, runs, o.foundBy, entities, enrichment.notes))
+  })
+  if (inserted === undefined) {
+    ctx.log.info({ problemId: n.problemId, occurrence: o.occurrence }, 'the problem was resolved while its runs were planned: nothing planned')
+    return { status: 'done' }
+  }
+  for (const run of inserted) ctx.log.info({ problemId: run.problemId, runId: run.id, rule: run.rule, action: run.action, state: run.state, target: run.target }, `run ${run.state}`)
+  ctx.log.info({ problemId: n.problemId, occurrence: o.occurrence, step: o.step, runs: runs.length, inserted: inserted.length, notMatched: unmatched }, 'notification planned')
+  return { status: 'done' }
+}
+
+export async function handleNotification (deps: RunnerDeps, job: Job<NotificationJob>, ctx: JobContext): Promise<JobResult> {
+  const n = await deps.store.notifications.get(job.payload.notificationId)
+  if (n === undefined) return { status: 'done' }
+  const log = ctx.log.child({ problemId: n.problemId, notificationId: n.id })
+  const state = n.kind === 'problem' ? normalizeState(n.state ?? undefined) : 'OPEN'
+  const foundBy = (n.body as { 'dt-remediator.source'?: unknown } | null)?.['dt-remediator.source'] === 'reconcile' ? 'reconcile' : 'webhook'
+
+  if (state === 'RESOLVED') {
+    await deps.store.transaction(async (tx) => {
+      const decision = decideResolved(await tx.problems.lock(n.kind, n.problemId))
+      log.info({ decision }, decision.note)
+      if (decision.action === 'resolve') await resolveOccurrence(deps, tx, { kind: n.kind, problemId: n.problemId, displayId: n.displayId, occurrence: decision.occurrence, source: foundBy, note: 'RESOLVED notification' })
+    })
+    return { status: 'done' }
+  }
+  if (state !== 'OPEN') {
+    log.info({ state: n.state }, `State ${n.state ?? '(none)'} is neither OPEN nor RESOLVED: nothing is planned`)
+    return { status: 'done' }
+  }
+
+  const api: ApiStatus = await dynatraceStatus(n.kind, n.problemId, deps.dynatrace, ctx.signal)
+  const decision = await deps.store.transaction(async (tx) => {
+    const tracked = await tx.problems.lock(n.kind, n.problemId)
+    const d = decideOpen(tracked, api, reopenMark(n.body))
+    if (d.action === 'plan') await tx.problems.open({ kind: n.kind, problemId: n.problemId, displayId: n.displayId, occurrence: d.occurrence, source: foundBy })
+    if (d.action === 'resolve') await resolveOccurrence(deps, tx, { kind: n.kind, problemId: n.problemId, displayId: n.displayId, occurrence: d.occurrence, source: foundBy, note: d.note })
+    return d
+  })
+  log.info({ decision: decision.action }, decision.note)
+  if (decision.action !== 'plan') return { status: 'done' }
+  return planAndInsert(deps, n, { occurrence: decision.occurrence, step: 0, foundBy }, { ...ctx, log })
+}
+
+export type { TimerJob }
+
+export interface PlanJob { readonly runId: string }
+
+/** The next step of a ladder, planned afresh for the rule and entity of the step before (SPEC 5). */
+export async function handlePlanNext (deps: RunnerDeps, job: Job<PlanJob>, ctx: JobContext): Promise<JobResult> {
+  const previous = await deps.store.runs.get(job.payload.runId)
+  if (previous === undefined) return { status: 'done' }
+  const log = ctx.log.child({ problemId: previous.problemId, runId: previous.id })
+  const rule = deps.rules().rules.rules.find((r) => r.name === previous.rule)
+  if (rule === undefined || previous.step + 1 >= rule.ladder.length) {
+    log.info({ rule: previous.rule }, 'no next step: the rule has no further step (or is gone after a reload)')
+    return { status: 'done' }
+  }
+  const n = await deps.store.notifications.get(previous.notificationId)
+  if (n === undefined) return { status: 'done' }
+  return planAndInsert(deps, n, { occurrence: previous.occurrence, step: previous.step + 1, rule: previous.rule, entityId: previous.entityId, foundBy: (previous.facts as { foundBy?: 'webhook' | 'reconcile' }).foundBy ?? 'webhook' }, { ...ctx, log })
+}

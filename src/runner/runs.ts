@@ -1,0 +1,212 @@
+/**
+ * Executing a run (SPEC 7–9): just before acting, the problem's status is read again (a closed
+ * problem starts nothing); the safety gates decide, in one transaction serialised with every
+ * other replica's (lockGates), and the run takes its target's lock and moves to `running` in that
+ * same transaction, so no two runs pass one cooldown or overspend a budget; the action executes
+ * with the plan fixed at planning, the attempt number and an AbortSignal for its timeout; the
+ * outcome, the result comment and what follows are written together.
+ *
+ * A run found `running` was interrupted (a crash, a lost lease): it is resumed with the same plan
+ * and the next attempt number — the gates were passed already and are not asked again — so its
+ * effect happens once. A retryable fault puts the run back to `queued` until its timeout; a
+ * TerminalError fails it at once.
+ */
+import { decideGates, type GateDecision, type GateFacts } from '../domain/decide/gates.js'
+import { describeTarget } from '../domain/target.js'
+import type { Outcome } from '../domain/outcome.js'
+import type { RunState } from '../domain/runs.js'
+import { isRetryable, TerminalError } from '../errors.js'
+import { executeAction } from '../sdk/index.js'
+import type { Job } from '../store/queue.js'
+import { targetKey, type RunRecord } from '../store/runs.js'
+import type { TransactionStores } from '../store/index.js'
+import { backoffMs, type RunnerDeps } from './deps.js'
+import { runInputs, type RunPlan } from './plan.js'
+import { addApprovalRequest } from './approvals.js'
+import { factsOf, finishRun, lockName, QUEUES, type TimerJob } from './record.js'
+import { readPause } from './pause.js'
+import { problemStatus } from './status.js'
+import type { JobContext, JobResult } from './worker.js'
+
+export interface RunJob { readonly runId: string }
+
+const SKIP_ANNOTATION = 'dt-remediator.io/skip'
+
+/** The facts the gates decide on, read in the gate transaction (so replicas see each other's). */
+async function gateFacts (deps: RunnerDeps, tx: TransactionStores, run: RunRecord, skipAnnotation: boolean, now: number): Promise<GateFacts> {
+  const rules = deps.rules().rules
+  const pause = await readPause(tx)
+  deps.metrics.paused.set(pause.paused ? 1 : 0)
+  const cooldownSince = now - run.settings.cooldownMs
+  const last = await tx.runs.lastStarted(run.action, run.target === null ? { kind: run.kind, problemId: run.problemId } : { targetKey: targetKey(run.target) }, cooldownSince)
+  const budgets = []
+  for (const b of rules.budgets) {
+    const since = now - b.perMs
+    if (b.scope === 'global') budgets.push({ scope: b.scope, key: '*', max: b.max, perMs: b.perMs, used: await tx.runs.countStarted(since, 'global') })
+    else if (b.scope === 'rule') budgets.push({ scope: b.scope, key: run.rule, max: b.max, perMs: b.perMs, used: await tx.runs.countStarted(since, { rule: run.rule }) })
+    else if (run.target !== null) budgets.push({ scope: b.scope, key: run.target.namespace, max: b.max, perMs: b.perMs, used: await tx.runs.countStarted(since, { namespace: run.target.namespace }) })
+  }
+  const lock = lockName(run)
+  const holder = lock === undefined ? undefined : await tx.leases.holder(lock)
+  const deny = [...new Set([...rules.kubernetes.namespaces.deny, ...(deps.ownNamespace === undefined ? [] : [deps.ownNamespace])])]
+  return {
+    now,
+    action: run.action,
+    target: run.target,
+    problemLabel: `${run.kind === 'security' ? 'security problem' : 'problem'} ${run.displayId ?? run.problemId}`,
+    paused: pause.paused ? { since: pause.since ?? now, by: pause.by ?? 'admin', reason: pause.reason ?? 'no reason given' } : null,
+    mode: rules.mode,
+    ruleDryRun: run.dryRun && rules.mode === 'live',
+    scope: { allow: rules.kubernetes.namespaces.allow, deny, skipAnnotation },
+    targets: { count: await tx.runs.distinctTargets(run.kind, run.problemId, run.occurrence), max: rules.defaults.maxTargetsPerProblem },
+    cooldown: { windowMs: run.settings.cooldownMs, last: last === undefined || last.id === run.id ? null : { runId: last.id, at: last.startedAt } },
+    budgets,
+    lockedBy: holder === undefined || holder === run.id ? null : holder,
+    approval: { required: run.settings.approval, approvedBy: run.approvedBy },
+  }
+}
+
+/** Whether the live workload carries `dt-remediator.io/skip: "true"` (read before the gate transaction). */
+async function skipAnnotated (deps: RunnerDeps, run: RunRecord, signal: AbortSignal): Promise<boolean> {
+  if (run.target === null) return false
+  try {
+    const live = await deps.readers.kubernetes.get({ apiVersion: 'apps/v1', kind: run.target.kind, namespace: run.target.namespace, name: run.target.name }, signal)
+    const annotations = (live?.metadata as { annotations?: Record<string, string> } | undefined)?.annotations
+    return annotations?.[SKIP_ANNOTATION] === 'true'
+  } catch {
+    // Unreadable here is decided by the action itself, which reads the workload first.
+    return false
+  }
+}
+
+/** The plan's inputs again, from what the run kept. */
+function inputsFor (deps: RunnerDeps, run: RunRecord, signal: AbortSignal, log: JobContext['log']) {
+  const facts = factsOf(run)
+  const plan: Pick<RunPlan, 'entity' | 'target' | 'params' | 'deploymentEvent'> = { entity: facts.entity, target: run.target, params: run.params, deploymentEvent: facts.deploymentEvent }
+  return runInputs(plan as RunPlan, { problem: facts.problem, rules: deps.rules().rules, readers: deps.readers, env: deps.env, plannedAt: facts.plannedAt, signal, log })
+}
+
+type Admission =
+  | { readonly go: true, readonly run: RunRecord }
+  | { readonly go: false, readonly result: JobResult }
+
+/** Gates, lock and the move to running, in one transaction. */
+async function admit (deps: RunnerDeps, run: RunRecord, ctx: JobContext): Promise<Admission> {
+  const skipAnnotation = await skipAnnotated(deps, run, ctx.signal)
+  const now = deps.clock.now()
+  const outcome = await deps.store.transaction(async (tx): Promise<{ decision: GateDecision, run?: RunRecord }> => {
+    await tx.lockGates()
+    const current = await tx.runs.get(run.id)
+    if (current === undefined || current.state !== 'queued') return { decision: { decision: 'skip', gate: 'pause', reason: 'the run moved on meanwhile', results: [] } }
+    const decision = decideGates(await gateFacts(deps, tx, current, skipAnnotation, now))
+    if (decision.decision === 'run') {
+      const lock = lockName(current)
+      if (lock !== undefined && !(await tx.leases.acquire(lock, current.id, current.settings.timeoutMs + deps.timings.leaseMs * 3))) {
+        return { decision: { decision: 'wait', gate: 'lock', reason: `waiting for the lock on ${describeTarget(current.target as NonNullable<RunRecord['target']>)}`, results: decision.results } }
+      }
+      const notes = decision.notes.length === 0 ? '' : `; ${decision.notes.join('; ')}`
+      await tx.runs.transition(current.id, ['queued'], 'running', `attempt ${current.attempts + 1}${decision.dryRun ? ' (dry run)' : ''}: the gates passed${notes}`, {
+        attempts: current.attempts + 1,
+        dryRun: decision.dryRun,
+        startedAt: current.startedAt ?? now,
+        ...(decision.notes.length === 0 ? {} : { reason: decision.notes.join('; ') }),
+      })
+      return { decision, run: await tx.runs.get(current.id) }
+    }
+    if (decision.decision === 'skip') {
+      await finishRun(deps, current, ['queued'], 'skipped', { reason: decision.reason, skipSource: 'gate', note: decision.reason }, tx)
+    } else if (decision.decision === 'approval') {
+      await tx.runs.transition(current.id, ['queued'], 'awaiting_approval', decision.reason, { reason: decision.reason })
+      const waiting = await tx.runs.get(current.id)
+      if (waiting !== undefined) {
+        await addApprovalRequest(deps, tx, waiting)
+        await tx.jobs.enqueue(QUEUES.timer, `expire:${current.id}`, { type: 'expire', runId: current.id } satisfies TimerJob, { delayMs: current.settings.approvalTimeoutMs })
+      }
+    } else if (now - current.queuedAt >= current.settings.timeoutMs) {
+      const reason = `skipped by lock: ${decision.reason.replace(/^waiting for /, '')} for longer than the timeout`
+      await finishRun(deps, current, ['queued'], 'skipped', { reason, skipSource: 'gate', note: reason }, tx)
+    }
+    return { decision }
+  })
+  if (outcome.decision.decision === 'run' && outcome.run !== undefined) return { go: true, run: outcome.run }
+  if (outcome.decision.decision === 'wait') {
+    const current = await deps.store.runs.get(run.id)
+    if (current?.state === 'queued') return { go: false, result: { status: 'retry', delayMs: deps.timings.lockRetryMs, error: outcome.decision.reason } }
+  }
+  if (outcome.decision.decision === 'approval') ctx.log.info({ problemId: run.problemId, runId: run.id }, outcome.decision.reason)
+  return { go: false, result: { status: 'done' } }
+}
+
+export async function handleRun (deps: RunnerDeps, job: Job<RunJob>, ctx: JobContext): Promise<JobResult> {
+  let run = await deps.store.runs.get(job.payload.runId)
+  if (run === undefined || (run.state !== 'queued' && run.state !== 'running')) return { status: 'done' }
+  const log = ctx.log.child({ problemId: run.problemId, runId: run.id, action: run.action })
+  const action = deps.rules().registry.get(run.action)
+  if (action === undefined) {
+    await finishRun(deps, run, [run.state], 'failed', { reason: `action ${run.action} is no longer registered (the rules were reloaded without it)`, note: 'action gone' })
+    return { status: 'done' }
+  }
+
+  // Right before acting: a problem that closed meanwhile starts nothing.
+  const status = await problemStatus(run, deps.store, deps.dynatrace, ctx.signal)
+  if (status === 'closed') {
+    if (run.state === 'queued') {
+      await finishRun(deps, run, ['queued'], 'cancelled', { reason: 'the problem was closed before the action started', note: 'problem closed' })
+      return { status: 'done' }
+    }
+    log.info('the problem closed while the run was interrupted; resuming it, since its change may be half made')
+  }
+  if (status === 'unreadable' && run.state === 'queued') {
+    if (deps.clock.now() - run.queuedAt < run.settings.timeoutMs) return { status: 'retry', delayMs: deps.timings.statusRetryMs, error: 'the problem status could not be read' }
+    await finishRun(deps, run, ['queued'], 'skipped', { reason: 'skipped: the problem status could not be read before the action, for longer than its timeout; not acting without it', skipSource: 'gate', note: 'status unreadable' })
+    return { status: 'done' }
+  }
+
+  if (run.state === 'queued') {
+    const admitted = await admit(deps, run, ctx)
+    if (!admitted.go) return admitted.result
+    run = admitted.run
+  } else {
+    // Interrupted while running: take the lock again (it is ours) and resume with the next attempt.
+    const lock = lockName(run)
+    if (lock !== undefined) await deps.store.leases.acquire(lock, run.id, run.settings.timeoutMs + deps.timings.leaseMs * 3)
+    await deps.store.runs.update(run.id, { attempts: run.attempts + 1 }, { state: 'running', note: `attempt ${run.attempts + 1}: resumed after an interruption, with the same plan` })
+    run = { ...run, attempts: run.attempts + 1 }
+  }
+
+  const started = run.startedAt ?? deps.clock.now()
+  const deadline = started + run.settings.timeoutMs
+  const timeout = new AbortController()
+  const timer = new AbortController()
+  deps.clock.sleep(Math.max(0, deadline - deps.clock.now()), timer.signal).then(() => timeout.abort(new TerminalError(`timed out after ${run.settings.timeoutMs} ms`)), () => {})
+  const signal = AbortSignal.any([ctx.signal, timeout.signal])
+  let outcome: Outcome
+  try {
+    outcome = await executeAction(action, { ...inputsFor(deps, run, signal, log), plan: run.plan, dryRun: run.dryRun, attempt: run.attempts, runId: run.id })
+    // Interrupted (lease lost, shutdown): record nothing; whoever resumes it finds what was done.
+    if (ctx.signal.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('interrupted')
+  } catch (err) {
+    if (ctx.signal.aborted) throw err
+    const timedOut = timeout.signal.aborted
+    if (!timedOut && isRetryable(err) && deps.clock.now() < deadline) {
+      const note = `attempt ${run.attempts} failed and will be retried: ${(err as Error).message}`
+      await deps.store.transaction(async (tx) => {
+        await tx.runs.transition(run.id, ['running'], 'queued', note, { reason: (err as Error).message })
+        const lock = lockName(run)
+        if (lock !== undefined) await tx.leases.release(lock, run.id)
+      })
+      log.warn({ err }, note)
+      return { status: 'retry', delayMs: backoffMs(run.attempts, deps.timings, deps.random), error: (err as Error).message }
+    }
+    const why = timedOut ? `timed out after ${Math.round(run.settings.timeoutMs / 1000)} s` : (err as Error).message
+    outcome = { status: 'failed', summary: timedOut && !(err instanceof TerminalError) ? `${why} (last error: ${(err as Error).message})` : why }
+  } finally {
+    timer.abort()
+  }
+  const durationMs = deps.clock.now() - started
+  const to: RunState = outcome.status === 'succeeded' ? (run.dryRun ? 'dry_run' : 'succeeded') : outcome.status
+  const line = outcome.status === 'skipped' ? outcome.reason : outcome.summary
+  await finishRun(deps, run, ['running'], to, { reason: outcome.status === 'succeeded' ? null : line, outcome, skipSource: outcome.status === 'skipped' ? 'action' : null, note: line, durationMs })
+  deps.metrics.runDuration.observe({ action: run.action }, durationMs / 1000)
+  return { status: 'done' }
+}

@@ -1,0 +1,188 @@
+/**
+ * The loop that turns queued jobs into work: claim, hold the lease while the handler runs, record
+ * how it ended. One worker serves one queue; the runner starts one per queue (notifications, runs,
+ * verifications, write-backs).
+ *
+ * - Leases are short (about 10 s) and renewed while the handler is alive, so a job whose process
+ *   died is claimed again by any process within seconds of the lease's end; a handler learns it
+ *   lost its lease through its AbortSignal.
+ * - The worker sleeps until woken (an in-process signal when intake commits, LISTEN/NOTIFY on
+ *   PostgreSQL for other replicas) or until the poll interval passes, its fallback.
+ * - Stopping stops claiming, then waits for the handlers in flight up to a grace period; those
+ *   still running are aborted and their leases released, so another process resumes them at once.
+ */
+import type { Logger } from 'pino'
+import type { Clock } from '../clock.js'
+import type { Job, JobQueue } from '../store/queue.js'
+
+export type JobResult =
+  | { readonly status: 'done' }
+  /** Try again after delayMs (a retryable fault, or work that must wait). */
+  | { readonly status: 'retry', readonly delayMs: number, readonly error: string }
+  | { readonly status: 'failed', readonly error: string }
+
+export interface JobContext {
+  /** Aborted when the lease is lost or the worker stops past its grace period. */
+  readonly signal: AbortSignal
+  readonly log: Logger
+}
+
+export type JobHandler<Payload> = (job: Job<Payload>, ctx: JobContext) => Promise<JobResult>
+
+export interface WorkerOptions<Payload> {
+  readonly queue: string
+  readonly jobs: JobQueue
+  readonly handler: JobHandler<Payload>
+  readonly clock: Clock
+  readonly log: Logger
+  /** Identifies this process in leases. */
+  readonly owner: string
+  readonly leaseMs: number
+  /** Renew this often while a handler runs; default a third of the lease. */
+  readonly renewMs?: number
+  /** Fallback poll when no wake-up comes. */
+  readonly pollMs: number
+  /** Handlers in flight at once. */
+  readonly concurrency: number
+  /** Called when a job is claimed after its lease ran out (a takeover after a crash or a stall). */
+  readonly onTakeover?: (job: Job<Payload>) => void
+}
+
+export interface Worker {
+  /** Claim now instead of at the next poll. */
+  wake(): void
+  /** Resolves once a claim found nothing and nothing runs (tests). */
+  idle(): Promise<void>
+  /** Handlers running now. */
+  busy(): number
+  /** Stops claiming, waits up to graceMs for handlers, aborts the rest and releases their leases. */
+  stop(graceMs: number): Promise<void>
+}
+
+export function startWorker<Payload> (options: WorkerOptions<Payload>): Worker {
+  const { queue, jobs, handler, clock, log, owner } = options
+  const renewMs = options.renewMs ?? Math.max(1, Math.floor(options.leaseMs / 3))
+  const running = new Map<string, { readonly controller: AbortController, done: Promise<void> }>()
+  /** Jobs whose lease stop() gave back: their end is not recorded, another process resumes them. */
+  const released = new Set<string>()
+  const stopping = new AbortController()
+  let wakeUp: (() => void) | undefined
+  let woken = false
+  const idleWaiters: Array<() => void> = []
+
+  const wake = (): void => {
+    woken = true
+    wakeUp?.()
+  }
+
+  /** Renews the lease until `done` aborts; aborts `controller` if the lease was lost. */
+  async function holdLease (job: Job<Payload>, controller: AbortController, done: AbortSignal, jobLog: Logger): Promise<boolean> {
+    while (!done.aborted) {
+      try {
+        await clock.sleep(renewMs, done)
+      } catch {
+        return false
+      }
+      const held = await jobs.renew(job.id, owner, options.leaseMs).catch((err: unknown) => {
+        jobLog.warn({ err }, 'renewing the lease failed; trying again')
+        return true
+      })
+      if (!held) {
+        jobLog.warn('lease lost: another process took the job over')
+        controller.abort(new Error('lease lost'))
+        return true
+      }
+    }
+    return false
+  }
+
+  async function execute (job: Job<Payload>, controller: AbortController): Promise<void> {
+    const jobLog = log.child({ queue, jobId: job.id, key: job.key, attempt: job.attempts })
+    const finished = new AbortController()
+    const leaseLost = holdLease(job, controller, finished.signal, jobLog)
+    let result: JobResult
+    try {
+      result = await handler(job, { signal: controller.signal, log: jobLog })
+    } catch (err) {
+      jobLog.error({ err }, 'job handler threw; the job is retried')
+      result = { status: 'retry', delayMs: Math.min(60_000, 1000 * 2 ** Math.min(job.attempts, 6)), error: err instanceof Error ? err.message : String(err) }
+    }
+    finished.abort()
+    if (await leaseLost || released.has(job.id)) return
+    try {
+      if (result.status === 'done') await jobs.complete(job.id, owner)
+      else if (result.status === 'retry') await jobs.retry(job.id, owner, result.delayMs, result.error)
+      else await jobs.fail(job.id, owner, result.error)
+    } catch (err) {
+      // The lease runs out and the job is taken up again: handlers are safe to repeat.
+      jobLog.error({ err }, 'could not record the end of a job; it is taken up again after its lease')
+    }
+  }
+
+  async function loop (): Promise<void> {
+    while (!stopping.signal.aborted) {
+      woken = false
+      const free = options.concurrency - running.size
+      let claimed: Array<Job<Payload>> = []
+      if (free > 0) {
+        try {
+          claimed = await jobs.claim<Payload>(queue, owner, { leaseMs: options.leaseMs, limit: free })
+        } catch (err) {
+          log.error({ err, queue }, 'claiming jobs failed; trying again at the next poll')
+        }
+      }
+      for (const job of claimed) {
+        if (job.takenOver) options.onTakeover?.(job)
+        const entry = { controller: new AbortController(), done: Promise.resolve() }
+        running.set(job.id, entry)
+        entry.done = execute(job, entry.controller).finally(() => {
+          running.delete(job.id)
+          wake()
+        })
+      }
+      if (stopping.signal.aborted) break
+      // A full claim may have left more: claim again before sleeping.
+      if (claimed.length > 0 && claimed.length === free) continue
+      if (woken) continue
+      if (running.size === 0) for (const resolve of idleWaiters.splice(0)) resolve()
+      await new Promise<void>((resolve) => {
+        wakeUp = resolve
+        clock.sleep(options.pollMs, stopping.signal).then(resolve, resolve)
+      })
+      wakeUp = undefined
+    }
+  }
+
+  const looping = loop()
+
+  return {
+    wake,
+    async idle () {
+      const waiting = new Promise<void>((resolve) => idleWaiters.push(resolve))
+      wake()
+      await waiting
+    },
+    busy: () => running.size,
+    async stop (graceMs) {
+      stopping.abort(new Error('stopping'))
+      wakeUp?.()
+      await looping
+      for (const resolve of idleWaiters.splice(0)) resolve()
+      const inFlight = [...running.entries()]
+      if (inFlight.length === 0) return
+      const timer = new AbortController()
+      const graceOver = clock.sleep(graceMs, timer.signal).then(() => true, () => false)
+      const allDone = Promise.all(inFlight.map(([, r]) => r.done)).then(() => false)
+      if (await Promise.race([allDone, graceOver])) {
+        log.warn({ queue, jobs: running.size }, 'grace period over: releasing the leases of the jobs still running, for another process to resume')
+        for (const [id, r] of running) {
+          released.add(id)
+          await jobs.retry(id, owner, 0, 'lease released at shutdown').catch((err: unknown) => { log.error({ err, jobId: id }, 'could not release a lease; it runs out instead') })
+          r.controller.abort(new Error('shutting down'))
+        }
+      }
+      timer.abort()
+      await Promise.allSettled(inFlight.map(([, r]) => r.done))
+    },
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Delivering the outbox to Dynatrace (SPEC 10): a problem comment through postCommentOnce, which
+ * reads the comments for the write-back's marker before posting again, so each lands once across
+ * retries, crashes and replicas; a security problem's event through the ingest API, which has no
+ * idempotency key (a crash between the post and its record can post one extra event: the docs
+ * say so). 429 waits as long as Dynatrace asks; 5xx and network faults back off with jitter, for
+ * as long as it takes; any other 4xx is final, and recorded with the run. Without
+ * DTR_DYNATRACE_URL the write-back is logged instead.
+ */
+import { isDynatraceApiError } from '../dynatrace/errors.js'
+import type { CommentRequest, EventIngest } from '../dynatrace/schemas.js'
+import type { Job } from '../store/queue.js'
+import { backoffMs, type RunnerDeps } from './deps.js'
+import type { JobContext, JobResult } from './worker.js'
+
+export interface WriteBackJob { readonly writeBackId: string }
+
+export async function handleWriteBack (deps: RunnerDeps, job: Job<WriteBackJob>, ctx: JobContext): Promise<JobResult> {
+  const wb = await deps.store.outbox.get(job.payload.writeBackId)
+  if (wb === undefined || wb.state !== 'pending') return { status: 'done' }
+  const log = ctx.log.child({ problemId: wb.problemId, runId: wb.runId, writeBack: wb.key })
+  if (deps.dynatrace === undefined) {
+    log.info({ writeBack: wb.payload }, `${wb.kind === 'comment' ? 'comment' : 'event'} not posted (DTR_DYNATRACE_URL is not set)`)
+    await deps.store.outbox.delivered(wb.id)
+    return { status: 'done' }
+  }
+  try {
+    if (wb.kind === 'comment') {
+      const outcome = await deps.dynatrace.postCommentOnce(wb.problemId, wb.payload as CommentRequest, wb.marker, ctx.signal)
+      log.info({ outcome: outcome.status }, outcome.status === 'posted' ? 'comment posted' : 'comment found already posted')
+    } else {
+      await deps.dynatrace.ingestEvent(wb.payload as EventIngest, ctx.signal)
+      log.info('event ingested')
+    }
+    await deps.store.outbox.delivered(wb.id)
+    return { status: 'done' }
+  } catch (err) {
+    if (ctx.signal.aborted) throw err
+    const message = err instanceof Error ? err.message : String(err)
+    if (isDynatraceApiError(err) && !err.retryable) {
+      await deps.store.transaction(async (tx) => {
+        await tx.outbox.failed(wb.id, message)
+        const run = await tx.runs.get(wb.runId)
+        if (run !== undefined) await tx.runs.update(run.id, {}, { state: run.state, note: `write-back ${wb.key} refused by Dynatrace for good: ${message}` })
+      })
+      deps.metrics.writebackFailed.inc()
+      log.error({ err }, 'Dynatrace refused the write-back; it will not be retried')
+      return { status: 'done' }
+    }
+    await deps.store.outbox.attempted(wb.id, message)
+    const delayMs = isDynatraceApiError(err) && err.retryAfterMs !== undefined ? err.retryAfterMs : backoffMs(job.attempts, deps.timings, deps.random)
+    log.warn({ err, delayMs }, 'write-back not delivered yet; trying again')
+    return { status: 'retry', delayMs, error: message }
+  }
+}

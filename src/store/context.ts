@@ -1,0 +1,17 @@
+/**
+ * What every store module is built from: the Kysely instance (or the transaction) it queries,
+ * the engine's Dialect, and the Clock it takes "now" from. A module is a factory
+ * `createX(ctx: StoreContext)`; the Store builds each once over the engine, and again over a
+ * transaction for Store.transaction(), so the same methods work inside and outside one.
+ */
+import type { Kysely } from 'kysely'
+import type { Clock } from '../clock.js'
+import type { Dialect } from './engine/dialect.js'
+import type { Tables } from './schema.js'
+
+export interface StoreContext {
+  /** The engine's Kysely instance, or the transaction a Store.transaction() callback runs in. */
+  readonly db: Kysely<Tables>
+  readonly dialect: Dialect
+  readonly clock: Clock
+}

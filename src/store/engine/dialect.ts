@@ -1,0 +1,53 @@
+/**
+ * What differs between the two engines, in one small object per engine (sqlite.ts,
+ * postgres.ts): the column types of ids and JSON, how JSON is read back, FOR UPDATE SKIP LOCKED,
+ * the lock migrations run under, and the housekeeping after pruning. Every query in src/store/ is
+ * written once, with Kysely, against this interface; none of them asks which engine it runs on.
+ */
+import type { CreateTableBuilder, Kysely, SelectQueryBuilder, Transaction } from 'kysely'
+import type { Tables } from '../schema.js'
+
+export type EngineName = 'sqlite' | 'postgres'
+
+export interface Dialect {
+  readonly engine: EngineName
+  /** The column type of JSON values: `jsonb` on PostgreSQL, `text` on SQLite. */
+  readonly jsonType: 'jsonb' | 'text'
+  /** The column type of times (ms since the epoch) and other 64-bit integers. */
+  readonly bigintType: 'bigint' | 'integer'
+  /** Adds the auto-increment integer primary key `id`. */
+  addIdColumn<T extends string, C extends string>(table: CreateTableBuilder<T, C>): CreateTableBuilder<T, C | 'id'>
+  /** JSON as written: text, which PostgreSQL casts to jsonb and SQLite keeps. */
+  toJson(value: unknown): string
+  /** JSON as read: PostgreSQL returns it parsed, SQLite as the text it stored. */
+  fromJson(value: unknown): unknown
+  /**
+   * Lets replicas claim different rows at once (FOR UPDATE SKIP LOCKED on PostgreSQL). SQLite has
+   * one writer, so a claim there is atomic without it.
+   */
+  skipLocked<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>): SelectQueryBuilder<DB, TB, O>
+  /**
+   * Locks the rows a read-then-write transaction decides on (FOR UPDATE on PostgreSQL). SQLite
+   * runs one write transaction at a time, so there the transaction alone serialises them.
+   */
+  forUpdate<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>): SelectQueryBuilder<DB, TB, O>
+  /**
+   * Serialises the safety gates' check-and-record between replicas (a transaction-scoped advisory
+   * lock on PostgreSQL), so concurrent runs never pass one cooldown twice or overspend a budget.
+   * SQLite's single writer does this by itself.
+   */
+  lockGates(trx: Transaction<Tables>): Promise<void>
+  /** Serialises migrations between replicas starting at once; called first in the migration transaction. */
+  lockMigrations(trx: Transaction<Tables>): Promise<void>
+  /** After a pruning pass: SQLite checkpoints and truncates its WAL; PostgreSQL leaves it to autovacuum. */
+  afterPrune(db: Kysely<Tables>): Promise<void>
+}
+
+/** An open engine: the one Kysely instance the store queries, and how to close it. */
+export interface Engine {
+  readonly dialect: Dialect
+  readonly db: Kysely<Tables>
+  /** Where the store lives, for messages: `DTR_DATA_DIR /path` or `PostgreSQL host:port/db`. */
+  readonly description: string
+  close(): Promise<void>
+}

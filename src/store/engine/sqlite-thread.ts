@@ -1,0 +1,203 @@
+/**
+ * SQLite on its own thread. better-sqlite3 is synchronous: a commit with `synchronous=FULL`
+ * blocks its thread for the fsync, which on a network volume takes milliseconds and with a slow
+ * disk tens of them. On the main thread that pauses every request in flight (README,
+ * "Performance": measured with strace delaying each fsync), so the store's one connection lives
+ * in a worker thread and Kysely talks to it through this driver: each compiled statement is
+ * posted to the worker, run there, and its rows posted back.
+ *
+ * Kysely serialises the use of the connection (SqliteAdapter has no multiple connections), so a
+ * transaction's statements never interleave with another's. The worker body is a function of
+ * this file sent as source text (`eval`), so that it starts without the TypeScript loader the
+ * tests run under and without a separate file to ship; it must therefore stay self-contained.
+ */
+import { createRequire } from 'node:module'
+import { Worker } from 'node:worker_threads'
+import {
+  CompiledQuery, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler,
+  type DatabaseConnection, type Dialect as KyselyDialect, type Driver, type Kysely, type QueryResult,
+} from 'kysely'
+import { DtrError } from '../../errors.js'
+
+export interface SqliteOpenOptions {
+  /** The database file. */
+  readonly path: string
+  /** PRAGMA statements run on open, e.g. `journal_mode = WAL`. */
+  readonly pragmas: readonly string[]
+  /** busy_timeout in ms. */
+  readonly busyTimeoutMs: number
+}
+
+interface Request { id: number, sql?: string, params?: readonly unknown[], close?: true }
+interface Reply {
+  id: number
+  rows?: unknown[]
+  changes?: number
+  lastInsertRowid?: number | bigint
+  error?: { message: string, code?: string }
+  ready?: true
+  closed?: true
+}
+
+/**
+ * The worker's body, run from its source text; `require` is the worker's own. Keep it free of
+ * references to anything outside it.
+ */
+function writerThread (require: NodeJS.Require): void {
+  const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads')
+  const options = workerData as SqliteOpenOptions & { driver: string }
+  const port = parentPort as import('node:worker_threads').MessagePort
+  const Database = require(options.driver) as typeof import('better-sqlite3')
+  let db: import('better-sqlite3').Database
+  try {
+    db = new Database(options.path, { timeout: options.busyTimeoutMs })
+    for (const pragma of options.pragmas) db.pragma(pragma)
+  } catch (err) {
+    port.postMessage({ id: 0, error: { message: (err as Error).message, code: (err as { code?: string }).code } })
+    return
+  }
+  // Prepared statements by SQL text: the same few queries run all day. Bounded, because a batch
+  // insert's text varies with its row count.
+  const statements = new Map<string, import('better-sqlite3').Statement>()
+  port.on('message', (request: Request) => {
+    if (request.close === true) {
+      db.close()
+      port.postMessage({ id: request.id, closed: true })
+      port.close()
+      return
+    }
+    try {
+      const sql = request.sql as string
+      let statement = statements.get(sql)
+      if (statement === undefined) {
+        statement = db.prepare(sql)
+        statements.set(sql, statement)
+        if (statements.size > 200) statements.delete(statements.keys().next().value as string)
+      }
+      const params = (request.params ?? []) as unknown[]
+      if (statement.reader) {
+        port.postMessage({ id: request.id, rows: statement.all(...params) })
+      } else {
+        const { changes, lastInsertRowid } = statement.run(...params)
+        port.postMessage({ id: request.id, changes, lastInsertRowid })
+      }
+    } catch (err) {
+      port.postMessage({ id: request.id, error: { message: (err as Error).message, code: (err as { code?: string }).code } })
+    }
+  })
+  port.postMessage({ id: 0, ready: true })
+}
+
+/** An error from the worker, with SQLite's code (SQLITE_FULL, SQLITE_CONSTRAINT_UNIQUE, …). */
+function toError (error: { message: string, code?: string }): Error {
+  return Object.assign(new Error(error.message), error.code === undefined ? {} : { code: error.code })
+}
+
+class ThreadConnection implements DatabaseConnection {
+  readonly #thread: WriterThread
+  constructor (thread: WriterThread) { this.#thread = thread }
+
+  async executeQuery<R> (query: CompiledQuery): Promise<QueryResult<R>> {
+    const reply = await this.#thread.call({ sql: query.sql, params: query.parameters })
+    if (reply.rows !== undefined) return { rows: reply.rows as R[] }
+    return {
+      rows: [],
+      numAffectedRows: reply.changes === undefined ? undefined : BigInt(reply.changes),
+      insertId: reply.lastInsertRowid === undefined ? undefined : BigInt(reply.lastInsertRowid),
+    }
+  }
+
+  async * streamQuery<R> (): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error('streaming is not supported by the SQLite writer thread')
+  }
+}
+
+/** The worker and the calls waiting for its answers. */
+class WriterThread {
+  readonly #worker: Worker
+  readonly #pending = new Map<number, { resolve(reply: Reply): void, reject(err: Error): void }>()
+  #nextId = 1
+  #failure: Error | undefined
+  readonly ready: Promise<void>
+
+  constructor (options: SqliteOpenOptions) {
+    const driver = createRequire(import.meta.url).resolve('better-sqlite3')
+    // execArgv: [] keeps the parent's loaders (the tests' TypeScript hook) out of the worker.
+    this.#worker = new Worker(`(${writerThread.toString()})(require)`, { eval: true, execArgv: [], workerData: { ...options, driver } })
+    this.ready = new Promise((resolve, reject) => {
+      this.#pending.set(0, {
+        resolve: (reply) => { if (reply.error === undefined) resolve(); else reject(toError(reply.error)) },
+        reject,
+      })
+    })
+    this.#worker.on('message', (reply: Reply) => {
+      const waiting = this.#pending.get(reply.id)
+      if (waiting === undefined) return
+      this.#pending.delete(reply.id)
+      if (reply.error !== undefined && reply.id !== 0) waiting.reject(toError(reply.error))
+      else waiting.resolve(reply)
+    })
+    const fail = (err: Error): void => {
+      this.#failure ??= err
+      for (const waiting of this.#pending.values()) waiting.reject(this.#failure)
+      this.#pending.clear()
+    }
+    this.#worker.on('error', (err) => fail(new DtrError('DTR_ERR_STORE', `The embedded store's writer thread failed: ${err.message}`, { cause: err })))
+    this.#worker.on('exit', () => fail(new DtrError('DTR_ERR_STORE', 'The embedded store is closed')))
+  }
+
+  async call (request: Omit<Request, 'id'>): Promise<Reply> {
+    if (this.#failure !== undefined) throw this.#failure
+    const id = this.#nextId++
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject })
+      this.#worker.postMessage({ ...request, id })
+    })
+  }
+
+  async close (): Promise<void> {
+    if (this.#failure !== undefined) return
+    const exited = new Promise((resolve) => this.#worker.once('exit', resolve))
+    await this.call({ close: true }).catch(() => {})
+    await exited
+  }
+}
+
+class ThreadDriver implements Driver {
+  readonly #options: SqliteOpenOptions
+  #thread: WriterThread | undefined
+  #connection: ThreadConnection | undefined
+
+  constructor (options: SqliteOpenOptions) { this.#options = options }
+
+  async init (): Promise<void> {
+    const thread = new WriterThread(this.#options)
+    try {
+      await thread.ready
+    } catch (err) {
+      await thread.close()
+      throw err
+    }
+    this.#thread = thread
+    this.#connection = new ThreadConnection(thread)
+  }
+
+  async acquireConnection (): Promise<DatabaseConnection> { return this.#connection as ThreadConnection }
+  // IMMEDIATE takes the write lock at BEGIN, so a transaction never fails half-way with BUSY
+  // because a reader (a backup) upgraded first.
+  async beginTransaction (connection: DatabaseConnection): Promise<void> { await connection.executeQuery(CompiledQuery.raw('begin immediate')) }
+  async commitTransaction (connection: DatabaseConnection): Promise<void> { await connection.executeQuery(CompiledQuery.raw('commit')) }
+  async rollbackTransaction (connection: DatabaseConnection): Promise<void> { await connection.executeQuery(CompiledQuery.raw('rollback')) }
+  async releaseConnection (): Promise<void> {}
+  async destroy (): Promise<void> { await this.#thread?.close() }
+}
+
+/** Kysely's SQLite dialect with the connection in a worker thread. */
+export class SqliteThreadDialect implements KyselyDialect {
+  readonly #options: SqliteOpenOptions
+  constructor (options: SqliteOpenOptions) { this.#options = options }
+  createAdapter (): SqliteAdapter { return new SqliteAdapter() }
+  createDriver (): Driver { return new ThreadDriver(this.#options) }
+  createQueryCompiler (): SqliteQueryCompiler { return new SqliteQueryCompiler() }
+  createIntrospector (db: Kysely<unknown>): SqliteIntrospector { return new SqliteIntrospector(db) }
+}

@@ -1,0 +1,11 @@
+/**
+ * Every migration, in order. To change the schema, add `NNN_name.ts` beside these (copy
+ * 001_intake.ts) and list it here; never edit one that has shipped. Each is written once, with
+ * Kysely's schema builder, and asks the Dialect for what differs per engine (id and JSON column
+ * types). Rolling updates: add in one release, remove in a later one (README, "Store").
+ */
+import type { Migration } from '../migrate.js'
+import { migration as intake } from './001_intake.js'
+import { migration as runner } from './002_runner.js'
+
+export const MIGRATIONS: readonly Migration[] = [intake, runner]

@@ -1,0 +1,29 @@
+import t from 'tap'
+import { decideOpen, decideResolved, type ProblemRecord } from '../../../src/domain/decide/lifecycle.js'
+
+const open: ProblemRecord = { occurrence: 1, status: 'open', closedAt: null }
+const closed: ProblemRecord = { occurrence: 1, status: 'closed', closedAt: 1_000 }
+
+t.test('an OPEN', async (t) => {
+  const cases: Array<[string, ProblemRecord | undefined, Parameters<typeof decideOpen>[1], number | undefined, object]> = [
+    ['first seen opens occurrence 1', undefined, undefined, undefined, { action: 'plan', occurrence: 1, reopened: false }],
+    ['first seen while the API is unreadable still plans; the status is read again before acting', undefined, 'unreadable', undefined, { action: 'plan', occurrence: 1, note: /checked again before any action/ }],
+    ['first seen but closed in the Problems API plans nothing and records the close', undefined, 'closed', undefined, { action: 'resolve', occurrence: 1 }],
+    ['a resend or merge of an open problem is the same occurrence', open, 'open', undefined, { action: 'plan', occurrence: 1, reopened: false }],
+    ['an open problem the API shows closed is resolved', open, 'closed', undefined, { action: 'resolve', occurrence: 1 }],
+    ['after RESOLVED, re-opened in the API: occurrence 2', closed, 'open', undefined, { action: 'plan', occurrence: 2, reopened: true, note: /Problems API shows it open again/ }],
+    ['after RESOLVED, a workflow re-open mark later than our close: occurrence 2', closed, undefined, 2_000, { action: 'plan', occurrence: 2, reopened: true, note: /workflow reports a re-open/ }],
+    ['after RESOLVED, a re-open mark older than our close plans nothing', closed, undefined, 500, { action: 'ignore' }],
+    ['after RESOLVED, the API shows it closed: nothing, even with a re-open mark', closed, 'closed', 2_000, { action: 'ignore', note: /shows it closed/ }],
+    ['after RESOLVED without a Dynatrace URL: nothing, and it says why', closed, undefined, undefined, { action: 'ignore', note: /without DTR_DYNATRACE_URL a re-open cannot be confirmed/ }],
+    ['after RESOLVED with the API unreadable: nothing', closed, 'unreadable', undefined, { action: 'ignore', note: /could not be read/ }],
+  ]
+  for (const [name, record, api, reopenedAt, expected] of cases) t.match(decideOpen(record, api, reopenedAt), expected, name)
+})
+
+t.test('a RESOLVED', async (t) => {
+  t.match(decideResolved(open), { action: 'resolve', occurrence: 1 })
+  t.match(decideResolved({ ...open, occurrence: 3 }), { action: 'resolve', occurrence: 3 })
+  t.match(decideResolved(closed), { action: 'ignore', note: /already resolved/ })
+  t.match(decideResolved(undefined), { action: 'resolve', occurrence: 1, note: /not seen open/ })
+})

@@ -1,0 +1,123 @@
+/**
+ * The whole loop in one process, for the runner's tests: the Dynatrace simulator (a tenant with
+ * shop/checkout as Dynatrace models a Kubernetes workload, a deployment event 12 minutes before a
+ * failure-rate problem on its service), the Kubernetes simulator (shop/checkout at revision 2,
+ * checkout:1.4.2, with revision 1, checkout:1.4.1, before it), and the app with its runner on a
+ * store whose clock the test moves. Notifications are rendered from the tenant through the
+ * recommended payload template and POSTed to the webhook, as Dynatrace sends them.
+ */
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import type { Test } from 'tap'
+import { buildApp } from '../../src/app.js'
+import type { Env } from '../../src/config.js'
+import type { RunnerTimings } from '../../src/runner/deps.js'
+import type { Store } from '../../src/store/index.js'
+import type { SimProblem } from '../../sim/dynatrace/index.js'
+import { bearer, testConfig } from './app.js'
+import { manualClock, type ManualClock } from './clock.js'
+import { startClient, startSimulator, type RunningSimulator, TEST_TOKEN } from './dynatrace.js'
+import { deployment, startKubernetesSim, type SimFixture } from './kubernetes.js'
+import { openTestStore, sqliteEngine, type TestEngine } from './store.js'
+import { NOW, notificationOf } from './world.js'
+
+export const ROLLBACK_RULES = `
+mode: live
+defaults: { cooldown: 30m, verifyAfter: 10m, timeout: 2m, maxTargetsPerProblem: 5 }
+rules:
+  - name: rollback-bad-deploy
+    on: problem
+    when: { entityTypes: [SERVICE], deployedWithin: 30m }
+    actions:
+      - use: kubernetes.rollback
+      - use: kubernetes.scale
+        with: { by: 2, max: 10 }
+`
+
+export interface Loop {
+  readonly app: FastifyInstance
+  readonly store: Store
+  readonly clock: ManualClock
+  readonly dt: RunningSimulator
+  readonly k8s: SimFixture
+  readonly problem: SimProblem
+  /** POSTs the problem's notification as Dynatrace would render it now; returns the status code. */
+  notify(problem?: SimProblem, change?: (body: Record<string, unknown>) => Record<string, unknown>): Promise<number>
+  /** Waits until the runner has nothing due. */
+  settle(): Promise<void>
+  /** Moves time forward, then lets the runner do what became due. */
+  advance(ms: number): Promise<void>
+  /** The comments on a problem, oldest first. */
+  comments(problem?: SimProblem): string[]
+}
+
+export interface LoopOptions {
+  readonly rules?: string
+  readonly env?: Env
+  readonly engine?: TestEngine
+  readonly timings?: Partial<RunnerTimings>
+  /** What `${env:…}` in the rules reads. */
+  readonly processEnv?: Readonly<Record<string, string>>
+}
+
+export async function startLoop (t: Test, options: LoopOptions = {}): Promise<Loop> {
+  const clock = manualClock(NOW + 5_000)
+  const dt = await startSimulator(t, { now: () => clock.now() })
+  const checkout = dt.sim.addWorkload({ namespace: 'shop', name: 'checkout', cluster: 'eu-1', tags: ['env:production'] } as never)
+  const pgi = checkout.processGroupInstances[0]
+  if (pgi === undefined) throw new Error('the workload has no instance')
+  dt.sim.addDeployment({ entityId: pgi.entityId, name: 'checkout', version: '1.4.2', startTime: NOW - 12 * 60_000 } as never)
+  const { problem } = await dt.sim.openProblem({ title: 'Failure rate increase', impactedEntities: [checkout.service.entityId], severityLevel: 'ERROR', startTime: NOW, notify: false } as never)
+
+  const k8s = await startKubernetesSim(t)
+  k8s.clock.now = NOW - 3 * 3_600_000
+  k8s.sim.apply(deployment('checkout', 'checkout:1.4.1'))
+  k8s.clock.now = NOW - 12 * 60_000
+  k8s.sim.apply(deployment('checkout', 'checkout:1.4.2'))
+  k8s.sim.clearRequests()
+
+  const rulesFile = join(t.testdir(), 'remediation.yaml')
+  writeFileSync(rulesFile, options.rules ?? ROLLBACK_RULES)
+  const store = await openTestStore(t, options.engine ?? sqliteEngine, { clock })
+  // The Dynatrace client waits real (short) times between retries; the runner's clock is the test's.
+  const { client } = startClient(t, dt.url)
+  const app = await buildApp({
+    config: testConfig({ DTR_RULES_FILE: rulesFile, DTR_DYNATRACE_URL: dt.url, DTR_DYNATRACE_TOKEN: TEST_TOKEN, DTR_ADMIN_TOKENS: 'alice=alice-admin-token', ...options.env }),
+    store,
+    clock,
+    kubernetes: k8s.kube,
+    dynatrace: client,
+    runner: true,
+    env: options.processEnv ?? {},
+    // DTR_TEST_LOG=debug shows the runner's log when a test needs looking into.
+    ...(process.env.DTR_TEST_LOG === undefined ? {} : { logger: { level: process.env.DTR_TEST_LOG } }),
+    timings: { pollMs: 3_600_000, leaseMs: 10_000, lockRetryMs: 1_000, backoffBaseMs: 1_000, ...options.timings },
+  })
+  t.teardown(() => app.close())
+  await app.ready()
+  dt.sim.traffic.reset()
+
+  const loop: Loop = {
+    app,
+    store,
+    clock,
+    dt,
+    k8s,
+    problem,
+    async notify (p = problem, change = (b) => b) {
+      const body = change(notificationOf(dt, p).body as Record<string, unknown>)
+      const res = await app.inject({ method: 'POST', url: '/webhooks/problem', headers: { ...bearer, 'content-type': 'application/json' }, payload: JSON.stringify(body) })
+      return res.statusCode
+    },
+    settle: async () => app.runner.idle(),
+    async advance (ms) {
+      clock.advance(ms)
+      app.runner.wake()
+      await app.runner.idle()
+    },
+    // The tenant keeps comments newest first, as Dynatrace lists them.
+    comments: (p = problem) => [...p.comments].reverse().map((c) => c.content),
+  }
+  return loop
+}

@@ -1,0 +1,60 @@
+import { readdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { systemClock } from '../../src/clock.js'
+import { migrate, tooNewMessage } from '../../src/store/migrate.js'
+import { MIGRATIONS } from '../../src/store/migrations/index.js'
+import { createStore } from '../../src/store/index.js'
+import { eachEngine, postgresEngine } from '../helpers/store.js'
+
+const latest = Math.max(...MIGRATIONS.map((m) => m.version))
+
+t.test('the migration list is every file under migrations/, in order, numbered as named', async (t) => {
+  const dir = fileURLToPath(new URL('../../src/store/migrations/', import.meta.url))
+  const files = readdirSync(dir).filter((f) => /^\d{3}_.+\.ts$/.test(f)).map((f) => f.replace(/\.ts$/, '')).sort()
+  t.same(MIGRATIONS.map((m) => m.name), files, 'every file is listed, none twice')
+  for (const m of MIGRATIONS) t.equal(m.version, Number.parseInt(m.name, 10), `${m.name} has version ${m.version}`)
+  t.same(MIGRATIONS.map((m) => m.version), [...MIGRATIONS.map((m) => m.version)].sort((a, b) => a - b), 'ascending')
+})
+
+t.test('migrations', async (t) => {
+  eachEngine(t, async (t, engine) => {
+    t.test('apply once; a second start applies nothing', async (t) => {
+      const opened = await engine.open(t)
+      t.same(await migrate(opened, systemClock), { applied: MIGRATIONS.map((m) => m.version), newer: [] })
+      t.same(await migrate(opened, systemClock), { applied: [], newer: [] })
+      const rows = await opened.db.selectFrom('schema_migrations').select(['version', 'name']).execute()
+      t.same(rows.map((r) => [Number(r.version), r.name]), MIGRATIONS.map((m) => [m.version, m.name]))
+    })
+
+    t.test('a schema a newer release extended additively is used, and reported', async (t) => {
+      const opened = await engine.open(t)
+      await migrate(opened, systemClock)
+      await opened.db.insertInto('schema_migrations').values({ version: latest + 1, name: `${latest + 1}_future_table`, min_code_version: 0, applied_at: 0 }).execute()
+      const store = await createStore(opened)
+      t.teardown(() => store.close())
+      t.same(store.migrations, { applied: [], newer: [latest + 1] })
+    })
+
+    t.test('a schema a newer release changed incompatibly refuses start-up in one line', async (t) => {
+      const location = await engine.location(t)
+      const opened = await engine.open(t, location)
+      await migrate(opened, systemClock)
+      await opened.db.insertInto('schema_migrations').values({ version: latest + 2, name: `${latest + 2}_drop_old_column`, min_code_version: latest + 1, applied_at: 0 }).execute()
+      const error = await createStore(opened).then(() => undefined, (err: Error) => err)
+      t.match(error, { code: 'DTR_ERR_STORE', message: tooNewMessage(opened.description, { version: latest + 2, name: `${latest + 2}_drop_old_column` }, latest + 1, latest) })
+      t.notMatch(error?.message, /\n/, 'one line')
+      t.match(error?.message, engine.name === 'sqlite' ? /DTR_DATA_DIR/ : /PostgreSQL/, 'naming where the store is')
+      // createStore closed the engine: the location is free for the next process.
+      const again = await engine.open(t, location)
+      t.ok(again)
+    })
+  })
+})
+
+t.test('migrations from several instances starting at once apply each version exactly once', { skip: postgresEngine.skip }, async (t) => {
+  const location = await postgresEngine.location(t)
+  const instances = await Promise.all(Array.from({ length: 4 }, async () => postgresEngine.open(t, location)))
+  const results = await Promise.all(instances.map(async (db) => migrate(db, systemClock)))
+  t.same(results.flatMap((r) => r.applied).sort(), MIGRATIONS.map((m) => m.version), 'each version applied by exactly one instance')
+})
