@@ -26,7 +26,8 @@ import type { Config } from './config.js'
 import { createDynatraceClient, type DynatraceClient } from './dynatrace/client.js'
 import { dynatraceReader, type DynatraceReader } from './dynatrace/reader.js'
 import { DtrError } from './errors.js'
-import { lazyKubernetesClient, loadKubernetesClient, type KubernetesClient } from './kubernetes/index.js'
+import type { KubernetesClient } from './kubernetes/client.js'
+import { lazyServiceKubernetesClient } from './kubernetes/lazy.js'
 import { kubernetesReader } from './kubernetes/reader.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { defaultTimings, type RunnerTimings } from './runner/deps.js'
@@ -66,9 +67,12 @@ export interface AppOptions {
   readonly dynatrace?: DynatraceClient
 }
 
-/** The Kubernetes client of a configuration, made on first use (DTR_KUBECONFIG, in-cluster, ~/.kube/config). */
+/**
+ * The Kubernetes client of a configuration, made on first use (DTR_KUBECONFIG, in-cluster,
+ * ~/.kube/config); @kubernetes/client-node itself is imported only then.
+ */
 export function configuredKubernetes (config: Config, env: Readonly<Record<string, string | undefined>>): KubernetesClient {
-  return lazyKubernetesClient(() => loadKubernetesClient({ kubeconfigPath: config.kubeconfig, env }))
+  return lazyServiceKubernetesClient(config.kubeconfig, env)
 }
 
 /** The rules loader for a configuration: the built-in actions on the given Kubernetes client. */

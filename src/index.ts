@@ -6,7 +6,7 @@
 export { z } from 'zod'
 export { TerminalError } from './errors.js'
 export { defineAction, skip } from './sdk/index.js'
-export type { ActionContext, ActionDefinition, ActionSettings, PlanContext, PlanSkip } from './sdk/index.js'
+export type { ActionContext, ActionDefinition, ActionSettings, CustomActionKit, PlanContext, PlanSkip } from './sdk/index.js'
 export type { Outcome } from './domain/outcome.js'
 export type { DeploymentEvent, EntityRef, ProblemInfo } from './domain/problem.js'
 export type { Target, TargetKind } from './domain/target.js'

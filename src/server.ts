@@ -62,7 +62,8 @@ export async function serve (): Promise<number> {
     const app = await buildApp({ config, logger, defaultMetrics: true, env: process.env, kubernetes, rules: { load, initial: first.ruleSet } })
     const onHangup = (): void => { reload(app, logger).catch((err: unknown) => logger.error({ err }, 'reload failed')) }
     process.on('SIGHUP', onHangup)
-    closeWithGrace({ delay: 25_000, logger }, async ({ signal, err }) => {
+    // SIGHUP means reload here, not stop: close-with-grace would otherwise close on it.
+    closeWithGrace({ delay: 25_000, logger, skip: ['SIGHUP'] }, async ({ signal, err }) => {
       if (err !== undefined) logger.error({ err }, 'shutting down after an error')
       else logger.info({ signal }, 'shutting down')
       process.off('SIGHUP', onHangup)

@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs'
 import { builtinActions } from '../../actions/index.js'
 import { loadConfig, type Config, type Env } from '../config.js'
 import { isDtrError } from '../errors.js'
-import { lazyKubernetesClient, loadKubernetesClient, type KubernetesClient } from '../kubernetes/index.js'
+import type { KubernetesClient } from '../kubernetes/client.js'
+import { lazyServiceKubernetesClient } from '../kubernetes/lazy.js'
 import { loadRuleSet, type RuleSetResult } from '../runner/rules-file.js'
 
 export type { Output } from './output.js'
@@ -25,7 +26,7 @@ export async function loadCliRules (env: Env, file: string | undefined): Promise
     return { ok: false, message: isDtrError(err) ? err.message : String(err) }
   }
   const rulesFile = file ?? config.rulesFile
-  const kubernetes = lazyKubernetesClient(() => loadKubernetesClient({ kubeconfigPath: config.kubeconfig, env }))
+  const kubernetes = lazyServiceKubernetesClient(config.kubeconfig, env)
   const result = await loadRuleSet({
     file: rulesFile,
     env,

@@ -1,7 +1,7 @@
 /** The Kubernetes client wrapper and the rollout mechanics the built-in actions call. */
 export { createKubernetesClient, loadKubernetesClient, patchContentTypes, FIELD_MANAGER } from './client.js'
 export { kubernetesReader } from './reader.js'
-export { lazyKubernetesClient } from './lazy.js'
+export { lazyKubernetesClient, lazyServiceKubernetesClient } from './lazy.js'
 export type { KubernetesReader, ObjectRef } from './reader.js'
 export type { KubernetesClient, ListOptions, LoadKubernetesClientOptions, PatchOptions, PatchType, ReadOptions } from './client.js'
 export { forbiddenError, isKubernetesApiError, KubernetesApiError, toActionError, withConflictRetry } from './errors.js'

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { runCli } from '../../src/cli/index.js'
-import { startServer } from '../helpers/server-process.js'
+import { loaderEnv, startServer } from '../helpers/server-process.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const version = (JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { version: string }).version
@@ -31,7 +31,7 @@ async function cli (args: string[]): Promise<{ code: number | null, stdout: stri
 
 async function executable (args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
   // Same Node flags as this test process, so the TypeScript loader tap uses applies to the child.
-  const child = spawn(process.execPath, [...process.execArgv, 'src/cli.ts', ...args], { cwd: root, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...process.execArgv, 'src/cli.ts', ...args], { cwd: root, env: { PATH: process.env.PATH ?? '', ...loaderEnv() }, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
