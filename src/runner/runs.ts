@@ -11,73 +11,23 @@
  * effect happens once. A retryable fault puts the run back to `queued` until its timeout; a
  * TerminalError fails it at once.
  */
-import { decideGates, type GateDecision, type GateFacts } from '../domain/decide/gates.js'
+import { decideGates, type GateDecision } from '../domain/decide/gates.js'
 import { describeTarget } from '../domain/target.js'
 import type { Outcome } from '../domain/outcome.js'
 import type { RunState } from '../domain/runs.js'
 import { isRetryable, TerminalError } from '../errors.js'
 import { executeAction } from '../sdk/index.js'
 import type { Job } from '../store/queue.js'
-import { targetKey, type RunRecord } from '../store/runs.js'
-import type { TransactionStores } from '../store/index.js'
+import type { RunRecord } from '../store/runs.js'
 import { backoffMs, type RunnerDeps } from './deps.js'
 import { runInputs, type RunPlan } from './plan.js'
 import { addApprovalRequest } from './approvals.js'
 import { factsOf, finishRun, lockName, QUEUES, type TimerJob } from './record.js'
-import { readPause } from './pause.js'
+import { gateFacts, skipAnnotated } from './gates.js'
 import { problemStatus } from './status.js'
 import type { JobContext, JobResult } from './worker.js'
 
 export interface RunJob { readonly runId: string }
-
-const SKIP_ANNOTATION = 'dt-remediator.io/skip'
-
-/** The facts the gates decide on, read in the gate transaction (so replicas see each other's). */
-async function gateFacts (deps: RunnerDeps, tx: TransactionStores, run: RunRecord, skipAnnotation: boolean, now: number): Promise<GateFacts> {
-  const rules = deps.rules().rules
-  const pause = await readPause(tx)
-  deps.metrics.paused.set(pause.paused ? 1 : 0)
-  const cooldownSince = now - run.settings.cooldownMs
-  const last = await tx.runs.lastStarted(run.action, run.target === null ? { kind: run.kind, problemId: run.problemId } : { targetKey: targetKey(run.target) }, cooldownSince)
-  const budgets = []
-  for (const b of rules.budgets) {
-    const since = now - b.perMs
-    if (b.scope === 'global') budgets.push({ scope: b.scope, key: '*', max: b.max, perMs: b.perMs, used: await tx.runs.countStarted(since, 'global') })
-    else if (b.scope === 'rule') budgets.push({ scope: b.scope, key: run.rule, max: b.max, perMs: b.perMs, used: await tx.runs.countStarted(since, { rule: run.rule }) })
-    else if (run.target !== null) budgets.push({ scope: b.scope, key: run.target.namespace, max: b.max, perMs: b.perMs, used: await tx.runs.countStarted(since, { namespace: run.target.namespace }) })
-  }
-  const lock = lockName(run)
-  const holder = lock === undefined ? undefined : await tx.leases.holder(lock)
-  const deny = [...new Set([...rules.kubernetes.namespaces.deny, ...(deps.ownNamespace === undefined ? [] : [deps.ownNamespace])])]
-  return {
-    now,
-    action: run.action,
-    target: run.target,
-    problemLabel: `${run.kind === 'security' ? 'security problem' : 'problem'} ${run.displayId ?? run.problemId}`,
-    paused: pause.paused ? { since: pause.since ?? now, by: pause.by ?? 'admin', reason: pause.reason ?? 'no reason given' } : null,
-    mode: rules.mode,
-    ruleDryRun: run.dryRun && rules.mode === 'live',
-    scope: { allow: rules.kubernetes.namespaces.allow, deny, skipAnnotation },
-    targets: { count: await tx.runs.distinctTargets(run.kind, run.problemId, run.occurrence), max: rules.defaults.maxTargetsPerProblem },
-    cooldown: { windowMs: run.settings.cooldownMs, last: last === undefined || last.id === run.id ? null : { runId: last.id, at: last.startedAt } },
-    budgets,
-    lockedBy: holder === undefined || holder === run.id ? null : holder,
-    approval: { required: run.settings.approval, approvedBy: run.approvedBy },
-  }
-}
-
-/** Whether the live workload carries `dt-remediator.io/skip: "true"` (read before the gate transaction). */
-async function skipAnnotated (deps: RunnerDeps, run: RunRecord, signal: AbortSignal): Promise<boolean> {
-  if (run.target === null) return false
-  try {
-    const live = await deps.readers.kubernetes.get({ apiVersion: 'apps/v1', kind: run.target.kind, namespace: run.target.namespace, name: run.target.name }, signal)
-    const annotations = (live?.metadata as { annotations?: Record<string, string> } | undefined)?.annotations
-    return annotations?.[SKIP_ANNOTATION] === 'true'
-  } catch {
-    // Unreadable here is decided by the action itself, which reads the workload first.
-    return false
-  }
-}
 
 /** The plan's inputs again, from what the run kept. */
 function inputsFor (deps: RunnerDeps, run: RunRecord, signal: AbortSignal, log: JobContext['log']) {
