@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { Test } from 'tap'
-import { ConfigError, loadConfig, parseAllowedHosts, type Env } from '../src/config.js'
+import { ConfigError, loadConfig, parseAllowedHosts, parseDuration, type Env } from '../src/config.js'
 
 const noFiles = { readFile: (path: string): string => { throw Object.assign(new Error('nope'), { code: `ENOENT ${path}` }) } }
 const load = (env: Env, files: Record<string, string> = {}) => loadConfig(env, {
@@ -31,6 +31,7 @@ t.test('defaults match SPEC section 3', async (t) => {
     rulesFile: 'config/remediation.yaml',
     dataDir: './data',
     databaseUrl: undefined,
+    retentionMs: 30 * 86_400_000,
     dynatrace: undefined,
     webhookTokens: undefined,
     webhookTokenHeader: 'x-webhook-token',
@@ -51,6 +52,7 @@ t.test('reads every variable', async (t) => {
     DTR_MODE: 'live',
     DTR_RULES_FILE: '/etc/dtr/rules.yaml',
     DTR_DATA_DIR: '/var/lib/dtr',
+    DTR_RETENTION: '7d',
     DTR_DATABASE_URL: 'postgres://u:p@db/dtr',
     DTR_DYNATRACE_URL: 'https://host.example/e/ENV-ID/',
     DTR_DYNATRACE_TOKEN: 'dt0c01.ABC',
@@ -69,6 +71,8 @@ t.test('reads every variable', async (t) => {
   t.equal(c.webhookTokenHeader, 'x-dynatrace-secret')
   t.same(c.adminTokens, ['admin-token-1'])
   t.equal(c.bodyLimit, 2048)
+  t.equal(c.retentionMs, 7 * 86_400_000)
+  t.equal(c.dataDir, '/var/lib/dtr')
   t.same(c.httpAllowedHosts, [
     { host: 'hooks.slack.com', port: undefined },
     { host: 'ci.example.com', port: 8443 },
@@ -113,6 +117,9 @@ t.test('an invalid value names the variable in one line', async (t) => {
   failsWith(t, { DTR_ADMIN_TOKENS: 'a', DTR_ADMIN_TOKENS_FILE: '/x' }, /^DTR_ADMIN_TOKENS: set either DTR_ADMIN_TOKENS or DTR_ADMIN_TOKENS_FILE/)
   failsWith(t, { DTR_DYNATRACE_TOKEN_FILE: '/missing' }, /^DTR_DYNATRACE_TOKEN_FILE: cannot read "\/missing": ENOENT/)
   failsWith(t, { DTR_WEBHOOK_TOKENS_FILE: '/empty' }, /^DTR_WEBHOOK_TOKENS_FILE: "\/empty" is empty/, { '/empty': '\n' })
+  failsWith(t, { DTR_RETENTION: 'a month' }, /^DTR_RETENTION: must be a duration such as 30d, 12h or 90m \(got "a month"\)$/)
+  failsWith(t, { DTR_RETENTION: '30' }, /^DTR_RETENTION: must be a duration such as 30d/)
+  failsWith(t, { DTR_RETENTION: '10m' }, /^DTR_RETENTION: must be at least 1h \(got "10m"\)$/)
   failsWith(t, { DTR_HTTP_ALLOWED_HOSTS: 'https://x.com' }, /^DTR_HTTP_ALLOWED_HOSTS: "https:\/\/x.com" is not a host/)
 })
 
@@ -126,4 +133,15 @@ t.test('warns about plain http to a non-loopback Dynatrace and a URL without tok
 t.test('parseAllowedHosts accepts IPv6 literals and rejects port 0', async (t) => {
   t.same(parseAllowedHosts('[::1]:8080'), [{ host: '[::1]', port: 8080 }])
   t.throws(() => parseAllowedHosts('x.com:0'), ConfigError)
+})
+
+t.test('DTR_RETENTION takes days, hours, minutes or seconds', async (t) => {
+  t.equal(parseDuration('30d'), 30 * 86_400_000)
+  t.equal(parseDuration('12h'), 12 * 3_600_000)
+  t.equal(parseDuration('90m'), 90 * 60_000)
+  t.equal(parseDuration(' 3600s '), 3_600_000)
+  t.equal(parseDuration('1.5d'), undefined)
+  t.equal(parseDuration('-1d'), undefined)
+  t.equal(parseDuration('1w'), undefined)
+  t.equal(load({ DTR_RETENTION: '' }).retentionMs, 30 * 86_400_000, 'empty is the default')
 })

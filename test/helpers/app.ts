@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
-import { buildApp } from '../../src/app.js'
+import { buildApp, type AppOptions } from '../../src/app.js'
 import { loadConfig, type Env } from '../../src/config.js'
 import type { Store } from '../../src/store/index.js'
 import { openTestStore } from './store.js'
@@ -15,9 +15,10 @@ export function testConfig (env: Env = {}) {
   return loadConfig({ DTR_WEBHOOK_TOKENS: TOKEN, DTR_LOG_LEVEL: 'silent', ...env }, { readFile: () => { throw new Error('no files in tests') } })
 }
 
-export async function buildTestApp (t: Test, options: { env?: Env, store?: Store } = {}): Promise<FastifyInstance & { store: Store }> {
-  const store = options.store ?? await openTestStore(t)
-  const app = await buildApp({ config: testConfig(options.env), store })
+export async function buildTestApp (t: Test, options: { env?: Env, store?: Store } & Omit<AppOptions, 'config' | 'store'> = {}): Promise<FastifyInstance & { store: Store }> {
+  const { env, store: given, ...rest } = options
+  const store = given ?? await openTestStore(t)
+  const app = await buildApp({ ...rest, config: testConfig(env), store })
   t.teardown(() => app.close())
   return app
 }
