@@ -32,6 +32,25 @@ export function loggerOptions (config: Pick<Config, 'logLevel' | 'webhookTokenHe
   }
 }
 
+/** `dt-remediator backup <file>` with the process's configuration; resolves with the exit code. */
+export async function backup (file: string): Promise<number> {
+  try {
+    const config = loadConfig(process.env, { readFile })
+    if (config.databaseUrl !== undefined) {
+      process.stderr.write('dt-remediator backup: DTR_DATABASE_URL is set, so the store is in PostgreSQL: back it up with pg_dump (e.g. pg_dump --format=custom --file=dtr.dump "$DTR_DATABASE_URL")\n')
+      return 1
+    }
+    const started = Date.now()
+    const { backupSqlite } = await import('./store/backup.js')
+    const result = backupSqlite(config.dataDir, file)
+    process.stdout.write(`Backed up DTR_DATA_DIR ${config.dataDir} to ${result.file}: ${result.notifications} notifications, ${result.bytes} bytes, in ${Date.now() - started} ms\n`)
+    return 0
+  } catch (err) {
+    process.stderr.write(`dt-remediator backup: ${isDtrError(err) ? err.message : String(err)}\n`)
+    return 1
+  }
+}
+
 /** Runs the service until a signal stops it; resolves with the exit code on start-up failure. */
 export async function serve (): Promise<number> {
   let config: Config

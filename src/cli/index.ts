@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
+import { registerBackup } from './backup.js'
 import { registerSendTest } from './send-test.js'
 import { registerServe } from './serve.js'
 import type { ExitCode, RegisterVerb } from './verb.js'
@@ -59,7 +60,7 @@ export async function runCli (argv: readonly string[]): Promise<ExitCode> {
     .showHelpAfterError()
     .exitOverride()
     .addHelpText('after', '\nExit codes: 0 done, 1 failed, 2 usage. With no command, runs serve.')
-  for (const register of [registerServe, registerSendTest]) register(program, done)
+  for (const register of [registerServe, registerSendTest, registerBackup]) register(program, done)
   const sim = await simVerbs()
   if (sim === undefined) notInstalled(program, done)
   else sim(program, done)
