@@ -35,7 +35,7 @@ t.test('a notification answered 202 survives SIGKILL right after the answer', as
   const store = await reopen(t, dataDir)
   t.match(await store.notifications.get(answer.notificationId), { problemId: 'proc-1', state: 'OPEN' })
   const jobs = await store.jobs.claim('notification', 'next-process', { leaseMs: 30_000, limit: 10 })
-  t.same(jobs.map((j) => j.payload), [{ notificationId: answer.notificationId }], 'its queued work is there too')
+  t.same(jobs.map((j) => [j.key, j.payload]), [[answer.notificationId, null]], 'its queued work is there too: a job keyed by its id')
 })
 
 t.test('a second process on a data directory in use is refused in one line naming DTR_DATA_DIR and the owner', async (t) => {

@@ -21,6 +21,20 @@ function stringProblem (s: string): string | undefined {
   return undefined
 }
 
+interface Node {
+  readonly value: unknown
+  readonly parent: Node | undefined
+  readonly key: PropertyKey | undefined
+  readonly depth: number
+}
+
+/** The path from the body to a node, built only for a message (most bodies need none). */
+function pathOf (node: Node): PropertyKey[] {
+  const path: PropertyKey[] = []
+  for (let n: Node | undefined = node; n?.key !== undefined; n = n.parent) path.unshift(n.key)
+  return path
+}
+
 /**
  * Pure: one message per field of a parsed JSON body that nests deeper than maxDepth or holds a
  * string the store cannot keep, at most `limit` of them; [] when the body is storable.
@@ -28,18 +42,19 @@ function stringProblem (s: string): string | undefined {
 export function unstorableFields (body: unknown, maxDepth = MAX_JSON_DEPTH, limit = 5): string[] {
   const problems: string[] = []
   const deep = new Set<PropertyKey>()
-  const stack: Array<{ value: unknown, path: PropertyKey[], depth: number }> = [{ value: body, path: [], depth: 1 }]
+  const stack: Node[] = [{ value: body, parent: undefined, key: undefined, depth: 1 }]
   while (stack.length > 0 && problems.length < limit) {
-    const { value, path, depth } = stack.pop() as { value: unknown, path: PropertyKey[], depth: number }
+    const node = stack.pop() as Node
+    const { value, depth } = node
     if (typeof value === 'string') {
       const problem = stringProblem(value)
-      if (problem !== undefined) problems.push(`Invalid ${path.length === 0 ? 'body' : formatPath(path)}: ${problem}`)
+      if (problem !== undefined) problems.push(`Invalid ${node.key === undefined ? 'body' : formatPath(pathOf(node))}: ${problem}`)
       continue
     }
     if (value === null || typeof value !== 'object') continue
     if (depth > maxDepth) {
       // Named by its top-level field: a 64-level path helps no one.
-      const field = path[0] ?? 'body'
+      const field = pathOf(node)[0] ?? 'body'
       if (!deep.has(field)) {
         deep.add(field)
         problems.push(`Invalid ${String(field)}: nested deeper than ${maxDepth} levels`)
@@ -47,7 +62,7 @@ export function unstorableFields (body: unknown, maxDepth = MAX_JSON_DEPTH, limi
       continue
     }
     if (Array.isArray(value)) {
-      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], path: [...path, i], depth: depth + 1 })
+      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], parent: node, key: i, depth: depth + 1 })
       continue
     }
     const keys = Object.keys(value)
@@ -55,10 +70,10 @@ export function unstorableFields (body: unknown, maxDepth = MAX_JSON_DEPTH, limi
       const key = keys[i] as string
       const problem = stringProblem(key)
       if (problem !== undefined) {
-        problems.push(`Invalid key ${JSON.stringify(key)}${path.length === 0 ? '' : ` in ${formatPath(path)}`}: ${problem.replace('contains', 'it contains')}`)
+        problems.push(`Invalid key ${JSON.stringify(key)}${node.key === undefined ? '' : ` in ${formatPath(pathOf(node))}`}: ${problem.replace('contains', 'it contains')}`)
         continue
       }
-      stack.push({ value: (value as Record<string, unknown>)[key], path: [...path, key], depth: depth + 1 })
+      stack.push({ value: (value as Record<string, unknown>)[key], parent: node, key, depth: depth + 1 })
     }
   }
   return problems

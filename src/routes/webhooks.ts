@@ -11,10 +11,10 @@
  * written by plugins/request-log.ts, with the fields set here in `request.logFields`.
  */
 import { isUtf8 } from 'node:buffer'
-import { randomUUID } from 'node:crypto'
+import { randomFillSync } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
-import { toNewNotification } from '../domain/notification.js'
+import { toNewNotification, uuidV7 } from '../domain/notification.js'
 import {
   isTestNotification, problemPayloadSchema, securityPayloadSchema,
   type NotificationKind, type ProblemPayload, type SecurityPayload,
@@ -60,11 +60,13 @@ const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (fastify, 
   fastify.removeAllContentTypeParsers()
   fastify.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'buffer', bodyLimit: options.bodyLimit }, (request, raw, done) => {
     const bytes = raw as Buffer
-    if (!isUtf8(bytes)) {
+    const text = bytes.toString('utf8')
+    // Decoding replaces invalid sequences with U+FFFD; only a body that then holds one (rare) is
+    // checked byte by byte, since a U+FFFD may also have been sent as such.
+    if (text.includes('\uFFFD') && !isUtf8(bytes)) {
       done(new DtrError('DTR_ERR_INVALID_JSON', 'Body is not valid UTF-8; send the JSON encoded as UTF-8'), undefined)
       return
     }
-    const text = bytes.toString('utf8')
     if (text.trim() === '') {
       done(new DtrError('DTR_ERR_INVALID_JSON', 'Body is empty; expected a JSON object'), undefined)
       return
@@ -96,21 +98,33 @@ const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (fastify, 
 
   const kindOf = (request: FastifyRequest): NotificationKind => request.routeOptions.config.kind ?? 'problem'
 
+  // prom-client hashes the labels on every inc(); the few (kind, outcome) children are made once.
+  const counters = new Map<string, { inc(): void }>()
+  const count = (kind: NotificationKind, outcome: string): void => {
+    const key = `${kind}/${outcome}`
+    let counter = counters.get(key)
+    if (counter === undefined) {
+      counter = fastify.metrics.notifications.labels({ kind, outcome })
+      counters.set(key, counter)
+    }
+    counter.inc()
+  }
+
   fastify.addHook('onError', async (request, _reply, error) => {
-    fastify.metrics.notifications.inc({ kind: kindOf(request), outcome: refusalOutcome[errorCodeOf(error)] ?? 'error' })
+    count(kindOf(request), refusalOutcome[errorCodeOf(error)] ?? 'error')
   })
 
   async function intake (request: FastifyRequest, reply: FastifyReply, payload: ProblemPayload | SecurityPayload): Promise<{ status: string, notificationId?: string }> {
     const kind = kindOf(request)
     if (isTestNotification(kind, payload)) {
-      fastify.metrics.notifications.inc({ kind, outcome: 'test' })
+      count(kind, 'test')
       request.logFields = { kind, status: 'test' }
       reply.code(200)
       return { status: 'test' }
     }
-    const notification = toNewNotification(randomUUID(), kind, payload, request.receivedBody)
+    const notification = toNewNotification(uuidV7(fastify.store.clock.now(), randomFillSync(new Uint8Array(10))), kind, payload, request.receivedBody)
     const result = await fastify.store.notifications.record(notification)
-    fastify.metrics.notifications.inc({ kind, outcome: result.status })
+    count(kind, result.status)
     request.logFields = { kind, problemId: notification.problemId, state: notification.state, notificationId: result.notificationId, status: result.status }
     reply.code(result.status === 'accepted' ? 202 : 200)
     return result

@@ -53,7 +53,7 @@ t.test('POST /webhooks/problem', async (t) => {
     const n = await app.store.notifications.get(notificationId)
     t.match(n, { kind: 'problem', problemId: '-6386032669938507213_1634684083930V2', displayId: 'P-211020', state: 'OPEN', body: sample('problem-open.json') })
     const jobs = await app.store.jobs.claim('notification', 'test', { leaseMs: 60_000, limit: 10 })
-    t.same(jobs.map((j) => j.payload), [{ notificationId }])
+    t.same(jobs.map((j) => [j.key, j.payload]), [[notificationId, null]])
   })
 
   t.test('the 2018 body with entity-id strings is accepted', async (t) => {

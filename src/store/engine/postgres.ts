@@ -25,6 +25,7 @@ export const postgresDialect: Dialect = {
   bigintType: 'bigint',
   addIdColumn: (table) => table.addColumn('id', 'bigserial', (c) => c.primaryKey()),
   toJson: (value) => JSON.stringify(value),
+  jsonValue: (text) => sql<string>`cast(${text} as jsonb)`,
   fromJson: (value) => value,
   skipLocked: (query) => query.forUpdate().skipLocked(),
   lockMigrations: async (trx) => { await sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`.execute(trx) },
