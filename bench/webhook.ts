@@ -162,9 +162,9 @@ async function measure (name: string, url: string, body: string | (() => string)
 /** Latencies of GET /healthz every 20 ms until stopped: what a stalled event loop does to everyone. */
 function probe (url: string): { stop(): Promise<number[]> } {
   const latencies: number[] = []
-  let running = true
+  const state = { running: true }
   const loop = (async () => {
-    while (running) {
+    while (state.running) {
       const started = performance.now()
       const res = await request(`${url}/healthz`)
       await res.body.dump()
@@ -172,7 +172,7 @@ function probe (url: string): { stop(): Promise<number[]> } {
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
   })()
-  return { async stop () { running = false; await loop; return latencies.sort((a, b) => a - b) } }
+  return { async stop () { state.running = false; await loop; return latencies.sort((a, b) => a - b) } }
 }
 
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0
