@@ -4,7 +4,8 @@
  * `serve` does), configured by the same environment. Not shipped; only the bench runs it.
  */
 import { pino } from 'pino'
-import { buildApp, redactPaths } from '../src/app.js'
+import { buildApp } from '../src/app.js'
+import { redactPaths } from '../src/server.js'
 import { loadConfig } from '../src/config.js'
 import { openStore } from '../src/store/index.js'
 

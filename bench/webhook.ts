@@ -119,8 +119,10 @@ async function startServer (command: string[], env: Record<string, string>): Pro
   }
 }
 
+/** The service runs with the image's NODE_OPTIONS (Dockerfile), as in production. */
+const imageNodeOptions = /^ENV NODE_OPTIONS=(.*)$/m.exec(readFileSync(join(here, '../../Dockerfile'), 'utf8'))?.[1] ?? ''
 const serviceEnv = (dataDir: string, extra: Record<string, string> = {}): Record<string, string> =>
-  ({ DTR_PORT: '0', DTR_HOST: '127.0.0.1', DTR_DATA_DIR: dataDir, DTR_WEBHOOK_TOKENS: TOKEN, ...extra })
+  ({ NODE_OPTIONS: imageNodeOptions, DTR_PORT: '0', DTR_HOST: '127.0.0.1', DTR_DATA_DIR: dataDir, DTR_WEBHOOK_TOKENS: TOKEN, ...extra })
 
 async function readyAfter (server: Server): Promise<number> {
   for (;;) {
@@ -291,7 +293,7 @@ try {
   const pad = (s: string, n: number): string => s.padEnd(n)
   const num = (v: number, d = 0): string => v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }).padStart(9)
   say()
-  say(`Webhook benchmark: ${CONNECTIONS} connections, ${DURATION} s per scenario after a 2 s warm-up, Node ${process.version}, loopback, ${new Date().toISOString().slice(0, 10)}`)
+  say(`Webhook benchmark: ${CONNECTIONS} connections, ${DURATION} s per scenario after a 2 s warm-up, Node ${process.version}, loopback, NODE_OPTIONS=${imageNodeOptions} (as the image)`)
   say()
   say(`${pad('scenario', 52)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'max ms'.padStart(9)}${'× bare'.padStart(9)}${peer === undefined ? '' : '× peer'.padStart(9)}${'non-2xx'.padStart(9)}${'errors'.padStart(9)}`)
   for (const r of rows) {

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Socket } from 'node:net'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { serializerCompiler } from 'fastify-type-provider-zod'
 import errorHandlerPlugin, { rawErrorResponse } from '../plugins/error-handler.js'
 import gracefulClosePlugin from '../plugins/graceful-close.js'
 import metricsPlugin from '../plugins/metrics.js'
@@ -14,7 +15,7 @@ import { RequestLog } from '../plugins/request-log.js'
 import retentionPlugin from '../plugins/retention.js'
 import storePlugin from '../plugins/store.js'
 import underPressurePlugin, { type UnderPressureOptions } from '../plugins/under-pressure.js'
-import validationPlugin from '../plugins/validation.js'
+import validationPlugin, { zodValidator } from '../plugins/validation.js'
 import webhookAuthPlugin from '../plugins/webhook-auth.js'
 import { systemClock, type Clock } from './clock.js'
 import type { Config } from './config.js'
@@ -65,16 +66,16 @@ export interface AppOptions {
   readonly retention?: { readonly intervalMs?: number, readonly batch?: number, readonly longestWindowMs?: number }
 }
 
-/** Redacted wherever they could appear in a log line. */
-export function redactPaths (tokenHeader: string): string[] {
-  return [
-    'req.headers.authorization',
-    `req.headers["${tokenHeader}"]`,
-    'req.headers.cookie',
-    'headers.authorization',
-    `headers["${tokenHeader}"]`,
-  ]
-}
+/**
+ * Fastify's factories for the compilers of routes that plugins/validation.ts does not reach.
+ * Fastify types them for ajv and fast-json-stringify; at run time a factory only has to return a
+ * compiler, and these return the zod ones.
+ */
+type CompilersFactory = NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>
+const zodCompilers = {
+  buildValidator: () => zodValidator('DTR_ERR_INVALID_REQUEST'),
+  buildSerializer: () => serializerCompiler,
+} as unknown as CompilersFactory
 
 const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`
 
@@ -111,6 +112,10 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     // plugins/graceful-close answers 503 itself while closing, in our error shape.
     return503OnClosing: false,
     logController: new RequestLog(),
+    // Every schema is a zod schema (plugins/validation.ts), so Fastify's default compilers (ajv,
+    // fast-json-stringify) are never used; naming ours here keeps them from being loaded at all,
+    // which saves about 70 ms of start-up and some memory.
+    schemaController: { compilersFactory: zodCompilers },
     // Node closes a request whose body has not arrived within requestTimeout (Fastify's default
     // turns that off, and a client stalling mid-body held its socket for minutes).
     requestTimeout: limits.requestTimeoutMs,

@@ -9,9 +9,9 @@
 import { readFileSync } from 'node:fs'
 import closeWithGrace from 'close-with-grace'
 import { pino, type LoggerOptions } from 'pino'
-import { buildApp, redactPaths } from './app.js'
 import { loadConfig, type Config } from './config.js'
 import { isDtrError } from './errors.js'
+import type { Store } from './store/index.js'
 import { effectiveMode } from './domain/rules/mode.js'
 
 const readFile = (path: string): string => readFileSync(path, 'utf8')
@@ -23,6 +23,17 @@ function readOptional (path: string): string | undefined {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw err
   }
+}
+
+/** Redacted wherever they could appear in a log line. */
+export function redactPaths (tokenHeader: string): string[] {
+  return [
+    'req.headers.authorization',
+    `req.headers["${tokenHeader}"]`,
+    'req.headers.cookie',
+    'headers.authorization',
+    `headers["${tokenHeader}"]`,
+  ]
 }
 
 export function loggerOptions (config: Pick<Config, 'logLevel' | 'webhookTokenHeader'>): LoggerOptions {
@@ -63,13 +74,22 @@ export async function serve (): Promise<number> {
   const destination = pino.destination({ sync: false })
   const logger = pino(loggerOptions(config), destination)
   for (const warning of config.warnings) logger.warn(warning)
+  let store: Store | undefined
   try {
     const mode = effectiveMode(config, readOptional(config.rulesFile))
-    const app = await buildApp({ config, logger, defaultMetrics: true })
+    // The store opens (its writer thread starting on another core) while the app's modules load.
+    const { openStore } = await import('./store/index.js')
+    const opening = openStore(config, { notifications: { retentionMs: config.retentionMs } })
+    opening.catch(() => {})
+    const [{ buildApp }, opened] = await Promise.all([import('./app.js'), opening])
+    store = opened
+    const app = await buildApp({ config, logger, store, defaultMetrics: true })
     closeWithGrace({ delay: 25_000, logger }, async ({ signal, err }) => {
       if (err !== undefined) logger.error({ err }, 'shutting down after an error')
       else logger.info({ signal }, 'shutting down')
+      // The app finishes its requests and drains the commits first; then the store closes.
       await app.close()
+      await opened.close()
       logger.info('stopped')
       destination.flushSync()
     })
@@ -86,6 +106,7 @@ export async function serve (): Promise<number> {
     }
     return 0
   } catch (err) {
+    await store?.close().catch(() => {})
     logger.fatal({ err }, isDtrError(err) ? err.message : 'start-up failed')
     destination.flushSync()
     process.stderr.write(`dt-remediator: ${isDtrError(err) ? err.message : String(err)}\n`)

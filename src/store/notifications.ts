@@ -145,22 +145,24 @@ export function createNotificationStore (ctx: StoreContext, options: Notificatio
     // Typed in the query, for PostgreSQL, which does not infer a parameter's type in INSERT … SELECT.
     const at = sql<number>`cast(${now} as bigint)`
     const keys = rows.map((r) => [r.kind, r.problem_id, r.dedupe_key] as const)
-    // Three statements with no answer awaited between them (the engine runs them in order on
-    // the transaction's connection): insert what is new, enqueue a job for each row this batch
-    // inserted (a duplicate's id was never inserted), and read back every key's winner.
-    const [, , existing] = await Promise.all([
-      trx.insertInto('notifications').values(rows)
-        .onConflict((oc) => oc.columns(['kind', 'problem_id', 'dedupe_key']).doNothing()).execute(),
-      trx.insertInto('jobs').columns(['queue', 'key', 'payload', 'run_after', 'created_at', 'updated_at'])
-        .expression((eb) => eb.selectFrom('notifications').select([
-          sql<string>`cast(${NOTIFICATION_QUEUE} as text)`.as('queue'), 'id', dialect.jsonValue(NOTIFICATION_JOB_PAYLOAD).as('payload'),
-          at.as('run_after'), at.as('created_at'), at.as('updated_at'),
-        ]).where('id', 'in', ids))
-        .onConflict((oc) => oc.columns(['queue', 'key']).doNothing()).execute(),
-      trx.selectFrom('notifications').select(['id', 'dedupe_key', 'received_at'])
-        .where((eb) => eb(eb.refTuple('kind', 'problem_id', 'dedupe_key'), 'in', keys.map((k) => eb.tuple(...k))))
-        .execute(),
-    ])
+    // Three statements, none of which needs the answer of another: insert what is new, enqueue a
+    // job for each row this batch inserted (a duplicate's id was never inserted), and read back
+    // every key's winner. Where the engine allows, they are sent at once (one round trip to the
+    // SQLite writer thread instead of three).
+    const insert = async () => trx.insertInto('notifications').values(rows)
+      .onConflict((oc) => oc.columns(['kind', 'problem_id', 'dedupe_key']).doNothing()).execute()
+    const enqueue = async () => trx.insertInto('jobs').columns(['queue', 'key', 'payload', 'run_after', 'created_at', 'updated_at'])
+      .expression((eb) => eb.selectFrom('notifications').select([
+        sql<string>`cast(${NOTIFICATION_QUEUE} as text)`.as('queue'), 'id', dialect.jsonValue(NOTIFICATION_JOB_PAYLOAD).as('payload'),
+        at.as('run_after'), at.as('created_at'), at.as('updated_at'),
+      ]).where('id', 'in', ids))
+      .onConflict((oc) => oc.columns(['queue', 'key']).doNothing()).execute()
+    const winners = async () => trx.selectFrom('notifications').select(['id', 'dedupe_key', 'received_at'])
+      .where((eb) => eb(eb.refTuple('kind', 'problem_id', 'dedupe_key'), 'in', keys.map((k) => eb.tuple(...k))))
+      .execute()
+    const [, , existing] = dialect.pipelines
+      ? await Promise.all([insert(), enqueue(), winners()])
+      : [await insert(), await enqueue(), await winners()]
     return new Map<string, Winner>(existing.map((r) => [r.dedupe_key, { id: r.id, receivedAt: Number(r.received_at) }]))
   }
 

@@ -5,7 +5,7 @@
 import { Writable } from 'node:stream'
 import t from 'tap'
 import { pino } from 'pino'
-import { redactPaths } from '../../src/app.js'
+import { redactPaths } from '../../src/server.js'
 import { pathOf } from '../../plugins/request-log.js'
 import { bearer, buildTestApp, TOKEN } from '../helpers/app.js'
 import { sample } from '../helpers/samples.js'

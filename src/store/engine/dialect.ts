@@ -15,6 +15,11 @@ export interface Dialect {
   readonly jsonType: 'jsonb' | 'text'
   /** The column type of times (ms since the epoch) and other 64-bit integers. */
   readonly bigintType: 'bigint' | 'integer'
+  /**
+   * Whether a transaction may send its next statements before the previous one answered: the
+   * SQLite writer thread runs them in order; pg deprecates a query on a busy client.
+   */
+  readonly pipelines: boolean
   /** Adds the auto-increment integer primary key `id`. */
   addIdColumn<T extends string, C extends string>(table: CreateTableBuilder<T, C>): CreateTableBuilder<T, C | 'id'>
   /** JSON as written: text, which PostgreSQL casts to jsonb and SQLite keeps. */

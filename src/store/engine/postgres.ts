@@ -23,6 +23,7 @@ export const postgresDialect: Dialect = {
   engine: 'postgres',
   jsonType: 'jsonb',
   bigintType: 'bigint',
+  pipelines: false,
   addIdColumn: (table) => table.addColumn('id', 'bigserial', (c) => c.primaryKey()),
   toJson: (value) => JSON.stringify(value),
   jsonValue: (text) => sql<string>`cast(${text} as jsonb)`,

@@ -44,6 +44,7 @@ export const sqliteDialect: Dialect = {
   engine: 'sqlite',
   jsonType: 'text',
   bigintType: 'integer',
+  pipelines: true,
   addIdColumn: (table) => table.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement()),
   toJson: (value) => JSON.stringify(value),
   jsonValue: (text) => sql<string>`${text}`,
