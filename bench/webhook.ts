@@ -25,7 +25,7 @@ import autocannon, { type Result } from 'autocannon'
 import Database from 'better-sqlite3'
 import { request } from 'undici'
 import { DEFAULT_LIMITS } from '../src/app.js'
-import { DEFAULT_MAX_EVENT_LOOP_DELAY_MS } from '../plugins/under-pressure.js'
+import { DEFAULT_MAX_EVENT_LOOP_DELAY_MS, DEFAULT_MAX_IN_FLIGHT } from '../plugins/under-pressure.js'
 
 const { values: flags } = parseArgs({
   options: {
@@ -302,7 +302,7 @@ try {
   say()
   const shed = overload.codes['503'] ?? 0
   say(`Overload (${OVERLOAD} connections): ${shed.toLocaleString('en-US')} of ${overload.total.toLocaleString('en-US')} answers were 503 with Retry-After (${((shed / Math.max(overload.total, 1)) * 100).toFixed(1)}%); status codes ${JSON.stringify(overload.codes)}.`)
-  say(`Thresholds: shed webhooks when the event loop lags > ${DEFAULT_MAX_EVENT_LOOP_DELAY_MS} ms (mean over 0.5 s), > 5,000 notifications or > 32 MiB waiting for a commit; ${DEFAULT_LIMITS.maxConnections} connections; headers within ${DEFAULT_LIMITS.headersTimeoutMs / 1000} s, request within ${DEFAULT_LIMITS.requestTimeoutMs / 1000} s.`)
+  say(`Thresholds: shed webhooks beyond ${DEFAULT_MAX_IN_FLIGHT} in flight, while the event loop lags > ${DEFAULT_MAX_EVENT_LOOP_DELAY_MS} ms (mean over 0.5 s), or beyond 5,000 notifications / 32 MiB waiting for a commit; ${DEFAULT_LIMITS.maxConnections} connections; headers within ${DEFAULT_LIMITS.headersTimeoutMs / 1000} s, request within ${DEFAULT_LIMITS.requestTimeoutMs / 1000} s.`)
   say()
   say(`Start to ready (spawn → /readyz 200, median of 3): empty data dir ${median(starts.empty).toFixed(0)} ms, warm ${median(starts.warm).toFixed(0)} ms (empty ${starts.empty.map((s) => s.toFixed(0)).join('/')}, warm ${starts.warm.map((s) => s.toFixed(0)).join('/')}).`)
   say(`RSS, embedded store: idle after start ${mb(idle.rss)}, idle after the load ${mb(afterLoad.rss)}, peak ${mb(afterLoad.peak)}.`)

@@ -34,6 +34,38 @@ t.test('GET /healthz', async (t) => {
   })
 })
 
+t.test('more webhooks in flight than the cap are shed at once with 503; the probes are not', async (t) => {
+  const store = await openTestStore(t)
+  const release = gate()
+  const record = store.notifications.record
+  let waiting = 0
+  const held = gate()
+  const slow = {
+    ...store,
+    notifications: {
+      ...store.notifications,
+      async record (n: Parameters<typeof record>[0]) {
+        if (++waiting === 2) held.open()
+        await release.promise
+        return record(n)
+      },
+    },
+  }
+  const app = await buildTestApp(t, { store: slow, underPressure: { maxInFlight: 2 } })
+  const post = async (pid: string) => app.inject({ method: 'POST', url: '/webhooks/problem', headers: { ...bearer, 'content-type': 'application/json' }, payload: { PID: pid, State: 'OPEN', ImpactedEntities: [] } })
+  const first = post('a')
+  const second = post('b')
+  await held.promise
+  const third = await post('c')
+  t.equal(third.statusCode, 503)
+  t.equal(third.headers['retry-after'], '5')
+  t.same(third.json(), { code: 'DTR_ERR_UNAVAILABLE', message: 'Service is overloaded (2 requests in flight); retry later' })
+  t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, '/healthz is not counted or shed')
+  release.open()
+  t.same([(await first).statusCode, (await second).statusCode], [202, 202], 'the two in flight are answered')
+  t.equal((await post('d')).statusCode, 202, 'and a new one is taken again')
+})
+
 t.test('GET /readyz', async (t) => {
   t.test('answers 200 with the store check ok when the store answers', async (t) => {
     const app = await buildTestApp(t)
