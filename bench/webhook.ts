@@ -7,8 +7,8 @@
  * How it measures:
  * - every server (ours, a bare Fastify route, the peer) runs in its own process on loopback, and
  *   autocannon drives it from this one at 50 connections (`--connections`);
- * - our service's log is read by a separate sink process (bench/log-sink.ts), as a log shipper
- *   would, so that the process making the load does not pay for reading it;
+ * - every server's stdout goes through a pipe to `cat` writing a file, as a container runtime
+ *   keeps a pod's log: read by another process than the one making the load, and cheaply;
  * - each scenario is warmed up first (2 s), on a data directory that is warm by then;
  * - ratios to the bare route and to the peer measured in the same run compare across machines
  *   better than absolute figures do.
@@ -18,7 +18,6 @@ import { once } from 'node:events'
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import autocannon, { type Result } from 'autocannon'
@@ -77,40 +76,45 @@ let serial = 0
 const run = Date.now().toString(36)
 const newProblem = (): string => problem(`-${run}_${serial++}V2`)
 
-interface Server { child: ChildProcess, url: string, pid: number, startedAt: number, sinkLines: Promise<number>, stop(): Promise<void> }
+interface Server { child: ChildProcess, url: string, pid: number, startedAt: number, logLines(): number, stop(): Promise<void> }
 
-/** Spawns a server whose stdout goes to a sink process; resolves once it announces its URL. */
+/**
+ * Spawns a server whose stdout goes, through a pipe, to `cat` appending to a file: the way a
+ * container runtime keeps a pod's log, read by a process other than the one making the load
+ * (and a cheap one, as the runtime's is). Resolves once the server has logged its URL.
+ */
 async function startServer (command: string[], env: Record<string, string>): Promise<Server> {
-  const sink = spawn(process.execPath, [join(here, 'log-sink.js')], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const log = join(freshDir(), 'stdout.log')
+  const sink = spawn('sh', ['-c', 'exec cat > "$1"', 'sh', log], { stdio: ['pipe', 'ignore', 'inherit'] })
   const sinkExited = once(sink, 'exit')
   const startedAt = performance.now()
   const [file, ...args] = command as [string, ...string[]]
   const child = spawn(file, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', sink.stdin, 'inherit'] })
   // The sink owns the pipe now; this process keeps no end of it open.
-  sink.stdin.destroy()
-  const lines = createInterface({ input: sink.stdout })
-  let sinkLines: (n: number) => void = () => {}
-  const counted = new Promise<number>((resolve) => { sinkLines = resolve })
-  let pid = child.pid as number
+  sink.stdin?.destroy()
   const exited = once(child, 'exit')
-  const url = await new Promise<string>((resolve, reject) => {
-    lines.on('line', (line) => {
-      try {
-        const entry = JSON.parse(line) as { url?: unknown, lines?: unknown, pid?: unknown }
-        // The server's own pid (under strace, child.pid is strace's).
-        if (typeof entry.pid === 'number') pid = entry.pid
-        if (typeof entry.url === 'string') resolve(entry.url)
-        if (typeof entry.lines === 'number') sinkLines(entry.lines)
-      } catch { /* not JSON */ }
-    })
-    child.once('exit', (code) => reject(new Error(`${command.join(' ')} exited with ${code}`)))
-  })
+  let failed: Error | undefined
+  exited.then(([code]) => { failed = new Error(`${command.join(' ')} exited with ${String(code)}`) }, () => {})
+  let announced: { url: string, pid: number } | undefined
+  while (announced === undefined) {
+    if (failed !== undefined) throw failed
+    const text = existsSync(log) ? readFileSync(log, 'utf8') : ''
+    const line = text.split('\n').find((l) => l.includes('"url"'))
+    if (line !== undefined) {
+      const entry = JSON.parse(line) as { url: string, pid: number }
+      // The server's own pid (under strace, child.pid is strace's).
+      announced = { url: entry.url, pid: entry.pid }
+    } else {
+      await new Promise((resolve) => setTimeout(resolve, 2))
+    }
+  }
+  const { url, pid } = announced
   return {
     child,
     url,
     pid,
     startedAt,
-    sinkLines: counted,
+    logLines: () => readFileSync(log, 'utf8').split('\n').filter((l) => l !== '').length,
     async stop () {
       process.kill(pid, 'SIGTERM')
       await exited
@@ -250,7 +254,7 @@ try {
   await new Promise((resolve) => setTimeout(resolve, 2000))
   const afterLoad = memory(service.pid)
   await service.stop()
-  const logLines = await service.sinkLines
+  const logLines = service.logLines()
   const disk = storeSize(dataDir)
 
   // --- fsyncs per commit ---------------------------------------------------------------------
@@ -307,7 +311,7 @@ try {
   say(`Start to ready (spawn → /readyz 200, median of 3): empty data dir ${median(starts.empty).toFixed(0)} ms, warm ${median(starts.warm).toFixed(0)} ms (empty ${starts.empty.map((s) => s.toFixed(0)).join('/')}, warm ${starts.warm.map((s) => s.toFixed(0)).join('/')}).`)
   say(`RSS, embedded store: idle after start ${mb(idle.rss)}, idle after the load ${mb(afterLoad.rss)}, peak ${mb(afterLoad.peak)}.`)
   say(`Disk: ${mb(disk.bytes)} for ${disk.notifications.toLocaleString('en-US')} notifications with their jobs = ${mb((disk.bytes / Math.max(disk.notifications, 1)) * 10_000)} per 10,000.`)
-  say(`Log: ${logLines.toLocaleString('en-US')} lines read by the sink for ${rows.slice(peer === undefined ? 1 : 2).reduce((n, r) => n + r.total, 0).toLocaleString('en-US')} measured requests (plus warm-ups): one per request.`)
+  say(`Log: ${logLines.toLocaleString('en-US')} lines written for ${rows.slice(peer === undefined ? 1 : 2).reduce((n, r) => n + r.total, 0).toLocaleString('en-US')} measured requests (plus warm-ups): one per request.`)
   if (fsyncs !== undefined) say(`fsync: ${fsyncs.calls} fsync/fdatasync calls on the store's files for ${fsyncs.accepted.toLocaleString('en-US')} notifications accepted at ${CONNECTIONS} connections (${((fsyncs.calls / Math.max(fsyncs.accepted, 1)) * 1000).toFixed(0)} per 1,000; group commit).`)
   if (slow.length > 0) {
     say()

@@ -11,7 +11,7 @@
  * written by plugins/request-log.ts, with the fields set here in `request.logFields`.
  */
 import { isUtf8 } from 'node:buffer'
-import { randomFillSync } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { toNewNotification, uuidV7 } from '../domain/notification.js'
@@ -122,7 +122,7 @@ const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (fastify, 
       reply.code(200)
       return { status: 'test' }
     }
-    const notification = toNewNotification(uuidV7(fastify.store.clock.now(), randomFillSync(new Uint8Array(10))), kind, payload, request.receivedBody)
+    const notification = toNewNotification(uuidV7(fastify.store.clock.now(), randomUUID()), kind, payload, request.receivedBody)
     const result = await fastify.store.notifications.record(notification)
     count(kind, result.status)
     request.logFields = { kind, problemId: notification.problemId, state: notification.state, notificationId: result.notificationId, status: result.status }
