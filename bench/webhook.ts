@@ -101,9 +101,9 @@ async function startServer (command: string[], env: Record<string, string>): Pro
     const text = existsSync(log) ? readFileSync(log, 'utf8') : ''
     const line = text.split('\n').find((l) => l.includes('"url"'))
     if (line !== undefined) {
-      const entry = JSON.parse(line) as { url: string, pid: number }
+      const entry = JSON.parse(line) as { url: string, pid?: number }
       // The server's own pid (under strace, child.pid is strace's).
-      announced = { url: entry.url, pid: entry.pid }
+      announced = { url: entry.url, pid: entry.pid ?? child.pid as number }
     } else {
       await new Promise((resolve) => setTimeout(resolve, 2))
     }
@@ -124,7 +124,7 @@ async function startServer (command: string[], env: Record<string, string>): Pro
 }
 
 /** The service runs with the image's NODE_OPTIONS (Dockerfile), as in production. */
-const imageNodeOptions = /^ENV NODE_OPTIONS=(.*)$/m.exec(readFileSync(join(here, '../../Dockerfile'), 'utf8'))?.[1] ?? ''
+const imageNodeOptions = (/^ENV NODE_OPTIONS=(.*)$/m.exec(readFileSync(join(here, '../../Dockerfile'), 'utf8'))?.[1] ?? '').replace(/^"|"$/g, '')
 const serviceEnv = (dataDir: string, extra: Record<string, string> = {}): Record<string, string> =>
   ({ NODE_OPTIONS: imageNodeOptions, DTR_PORT: '0', DTR_HOST: '127.0.0.1', DTR_DATA_DIR: dataDir, DTR_WEBHOOK_TOKENS: TOKEN, ...extra })
 

@@ -35,19 +35,26 @@ export default fp<GracefulCloseOptions>(async function gracefulClosePlugin (fast
   let closing = false
   const receiving = new Set<IncomingMessage>()
   fastify.decorate('closing', { getter: () => closing })
-  fastify.addHook('onRequest', async (request) => {
-    if (closing) throw new DtrError('DTR_ERR_UNAVAILABLE', 'Service is shutting down; retry later')
+  // Callback hooks, not async ones: they run on every request, and a promise each is measurable.
+  fastify.addHook('onRequest', (request, _reply, next) => {
+    if (closing) {
+      next(new DtrError('DTR_ERR_UNAVAILABLE', 'Service is shutting down; retry later'))
+      return
+    }
     const raw = request.raw
-    if (raw.complete || !hasBody(raw)) return
-    receiving.add(raw)
-    const done = (): void => { receiving.delete(raw) }
-    raw.once('end', done)
-    raw.once('close', done)
+    if (!raw.complete && hasBody(raw)) {
+      receiving.add(raw)
+      const done = (): void => { receiving.delete(raw) }
+      raw.once('end', done)
+      raw.once('close', done)
+    }
+    next()
   })
-  fastify.addHook('onSend', async (request, reply) => {
+  fastify.addHook('onSend', (request, reply, payload, next) => {
     // Answered (early, e.g. 401 or 415): no longer waiting for its body.
     receiving.delete(request.raw)
     if (closing) reply.header('connection', 'close')
+    next(null, payload)
   })
   fastify.addHook('preClose', async () => {
     closing = true

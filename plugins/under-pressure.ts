@@ -50,11 +50,19 @@ export default fp<UnderPressureOptions>(async function underPressurePlugin (fast
 
   const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT
   let inFlight = 0
-  fastify.addHook('onRequest', async (request, reply) => {
-    if (request.routeOptions.config.loadShedding === false) return
-    if (inFlight >= maxInFlight) throw new DtrError('DTR_ERR_UNAVAILABLE', `Service is overloaded (${inFlight} requests in flight); retry later`)
+  const release = (): void => { inFlight-- }
+  fastify.addHook('onRequest', (request, reply, next) => {
+    if (request.routeOptions.config.loadShedding === false) {
+      next()
+      return
+    }
+    if (inFlight >= maxInFlight) {
+      next(new DtrError('DTR_ERR_UNAVAILABLE', `Service is overloaded (${inFlight} requests in flight); retry later`))
+      return
+    }
     inFlight++
     // 'close' comes for every response, sent or aborted, so the count never leaks.
-    reply.raw.once('close', () => { inFlight-- })
+    reply.raw.once('close', release)
+    next()
   })
 }, { name: 'under-pressure', fastify: '5.x' })

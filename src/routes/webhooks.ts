@@ -89,11 +89,13 @@ const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (fastify, 
 
   fastify.addHook('onRequest', fastify.webhookAuth)
   // Nothing decompresses bodies here: a compressed one would be read as garbage JSON.
-  fastify.addHook('preParsing', async (request) => {
+  fastify.addHook('preParsing', (request, _reply, payload, next) => {
     const encoding = request.headers['content-encoding']
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
-      throw new DtrError('DTR_ERR_UNSUPPORTED_MEDIA_TYPE', `Content-Encoding ${encoding} is not supported; send the body uncompressed`)
+      next(new DtrError('DTR_ERR_UNSUPPORTED_MEDIA_TYPE', `Content-Encoding ${encoding} is not supported; send the body uncompressed`))
+      return
     }
+    next(null, payload)
   })
 
   const kindOf = (request: FastifyRequest): NotificationKind => request.routeOptions.config.kind ?? 'problem'
