@@ -1,25 +1,48 @@
 /**
- * `npm run bench`: webhook throughput and latency, measured in one run on one machine.
+ * `npm run bench` (SPEC 13): the webhook's throughput and latency, start to ready, idle RSS, disk
+ * per 10,000 notifications, fsyncs per commit and the cost of a slow disk, measured in one run on
+ * one machine. `--peer URL` adds the seed's reference template (a plain Node app, run separately:
+ * `PORT=8099 node app.js`, then `--peer http://127.0.0.1:8099/dthandler`).
  *
- * The service and a bare Fastify route each run in a child process (as in production) on
- * loopback, and autocannon drives them from this process at 50 connections. For each scenario it
- * prints requests/s, p50 and p99 latency, and the ratio to the bare route measured in the same
- * run, so the numbers compare across machines better than absolute figures do.
+ * How it measures:
+ * - every server (ours, a bare Fastify route, the peer) runs in its own process on loopback, and
+ *   autocannon drives it from this one at 50 connections (`--connections`);
+ * - every server's stdout goes through a pipe to `cat` writing a file, as a container runtime
+ *   keeps a pod's log: read by another process than the one making the load, and cheaply;
+ * - each scenario is warmed up first (2 s), on a data directory that is warm by then;
+ * - ratios to the bare route and to the peer measured in the same run compare across machines
+ *   better than absolute figures do.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
 import autocannon, { type Result } from 'autocannon'
+import Database from 'better-sqlite3'
+import { request } from 'undici'
+import { DEFAULT_LIMITS } from '../src/app.js'
+import { DEFAULT_MAX_EVENT_LOOP_DELAY_MS, DEFAULT_MAX_IN_FLIGHT } from '../plugins/under-pressure.js'
 
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
-const DURATION = Number(process.env.BENCH_DURATION ?? 10)
+const { values: flags } = parseArgs({
+  options: {
+    peer: { type: 'string' },
+    duration: { type: 'string', default: process.env.BENCH_DURATION ?? '10' },
+    connections: { type: 'string', default: process.env.BENCH_CONNECTIONS ?? '50' },
+    overload: { type: 'string', default: '500' },
+    'fsync-delay-ms': { type: 'string', default: '20' },
+  },
+})
+const DURATION = Number(flags.duration)
+const CONNECTIONS = Number(flags.connections)
+const OVERLOAD = Number(flags.overload)
+const FSYNC_DELAY_MS = Number(flags['fsync-delay-ms'])
 const TOKEN = 'bench-token-0123456789'
 const here = fileURLToPath(new URL('.', import.meta.url))
 const cli = join(here, '../src/cli.js')
+const DB_FILE = 'dt-remediator.db'
 
 const docsTest = JSON.stringify({
   ImpactedEntities: [{ type: 'HOST', name: 'MyHost1', entity: 'HOST-XXXXXXXXXXXXX' }, { type: 'SERVICE', name: 'MyService1', entity: 'SERVICE-XXXXXXXXXXXXX' }],
@@ -49,71 +72,267 @@ const problem = (pid: string): string => JSON.stringify({
   ImpactedEntities: [{ type: 'SERVICE', name: 'checkout-service', entity: 'SERVICE-1125C375A187D27A' }],
 })
 
-async function start (args: string[], env: Record<string, string>): Promise<{ child: ChildProcess, url: string }> {
-  // The child's log is read (and so drained) here, as a log shipper would read it in production.
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      try {
-        const entry = JSON.parse(line) as { url?: unknown }
-        if (typeof entry.url === 'string') resolve(entry.url)
-      } catch { /* not a JSON line */ }
-    })
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)))
-  })
-  return { child, url }
-}
+let serial = 0
+const run = Date.now().toString(36)
+const newProblem = (): string => problem(`-${run}_${serial++}V2`)
 
-async function stop (child: ChildProcess): Promise<void> {
+interface Server { child: ChildProcess, url: string, pid: number, startedAt: number, logLines(): number, stop(): Promise<void> }
+
+/**
+ * Spawns a server whose stdout goes, through a pipe, to `cat` appending to a file: the way a
+ * container runtime keeps a pod's log, read by a process other than the one making the load
+ * (and a cheap one, as the runtime's is). Resolves once the server has logged its URL.
+ */
+async function startServer (command: string[], env: Record<string, string>): Promise<Server> {
+  const log = join(freshDir(), 'stdout.log')
+  const sink = spawn('sh', ['-c', 'exec cat > "$1"', 'sh', log], { stdio: ['pipe', 'ignore', 'inherit'] })
+  const sinkExited = once(sink, 'exit')
+  const startedAt = performance.now()
+  const [file, ...args] = command as [string, ...string[]]
+  const child = spawn(file, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', sink.stdin, 'inherit'] })
+  // The sink owns the pipe now; this process keeps no end of it open.
+  sink.stdin?.destroy()
   const exited = once(child, 'exit')
-  child.kill('SIGTERM')
-  await exited
-}
-
-interface Row { name: string, rps: number, p50: number, p99: number, non2xx: number, errors: number, total: number }
-
-async function measure (name: string, url: string, body: string | (() => string), warmup = true): Promise<Row> {
-  const options: autocannon.Options = {
-    url: `${url}/webhooks/problem`,
-    connections: CONNECTIONS,
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-    ...(typeof body === 'string' ? { body } : { requests: [{ setupRequest: (req) => ({ ...req, body: body() }) }] }),
+  let failed: Error | undefined
+  exited.then(([code]) => { failed = new Error(`${command.join(' ')} exited with ${String(code)}`) }, () => {})
+  let announced: { url: string, pid: number } | undefined
+  while (announced === undefined) {
+    if (failed !== undefined) throw failed
+    const text = existsSync(log) ? readFileSync(log, 'utf8') : ''
+    const line = text.split('\n').find((l) => l.includes('"url"'))
+    if (line !== undefined) {
+      const entry = JSON.parse(line) as { url: string, pid?: number }
+      // The server's own pid (under strace, child.pid is strace's).
+      announced = { url: entry.url, pid: entry.pid ?? child.pid as number }
+    } else {
+      await new Promise((resolve) => setTimeout(resolve, 2))
+    }
   }
-  if (warmup) await autocannon({ ...options, duration: 2 })
-  const result: Result = await autocannon({ ...options, duration: DURATION })
-  return { name, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors, total: result.requests.total }
+  const { url, pid } = announced
+  return {
+    child,
+    url,
+    pid,
+    startedAt,
+    logLines: () => readFileSync(log, 'utf8').split('\n').filter((l) => l !== '').length,
+    async stop () {
+      process.kill(pid, 'SIGTERM')
+      await exited
+      await sinkExited
+    },
+  }
 }
 
-const dataDir = mkdtempSync(join(tmpdir(), 'dtr-bench-'))
-const rows: Row[] = []
+/** The service runs with the image's NODE_OPTIONS (Dockerfile), as in production. */
+const imageNodeOptions = (/^ENV NODE_OPTIONS=(.*)$/m.exec(readFileSync(join(here, '../../Dockerfile'), 'utf8'))?.[1] ?? '').replace(/^"|"$/g, '')
+const serviceEnv = (dataDir: string, extra: Record<string, string> = {}): Record<string, string> =>
+  ({ NODE_OPTIONS: imageNodeOptions, DTR_PORT: '0', DTR_HOST: '127.0.0.1', DTR_DATA_DIR: dataDir, DTR_WEBHOOK_TOKENS: TOKEN, ...extra })
+
+async function readyAfter (server: Server): Promise<number> {
+  for (;;) {
+    try {
+      const res = await request(`${server.url}/readyz`)
+      await res.body.dump()
+      if (res.statusCode === 200) return performance.now() - server.startedAt
+    } catch { /* not yet */ }
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+function memory (pid: number): { rss: number, peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024
+  return { rss: kb('VmRSS'), peak: kb('VmHWM') }
+}
+
+interface Row { name: string, rps: number, p50: number, p99: number, max: number, non2xx: number, errors: number, total: number, codes: Record<string, number> }
+
+async function load (url: string, body: string | (() => string), options: { connections?: number, duration?: number, amount?: number, headers?: Record<string, string> } = {}): Promise<Result> {
+  return autocannon({
+    url,
+    connections: options.connections ?? CONNECTIONS,
+    ...(options.amount === undefined ? { duration: options.duration ?? DURATION } : { amount: options.amount }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}`, ...options.headers },
+    ...(typeof body === 'string' ? { body } : { requests: [{ setupRequest: (req) => ({ ...req, body: body() }) }] }),
+  })
+}
+
+async function measure (name: string, url: string, body: string | (() => string), options: { connections?: number, headers?: Record<string, string> } = {}): Promise<Row> {
+  await load(url, body, { ...options, duration: 2 })
+  const r = await load(url, body, options)
+  const codes = Object.fromEntries(Object.entries(r.statusCodeStats ?? {}).map(([code, s]) => [code, s.count ?? 0]))
+  return { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max, non2xx: r.non2xx, errors: r.errors, total: r.requests.total, codes }
+}
+
+/** Latencies of GET /healthz every 20 ms until stopped: what a stalled event loop does to everyone. */
+function probe (url: string): { stop(): Promise<number[]> } {
+  const latencies: number[] = []
+  const state = { running: true }
+  const loop = (async () => {
+    while (state.running) {
+      const started = performance.now()
+      const res = await request(`${url}/healthz`)
+      await res.body.dump()
+      latencies.push(performance.now() - started)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  })()
+  return { async stop () { state.running = false; await loop; return latencies.sort((a, b) => a - b) } }
+}
+
+const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0
+
+async function eventLoopMax (url: string): Promise<number> {
+  const res = await request(`${url}/metrics`)
+  const text = await res.body.text()
+  return Number(/^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text)?.[1] ?? Number.NaN) * 1000
+}
+
+function storeSize (dataDir: string): { bytes: number, notifications: number } {
+  const path = join(dataDir, DB_FILE)
+  const bytes = statSync(path).size + (existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0)
+  const db = new Database(path, { readonly: true })
+  const notifications = (db.prepare('SELECT count(*) AS n FROM notifications').get() as { n: number }).n
+  db.close()
+  return { bytes, notifications }
+}
+
+const strace = spawnSync('strace', ['-f', '--seccomp-bpf', '-e', 'trace=fsync', '-o', '/dev/null', 'true']).status === 0
+const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`
+const out: string[] = []
+const say = (line = ''): void => { out.push(line); process.stdout.write(`${line}\n`) }
+const progress = (what: string): void => { process.stderr.write(`bench: ${what}\n`) }
+const dirs: string[] = []
+const freshDir = (): string => { const d = mkdtempSync(join(tmpdir(), 'dtr-bench-')); dirs.push(d); return d }
+
 try {
-  const bare = await start([join(here, 'bare-server.js')], {})
-  rows.push(await measure('bare Fastify route (same body)', bare.url, problem('bare')))
-  await stop(bare.child)
+  progress('start to ready')
+  // --- start to ready, idle RSS -------------------------------------------------------------
+  const dataDir = freshDir()
+  const starts = { empty: [] as number[], warm: [] as number[] }
+  for (let i = 0; i < 3; i++) {
+    const dir = i === 0 ? dataDir : freshDir()
+    const empty = await startServer([process.execPath, cli, 'serve'], serviceEnv(dir))
+    starts.empty.push(await readyAfter(empty))
+    await empty.stop()
+    const warm = await startServer([process.execPath, cli, 'serve'], serviceEnv(dir))
+    starts.warm.push(await readyAfter(warm))
+    await warm.stop()
+  }
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0
 
-  const service = await start([cli, 'serve'], { DTR_PORT: '0', DTR_HOST: '127.0.0.1', DTR_DATA_DIR: dataDir, DTR_WEBHOOK_TOKENS: TOKEN })
-  rows.push(await measure('test notifications', service.url, docsTest))
-  let n = 0
-  const run = Date.now().toString(36)
-  // No warm-up for new notifications: every request must be a notification never seen before.
-  rows.push(await measure('new notifications (durable, embedded store)', service.url, () => problem(`-${run}_${n++}V2`), false))
-  rows.push(await measure('duplicates', service.url, problem('-duplicate_1V2')))
-  await stop(service.child)
+  // --- throughput ----------------------------------------------------------------------------
+  const rows: Row[] = []
+  progress('bare Fastify route')
+  const bare = await startServer([process.execPath, join(here, 'bare-server.js')], {})
+  rows.push(await measure('bare Fastify route (same body)', `${bare.url}/webhooks/problem`, problem('bare')))
+  await bare.stop()
+
+  let peer: Row | undefined
+  if (flags.peer !== undefined) {
+    const peerUrl = new URL(flags.peer)
+    if (peerUrl.pathname === '/') peerUrl.pathname = '/dthandler'
+    peer = await measure('reference template (--peer), test notifications', peerUrl.toString(), docsTest, { headers: { 'x-source': 'dynatrace' } })
+    rows.push(peer)
+  }
+
+  progress('the service')
+  const service = await startServer([process.execPath, cli, 'serve'], serviceEnv(dataDir))
+  await readyAfter(service)
+  await new Promise((resolve) => setTimeout(resolve, 2000))
+  const idle = memory(service.pid)
+  const webhook = `${service.url}/webhooks/problem`
+  const testRow = await measure('test notifications', webhook, docsTest)
+  rows.push(testRow)
+  const freshRow = await measure('new notifications (durable, embedded store)', webhook, newProblem)
+  rows.push(freshRow)
+  const dupRow = await measure('duplicates', webhook, problem('-duplicate_1V2'))
+  rows.push(dupRow)
+  const overload = await measure(`overload: new notifications at ${OVERLOAD} connections`, webhook, newProblem, { connections: OVERLOAD })
+  rows.push(overload)
+  await new Promise((resolve) => setTimeout(resolve, 2000))
+  const afterLoad = memory(service.pid)
+  await service.stop()
+  const logLines = service.logLines()
+  const disk = storeSize(dataDir)
+
+  // --- fsyncs per commit ---------------------------------------------------------------------
+  let fsyncs: { calls: number, accepted: number } | undefined
+  if (strace) {
+    progress('fsyncs per commit')
+    const dir = freshDir()
+    const trace = join(dir, '..', `${dir.split('/').at(-1) ?? 'x'}.strace`)
+    const traced = await startServer(['strace', '-f', '--seccomp-bpf', '-y', '-e', 'trace=fsync,fdatasync', '-o', trace, process.execPath, cli, 'serve'], serviceEnv(dir))
+    await readyAfter(traced)
+    const r = await load(`${traced.url}/webhooks/problem`, newProblem, { amount: 5000 })
+    await traced.stop()
+    const calls = readFileSync(trace, 'utf8').split('\n').filter((l) => /\b(fsync|fdatasync)\(/.test(l) && l.includes(join(dir, DB_FILE))).length
+    rmSync(trace, { force: true })
+    fsyncs = { calls, accepted: r['2xx'] }
+  }
+
+  // --- a slow disk: each fsync delayed, the connection on the main thread or in its worker ---
+  const slow: Array<{ thread: string, row: Row, probe: number[], loopMax: number }> = []
+  if (strace) {
+    for (const thread of ['main', 'worker']) {
+      progress(`slow fsync, store connection on the ${thread} thread`)
+      const dir = freshDir()
+      const traced = await startServer(['strace', '-f', '--seccomp-bpf', '-e', 'trace=fsync,fdatasync', '-e', `inject=fsync,fdatasync:delay_enter=${FSYNC_DELAY_MS * 1000}`, '-o', '/dev/null',
+        process.execPath, join(here, 'service.js')], serviceEnv(dir, { BENCH_THREAD: thread }))
+      await readyAfter(traced)
+      await load(`${traced.url}/webhooks/problem`, newProblem, { duration: 2 })
+      await eventLoopMax(traced.url)
+      const probing = probe(traced.url)
+      const r = await load(`${traced.url}/webhooks/problem`, newProblem, { duration: Math.min(DURATION, 5) })
+      const latencies = await probing.stop()
+      const loopMax = await eventLoopMax(traced.url)
+      await traced.stop()
+      slow.push({ thread, row: { name: thread, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max, non2xx: r.non2xx, errors: r.errors, total: r.requests.total, codes: {} }, probe: latencies, loopMax })
+    }
+  }
+
+  // --- report ----------------------------------------------------------------------------------
+  const base = rows[0] as Row
+  const pad = (s: string, n: number): string => s.padEnd(n)
+  const num = (v: number, d = 0): string => v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }).padStart(9)
+  say()
+  say(`Webhook benchmark: ${CONNECTIONS} connections, ${DURATION} s per scenario after a 2 s warm-up, Node ${process.version}, loopback, NODE_OPTIONS=${imageNodeOptions} (as the image)`)
+  say()
+  say(`${pad('scenario', 52)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'max ms'.padStart(9)}${'× bare'.padStart(9)}${peer === undefined ? '' : '× peer'.padStart(9)}${'non-2xx'.padStart(9)}${'errors'.padStart(9)}`)
+  for (const r of rows) {
+    say(`${pad(r.name, 52)}${num(r.rps)}${num(r.p50, 1)}${num(r.p99, 1)}${num(r.max, 0)}${num(r.rps / base.rps, 2)}${peer === undefined ? '' : num(r.rps / peer.rps, 2)}${num(r.non2xx)}${num(r.errors)}`)
+  }
+  say()
+  const shed = overload.codes['503'] ?? 0
+  say(`Overload (${OVERLOAD} connections): ${shed.toLocaleString('en-US')} of ${overload.total.toLocaleString('en-US')} answers were 503 with Retry-After (${((shed / Math.max(overload.total, 1)) * 100).toFixed(1)}%); status codes ${JSON.stringify(overload.codes)}.`)
+  say(`Thresholds: shed webhooks beyond ${DEFAULT_MAX_IN_FLIGHT} in flight, while the event loop lags > ${DEFAULT_MAX_EVENT_LOOP_DELAY_MS} ms (mean over 0.5 s), or beyond 5,000 notifications / 32 MiB waiting for a commit; ${DEFAULT_LIMITS.maxConnections} connections; headers within ${DEFAULT_LIMITS.headersTimeoutMs / 1000} s, request within ${DEFAULT_LIMITS.requestTimeoutMs / 1000} s.`)
+  say()
+  say(`Start to ready (spawn → /readyz 200, median of 3): empty data dir ${median(starts.empty).toFixed(0)} ms, warm ${median(starts.warm).toFixed(0)} ms (empty ${starts.empty.map((s) => s.toFixed(0)).join('/')}, warm ${starts.warm.map((s) => s.toFixed(0)).join('/')}).`)
+  say(`RSS, embedded store: idle after start ${mb(idle.rss)}, idle after the load ${mb(afterLoad.rss)}, peak ${mb(afterLoad.peak)}.`)
+  say(`Disk: ${mb(disk.bytes)} for ${disk.notifications.toLocaleString('en-US')} notifications with their jobs = ${mb((disk.bytes / Math.max(disk.notifications, 1)) * 10_000)} per 10,000.`)
+  say(`Log: ${logLines.toLocaleString('en-US')} lines written for ${rows.slice(peer === undefined ? 1 : 2).reduce((n, r) => n + r.total, 0).toLocaleString('en-US')} measured requests (plus warm-ups): one per request.`)
+  if (fsyncs !== undefined) say(`fsync: ${fsyncs.calls} fsync/fdatasync calls on the store's files for ${fsyncs.accepted.toLocaleString('en-US')} notifications accepted at ${CONNECTIONS} connections (${((fsyncs.calls / Math.max(fsyncs.accepted, 1)) * 1000).toFixed(0)} per 1,000; group commit).`)
+  if (slow.length > 0) {
+    say()
+    say(`A slow disk: every fsync delayed ${FSYNC_DELAY_MS} ms (strace inject), new notifications at ${CONNECTIONS} connections, GET /healthz probed every 20 ms meanwhile:`)
+    say(`${pad('store connection on', 24)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'healthz p50'.padStart(13)}${'healthz p99'.padStart(13)}${'healthz max'.padStart(13)}${'loop max ms'.padStart(13)}`)
+    for (const s of slow) {
+      say(`${pad(s.thread === 'main' ? 'the main thread' : 'a worker thread (serve)', 24)}${num(s.row.rps)}${num(s.row.p50, 1)}${num(s.row.p99, 1)}${num(quantile(s.probe, 0.5), 1).padStart(13)}${num(quantile(s.probe, 0.99), 1).padStart(13)}${num(s.probe.at(-1) ?? 0, 1).padStart(13)}${num(s.loopMax, 1).padStart(13)}`)
+    }
+  }
+  say()
+  const goals: Array<[string, boolean]> = [
+    ...(peer === undefined ? [] : [[`test notifications ≥ 1.0× the reference template (${(testRow.rps / peer.rps).toFixed(2)}×)`, testRow.rps >= peer.rps] as [string, boolean]]),
+    [`test notifications ≥ 0.5× the bare route (${(testRow.rps / base.rps).toFixed(2)}×)`, testRow.rps >= 0.5 * base.rps],
+    [`new notifications ≥ 5,000/s with p99 < 25 ms (${freshRow.rps.toFixed(0)}/s, p99 ${freshRow.p99} ms)`, freshRow.rps >= 5000 && freshRow.p99 < 25],
+    [`duplicates ≥ new (${dupRow.rps.toFixed(0)} vs ${freshRow.rps.toFixed(0)}/s)`, dupRow.rps >= freshRow.rps],
+    [`idle RSS < 100 MB (${mb(idle.rss)})`, idle.rss < 100e6],
+    [`start to ready < 1 s empty, < 0.5 s warm (${median(starts.empty).toFixed(0)} / ${median(starts.warm).toFixed(0)} ms)`, median(starts.empty) < 1000 && median(starts.warm) < 500],
+    [`disk ≤ 10 MB per 10,000 notifications (${mb((disk.bytes / Math.max(disk.notifications, 1)) * 10_000)})`, (disk.bytes / Math.max(disk.notifications, 1)) * 10_000 <= 10e6],
+  ]
+  say('Goals (issue 9):')
+  for (const [goal, met] of goals) say(`  ${met ? 'met    ' : 'NOT met'}  ${goal}`)
 } finally {
-  rmSync(dataDir, { recursive: true, force: true })
-}
-
-const base = rows[0] as Row
-const pad = (s: string, n: number): string => s.padEnd(n)
-const num = (v: number, d = 0): string => v.toFixed(d).padStart(9)
-process.stdout.write(`\nWebhook benchmark: ${CONNECTIONS} connections, ${DURATION}s per scenario, Node ${process.version}, loopback\n\n`)
-process.stdout.write(`${pad('scenario', 46)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'× bare'.padStart(9)}${'p99 ×'.padStart(9)}${'non-2xx'.padStart(9)}${'errors'.padStart(9)}\n`)
-for (const r of rows) {
-  process.stdout.write(`${pad(r.name, 46)}${num(r.rps)}${num(r.p50, 1)}${num(r.p99, 1)}${num(r.rps / base.rps, 2)}${num(r.p99 / Math.max(base.p99, 1), 1)}${num(r.non2xx)}${num(r.errors)}\n`)
-}
-const fresh = rows.find((r) => r.name.startsWith('new'))
-if (fresh !== undefined) {
-  const ok = fresh.rps >= 2000 && fresh.p99 < 50
-  process.stdout.write(`\nGoal for new notifications: ≥ 2000 req/s with p99 < 50 ms → ${ok ? 'met' : 'NOT met'} (${fresh.rps.toFixed(0)} req/s, p99 ${fresh.p99} ms)\n`)
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
 }

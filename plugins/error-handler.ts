@@ -10,11 +10,23 @@ import { errorCatalogue, toDtrError, type DtrError } from '../src/errors.js'
 
 interface ErrorReply { code: string, message: string }
 
+/**
+ * Pure: a whole HTTP/1.1 error response in our shape, for the few places that answer on the raw
+ * socket, before or outside Fastify's reply (a request past its timeout), and close it.
+ */
+export function rawErrorResponse (status: 400 | 408, code: string, message: string): string {
+  const body = JSON.stringify({ code, message })
+  const reason = status === 408 ? 'Request Timeout' : 'Bad Request'
+  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+}
+
 export function errorReply (err: FastifyError | DtrError, request: FastifyRequest, reply: FastifyReply): ErrorReply {
   const error = toDtrError(err, { bodyLimit: request.routeOptions.bodyLimit, contentType: request.headers['content-type'] })
+  // A refusal is told in the request's one completed line (plugins/request-log.ts); a fault gets
+  // its own error line with the stack, and a store failure names its cause.
+  const cause = error.cause instanceof Error ? error.cause.message : undefined
+  request.logFields = { ...request.logFields, code: error.code, reason: error.message, ...(error.code === 'DTR_ERR_STORE' && cause !== undefined ? { cause } : {}) }
   if (error.statusCode >= 500 && error.code !== 'DTR_ERR_UNAVAILABLE' && error.code !== 'DTR_ERR_STORE') request.log.error({ err }, 'request failed')
-  else if (error.statusCode >= 500) request.log.warn({ code: error.code, reason: error.message }, 'request refused')
-  else request.log.info({ code: error.code, reason: error.message }, 'request refused')
   if (error.statusCode === 401) reply.header('www-authenticate', 'Bearer realm="dt-remediator", Basic realm="dt-remediator"')
   if (error.statusCode === 503) reply.header('retry-after', '5')
   reply.code(error.statusCode)

@@ -25,6 +25,8 @@ export interface Config {
   readonly rulesFile: string
   readonly dataDir: string
   readonly databaseUrl: string | undefined
+  /** DTR_RETENTION in ms: notifications and finished work older than this are pruned. */
+  readonly retentionMs: number
   readonly dynatrace: { readonly url: string, readonly token: string | undefined } | undefined
   /** undefined: generate one on first start and keep it in the store. */
   readonly webhookTokens: readonly string[] | undefined
@@ -57,6 +59,14 @@ type Secret = (typeof SECRET_VARIABLES)[number]
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
+const DURATION_UNITS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
+
+/** Pure: `30d`, `12h`, `90m`, `3600s` in ms; undefined for anything else. */
+export function parseDuration (text: string): number | undefined {
+  const match = /^(\d{1,6})(s|m|h|d)$/.exec(text.trim())
+  return match === null ? undefined : Number(match[1]) * DURATION_UNITS[match[2] as keyof typeof DURATION_UNITS]
+}
+
 /** Each variable's schema: the zod message becomes the one-line error after the variable name. */
 const schemas = {
   DTR_PORT: z.coerce.number({ error: 'must be a port number' }).int('must be an integer').min(0, 'must be 0-65535').max(65535, 'must be 0-65535').default(8080),
@@ -64,6 +74,13 @@ const schemas = {
   DTR_MODE: z.enum(MODES, { error: 'must be "dry-run" or "live"' }).optional(),
   DTR_RULES_FILE: z.string().min(1, 'must not be empty').default('config/remediation.yaml'),
   DTR_DATA_DIR: z.string().min(1, 'must not be empty').default('./data'),
+  DTR_RETENTION: z.string().default('30d')
+    .transform((text, ctx) => {
+      const ms = parseDuration(text)
+      if (ms === undefined) ctx.addIssue({ code: 'custom', message: 'must be a duration such as 30d, 12h or 90m' })
+      else if (ms < 3_600_000) ctx.addIssue({ code: 'custom', message: 'must be at least 1h' })
+      return ms ?? 0
+    }),
   DTR_LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   DTR_BODY_LIMIT: z.coerce.number({ error: 'must be a number of bytes' }).int('must be an integer').min(1024, 'must be at least 1024 bytes').max(64 * 1024 * 1024, 'must be at most 67108864 bytes').default(1048576),
   DTR_WEBHOOK_TOKEN_HEADER: z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be a valid HTTP header name')
@@ -178,6 +195,7 @@ export function loadConfig (env: Env, io: ConfigIo): Config {
     rulesFile: readVariable(env, 'DTR_RULES_FILE'),
     dataDir: readVariable(env, 'DTR_DATA_DIR'),
     databaseUrl,
+    retentionMs: readVariable(env, 'DTR_RETENTION'),
     dynatrace: url === undefined ? undefined : { url, token },
     webhookTokens: tokenList('DTR_WEBHOOK_TOKENS', readSecret(env, io, 'DTR_WEBHOOK_TOKENS')),
     webhookTokenHeader: readVariable(env, 'DTR_WEBHOOK_TOKEN_HEADER'),

@@ -1,7 +1,7 @@
 /**
  * One catalogue of coded errors. Every error the service answers with, logs against a run, or
  * stops start-up with has a stable `DTR_ERR_*` code and the HTTP status it maps to. The error
- * handler (src/routes/error-handler.ts) reads `statusCode` and `code` from the instance; it never walks
+ * handler (plugins/error-handler.ts) reads `statusCode` and `code` from the instance; it never walks
  * an instanceof ladder. test/errors.test.ts checks that every code is documented in
  * docs/errors.md.
  */
@@ -13,9 +13,10 @@ export interface CodedErrorSpec {
 }
 
 export const errorCatalogue = {
-  DTR_ERR_INVALID_PAYLOAD: { statusCode: 400, description: 'The webhook body is JSON but misses or mistypes required fields.' },
-  DTR_ERR_INVALID_JSON: { statusCode: 400, description: 'The webhook body is not valid JSON.' },
-  DTR_ERR_UNSUPPORTED_MEDIA_TYPE: { statusCode: 415, description: 'The body has a content type other than application/json or text/plain.' },
+  DTR_ERR_INVALID_PAYLOAD: { statusCode: 400, description: 'The webhook body is JSON but misses or mistypes required fields, nests too deep, or holds a value the store cannot keep.' },
+  DTR_ERR_INVALID_JSON: { statusCode: 400, description: 'The webhook body is not valid JSON (or not valid UTF-8).' },
+  DTR_ERR_UNSUPPORTED_MEDIA_TYPE: { statusCode: 415, description: 'The body has a content type other than application/json or text/plain, or a Content-Encoding other than identity.' },
+  DTR_ERR_REQUEST_TIMEOUT: { statusCode: 408, description: 'The request\'s headers or body did not arrive in time; the connection is closed.' },
   DTR_ERR_BODY_TOO_LARGE: { statusCode: 413, description: 'The body exceeds DTR_BODY_LIMIT bytes.' },
   DTR_ERR_UNAUTHORIZED: { statusCode: 401, description: 'No accepted webhook or admin token was presented.' },
   DTR_ERR_NOT_FOUND: { statusCode: 404, description: 'No such route or resource.' },
@@ -24,7 +25,7 @@ export const errorCatalogue = {
   DTR_ERR_UNAVAILABLE: { statusCode: 503, description: 'The service is shutting down or overloaded; Dynatrace resends.' },
   DTR_ERR_INTERNAL: { statusCode: 500, description: 'An unexpected fault; details are in the log, never in the reply.' },
   DTR_ERR_CONFIG: { statusCode: 500, description: 'A configuration value (environment or rules file) is invalid; start-up stops.' },
-  DTR_ERR_STORE: { statusCode: 503, description: 'The store could not be reached or a migration failed.' },
+  DTR_ERR_STORE: { statusCode: 503, description: 'The store could not be opened, reached or written, or its schema is not one this version can use.' },
   DTR_ERR_DYNATRACE: { statusCode: 502, description: 'Dynatrace answered with an error that is not retried (4xx other than 429).' },
   DTR_ERR_DYNATRACE_UNAVAILABLE: { statusCode: 503, description: 'Dynatrace kept answering 429/5xx or could not be reached within the retry budget.' },
   DTR_ERR_KUBERNETES: { statusCode: 502, description: 'The Kubernetes API answered with an error that is not retried.' },
@@ -133,7 +134,7 @@ export function isRetryable (err: unknown): boolean {
 }
 
 const NOT_RETRYABLE: ReadonlySet<ErrorCode> = new Set([
-  'DTR_ERR_INVALID_PAYLOAD', 'DTR_ERR_INVALID_JSON', 'DTR_ERR_UNSUPPORTED_MEDIA_TYPE', 'DTR_ERR_BODY_TOO_LARGE',
+  'DTR_ERR_INVALID_PAYLOAD', 'DTR_ERR_INVALID_JSON', 'DTR_ERR_UNSUPPORTED_MEDIA_TYPE', 'DTR_ERR_BODY_TOO_LARGE', 'DTR_ERR_REQUEST_TIMEOUT',
   'DTR_ERR_UNAUTHORIZED', 'DTR_ERR_NOT_FOUND', 'DTR_ERR_INVALID_REQUEST', 'DTR_ERR_CONFIG', 'DTR_ERR_DYNATRACE',
   'DTR_ERR_KUBERNETES', 'DTR_ERR_KUBERNETES_FORBIDDEN', 'DTR_ERR_ACTION_CONTRACT', 'DTR_ERR_ACTION_PARAMS', 'DTR_ERR_TERMINAL',
 ])

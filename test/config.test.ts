@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { Test } from 'tap'
-import { ConfigError, loadConfig, parseAllowedHosts, type Env } from '../src/config.js'
+import { ConfigError, loadConfig, parseAllowedHosts, parseDuration, type Env } from '../src/config.js'
 
 const noFiles = { readFile: (path: string): string => { throw Object.assign(new Error('nope'), { code: `ENOENT ${path}` }) } }
 const load = (env: Env, files: Record<string, string> = {}) => loadConfig(env, {
@@ -31,6 +31,7 @@ t.test('defaults match SPEC section 3', async (t) => {
     rulesFile: 'config/remediation.yaml',
     dataDir: './data',
     databaseUrl: undefined,
+    retentionMs: 30 * 86_400_000,
     dynatrace: undefined,
     webhookTokens: undefined,
     webhookTokenHeader: 'x-webhook-token',
@@ -52,6 +53,7 @@ t.test('reads every variable', async (t) => {
     DTR_MODE: 'live',
     DTR_RULES_FILE: '/etc/dtr/rules.yaml',
     DTR_DATA_DIR: '/var/lib/dtr',
+    DTR_RETENTION: '7d',
     DTR_DATABASE_URL: 'postgres://u:p@db/dtr',
     DTR_DYNATRACE_URL: 'https://host.example/e/ENV-ID/',
     DTR_DYNATRACE_TOKEN: 'dt0c01.ABC',
@@ -72,6 +74,8 @@ t.test('reads every variable', async (t) => {
   t.same(c.adminTokens, [{ name: 'admin', token: 'admin-token-1' }])
   t.equal(c.clusterName, 'prod-eu-1')
   t.equal(c.bodyLimit, 2048)
+  t.equal(c.retentionMs, 7 * 86_400_000)
+  t.equal(c.dataDir, '/var/lib/dtr')
   t.same(c.httpAllowedHosts, [
     { host: 'hooks.slack.com', port: undefined },
     { host: 'ci.example.com', port: 8443 },
@@ -116,6 +120,9 @@ t.test('an invalid value names the variable in one line', async (t) => {
   failsWith(t, { DTR_ADMIN_TOKENS: 'a', DTR_ADMIN_TOKENS_FILE: '/x' }, /^DTR_ADMIN_TOKENS: set either DTR_ADMIN_TOKENS or DTR_ADMIN_TOKENS_FILE/)
   failsWith(t, { DTR_DYNATRACE_TOKEN_FILE: '/missing' }, /^DTR_DYNATRACE_TOKEN_FILE: cannot read "\/missing": ENOENT/)
   failsWith(t, { DTR_WEBHOOK_TOKENS_FILE: '/empty' }, /^DTR_WEBHOOK_TOKENS_FILE: "\/empty" is empty/, { '/empty': '\n' })
+  failsWith(t, { DTR_RETENTION: 'a month' }, /^DTR_RETENTION: must be a duration such as 30d, 12h or 90m \(got "a month"\)$/)
+  failsWith(t, { DTR_RETENTION: '30' }, /^DTR_RETENTION: must be a duration such as 30d/)
+  failsWith(t, { DTR_RETENTION: '10m' }, /^DTR_RETENTION: must be at least 1h \(got "10m"\)$/)
   failsWith(t, { DTR_HTTP_ALLOWED_HOSTS: 'https://x.com' }, /^DTR_HTTP_ALLOWED_HOSTS: "https:\/\/x.com" is not a host/)
 })
 
@@ -148,4 +155,15 @@ t.test('DTR_PUBLIC_URL: where people reach the service, for the approval curl li
   t.equal(load({}).publicUrl, undefined)
   failsWith(t, { DTR_PUBLIC_URL: 'remediator' }, /^DTR_PUBLIC_URL: is not a URL/)
   failsWith(t, { DTR_PUBLIC_URL: 'ftp://x' }, /^DTR_PUBLIC_URL: must be an http/)
+})
+
+t.test('DTR_RETENTION takes days, hours, minutes or seconds', async (t) => {
+  t.equal(parseDuration('30d'), 30 * 86_400_000)
+  t.equal(parseDuration('12h'), 12 * 3_600_000)
+  t.equal(parseDuration('90m'), 90 * 60_000)
+  t.equal(parseDuration(' 3600s '), 3_600_000)
+  t.equal(parseDuration('1.5d'), undefined)
+  t.equal(parseDuration('-1d'), undefined)
+  t.equal(parseDuration('1w'), undefined)
+  t.equal(load({ DTR_RETENTION: '' }).retentionMs, 30 * 86_400_000, 'empty is the default')
 })

@@ -30,7 +30,6 @@ async function ensureBuilt (): Promise<void> {
   if (existsSync(built) && statSync(built).mtimeMs >= sources) return
   await run(process.execPath, [join(root, 'scripts/clean.mjs')], { cwd: root })
   await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root })
-  await run(process.execPath, [join(root, 'scripts/copy-assets.mjs')], { cwd: root })
 }
 
 /** A project with dt-remediator in its node_modules (a link to this checkout, as `npm link` makes). */

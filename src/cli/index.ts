@@ -7,8 +7,9 @@
  * are loaded through this one dynamic import; where sim/ is absent the verbs say so in one line.
  */
 import { Command, CommanderError } from 'commander'
-import { registerCheckConfig } from './check-config.js'
 import { packageVersion } from '../version.js'
+import { registerBackup } from './backup.js'
+import { registerCheckConfig } from './check-config.js'
 import { registerSendTest } from './send-test.js'
 import { registerServe } from './serve.js'
 import { registerSimulate } from './simulate.js'
@@ -48,7 +49,7 @@ export async function runCli (argv: readonly string[]): Promise<ExitCode> {
     .showHelpAfterError()
     .exitOverride()
     .addHelpText('after', '\nExit codes: 0 done, 1 failed, 2 usage. With no command, runs serve.')
-  for (const register of [registerServe, registerCheckConfig, registerSimulate, registerSendTest]) register(program, done)
+  for (const register of [registerServe, registerCheckConfig, registerSimulate, registerSendTest, registerBackup]) register(program, done)
   const sim = await simVerbs()
   if (sim === undefined) notInstalled(program, done)
   else sim(program, done)

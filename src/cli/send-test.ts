@@ -5,7 +5,6 @@
  * deployment and a payload template before configuring the integration.
  */
 import { readFileSync } from 'node:fs'
-import { request } from 'undici'
 import { RECOMMENDED_PROBLEM_PAYLOAD_TEMPLATE, renderTemplate, testPlaceholders } from '../dynatrace/templates.js'
 import type { ExitCode, RegisterVerb } from './verb.js'
 
@@ -55,6 +54,8 @@ async function sendTest (target: string, options: { token?: string, header?: str
     return 2
   }
   try {
+    // Loaded here, not at the top: every verb, serve too, imports this file to register it.
+    const { request } = await import('undici')
     const res = await request(call.url, { method: 'POST', headers: call.headers, body: call.body, headersTimeout: 10_000, bodyTimeout: 10_000 })
     const text = await res.body.text()
     process.stdout.write(`POST ${call.url} → ${res.statusCode}\n${text}\n`)

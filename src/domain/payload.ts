@@ -8,8 +8,12 @@
  */
 import { z } from 'zod'
 
+/** Longest PID / SecurityProblemId kept (SPEC 4): Dynatrace's are about 40 characters; an index entry must fit in a page. */
+export const MAX_ID_LENGTH = 256
+
 const nonEmptyId = z.union([z.string().trim().min(1, 'must not be empty'), z.number()], { error: 'expected a non-empty string or a number' })
   .transform((v) => String(v))
+  .refine((v) => v.length <= MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)
 const optionalString = z.string({ error: 'expected a string' }).optional()
 const optionalId = z.union([z.string(), z.number()], { error: 'expected a string' }).transform((v) => String(v)).optional()
 const optionalObject = z.record(z.string(), z.unknown(), { error: 'expected a JSON object (use the placeholder without quotes)' }).optional()
@@ -86,7 +90,8 @@ const placeholderHints: Record<string, string> = {
   AffectedEntities: '"AffectedEntities":{AffectedEntities}',
 }
 
-function formatPath (path: readonly PropertyKey[]): string {
+/** Pure: `ImpactedEntities[1].name` for the path ['ImpactedEntities', 1, 'name']. */
+export function formatPath (path: readonly PropertyKey[]): string {
   let out = ''
   for (const part of path) out += typeof part === 'number' ? `[${part}]` : (out === '' ? String(part) : `.${String(part)}`)
   return out

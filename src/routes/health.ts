@@ -1,21 +1,27 @@
 /**
  * Liveness, readiness and metrics (SPEC 11). No authentication: Kubernetes probes and Prometheus
- * scrape them, and they reveal nothing about notifications.
+ * scrape them, and they reveal nothing about notifications. None of them is shed under load
+ * (`loadShedding: false`): /healthz says the process is alive, however busy, so a liveness probe
+ * never kills a busy pod; /readyz says whether the store answers and accepts commits (503 while
+ * they fail, e.g. on a full disk), not how loaded the service is.
  */
 import type { FastifyPluginAsync } from 'fastify'
 
 const healthRoutes: FastifyPluginAsync = async (fastify) => {
-  fastify.get('/healthz', async () => ({ status: 'ok' }))
+  const always = { config: { loadShedding: false } }
 
-  fastify.get('/readyz', async (_request, reply) => {
-    const store = await fastify.store.ping()
+  fastify.get('/healthz', always, async () => ({ status: 'ok' }))
+
+  fastify.get('/readyz', always, async (_request, reply) => {
+    const health = await fastify.store.health()
     // The rules plugin refuses to start without valid rules, and a reload keeps the old ones.
     const rules = fastify.hasDecorator('rules')
-    reply.code(store && rules ? 200 : 503)
-    return { status: store && rules ? 'ready' : 'not ready', checks: { store: store ? 'ok' : 'unreachable', rules: rules ? 'loaded' : 'not loaded' } }
+    const ready = health.ready && rules
+    reply.code(ready ? 200 : 503)
+    return { status: ready ? 'ready' : 'not ready', checks: { store: health.store, rules: rules ? 'loaded' : 'not loaded' } }
   })
 
-  fastify.get('/metrics', async (_request, reply) => {
+  fastify.get('/metrics', always, async (_request, reply) => {
     reply.type(fastify.metrics.registry.contentType)
     return fastify.metrics.registry.metrics()
   })

@@ -2,17 +2,24 @@
  * Webhook intake (SPEC 4): POST /webhooks/problem and /webhooks/security. Authenticate, parse,
  * validate (the route schemas are the payload schemas of src/domain/payload.ts), answer
  * Dynatrace's test call, store durably, answer. Nothing here waits on Dynatrace or Kubernetes:
- * the work is queued in the same statement that stores the notification, and the runner picks it
- * up.
+ * the work is queued in the same transaction that stores the notification, and the runner picks
+ * it up.
+ *
+ * Every bad input is the sender's to fix and gets its 4xx naming the field before anything
+ * reaches the store: a compressed body (415), bytes that are not UTF-8, bad JSON, JSON nested
+ * too deep or holding strings the store cannot keep (400). The one log line per request is
+ * written by plugins/request-log.ts, with the fields set here in `request.logFields`.
  */
+import { isUtf8 } from 'node:buffer'
 import { randomUUID } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
-import { toNewNotification } from '../domain/notification.js'
+import { toNewNotification, uuidV7 } from '../domain/notification.js'
 import {
   isTestNotification, problemPayloadSchema, securityPayloadSchema,
   type NotificationKind, type ProblemPayload, type SecurityPayload,
 } from '../domain/payload.js'
+import { unstorableFields } from '../domain/storable.js'
 import { DtrError, errorCodeOf, type ErrorCode } from '../errors.js'
 
 declare module 'fastify' {
@@ -37,7 +44,9 @@ const refusalOutcome: Partial<Record<ErrorCode, string>> = {
   DTR_ERR_INVALID_JSON: 'invalid',
   DTR_ERR_UNSUPPORTED_MEDIA_TYPE: 'invalid',
   DTR_ERR_BODY_TOO_LARGE: 'too_large',
+  DTR_ERR_REQUEST_TIMEOUT: 'invalid',
   DTR_ERR_UNAVAILABLE: 'unavailable',
+  DTR_ERR_STORE: 'unavailable',
 }
 
 const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (fastify, options) => {
@@ -46,43 +55,80 @@ const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (fastify, 
 
   // Dynatrace sends application/json, or — when the user configured another content type — the
   // same text without JSON escaping, so both are parsed as JSON and a parse failure is the
-  // user's to fix (400), never ours (500). Other media types are refused with 415.
+  // user's to fix (400), never ours (500). Other media types are refused with 415. The body is
+  // read as bytes so that invalid UTF-8 is refused rather than silently replaced.
   fastify.removeAllContentTypeParsers()
-  fastify.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string', bodyLimit: options.bodyLimit }, (request, text, done) => {
-    const body = String(text)
-    if (body.trim() === '') {
+  fastify.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'buffer', bodyLimit: options.bodyLimit }, (request, raw, done) => {
+    const bytes = raw as Buffer
+    const text = bytes.toString('utf8')
+    // Decoding replaces invalid sequences with U+FFFD; only a body that then holds one (rare) is
+    // checked byte by byte, since a U+FFFD may also have been sent as such.
+    if (text.includes('\uFFFD') && !isUtf8(bytes)) {
+      done(new DtrError('DTR_ERR_INVALID_JSON', 'Body is not valid UTF-8; send the JSON encoded as UTF-8'), undefined)
+      return
+    }
+    if (text.trim() === '') {
       done(new DtrError('DTR_ERR_INVALID_JSON', 'Body is empty; expected a JSON object'), undefined)
       return
     }
+    let body: unknown
     try {
-      request.receivedBody = JSON.parse(body)
-      done(null, request.receivedBody)
+      body = JSON.parse(text)
     } catch (err) {
       done(new DtrError('DTR_ERR_INVALID_JSON', `Body is not valid JSON: ${(err as Error).message}`), undefined)
+      return
     }
+    const unstorable = unstorableFields(body)
+    if (unstorable.length > 0) {
+      done(new DtrError('DTR_ERR_INVALID_PAYLOAD', unstorable.join('; '), { details: { errors: unstorable } }), undefined)
+      return
+    }
+    request.receivedBody = body
+    done(null, body)
   })
 
   fastify.addHook('onRequest', fastify.webhookAuth)
+  // Nothing decompresses bodies here: a compressed one would be read as garbage JSON.
+  fastify.addHook('preParsing', (request, _reply, payload, next) => {
+    const encoding = request.headers['content-encoding']
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+      next(new DtrError('DTR_ERR_UNSUPPORTED_MEDIA_TYPE', `Content-Encoding ${encoding} is not supported; send the body uncompressed`))
+      return
+    }
+    next(null, payload)
+  })
 
   const kindOf = (request: FastifyRequest): NotificationKind => request.routeOptions.config.kind ?? 'problem'
 
+  // prom-client hashes the labels on every inc(); the few (kind, outcome) children are made once.
+  const counters = new Map<string, { inc(): void }>()
+  const count = (kind: NotificationKind, outcome: string): void => {
+    const key = `${kind}/${outcome}`
+    let counter = counters.get(key)
+    if (counter === undefined) {
+      counter = fastify.metrics.notifications.labels({ kind, outcome })
+      counters.set(key, counter)
+    }
+    counter.inc()
+  }
+
   fastify.addHook('onError', async (request, _reply, error) => {
-    fastify.metrics.notifications.inc({ kind: kindOf(request), outcome: refusalOutcome[errorCodeOf(error)] ?? 'error' })
+    count(kindOf(request), refusalOutcome[errorCodeOf(error)] ?? 'error')
   })
 
   async function intake (request: FastifyRequest, reply: FastifyReply, payload: ProblemPayload | SecurityPayload): Promise<{ status: string, notificationId?: string }> {
     const kind = kindOf(request)
     if (isTestNotification(kind, payload)) {
-      fastify.metrics.notifications.inc({ kind, outcome: 'test' })
-      request.log.info({ kind }, 'test notification answered')
+      count(kind, 'test')
+      request.logFields = { kind, status: 'test' }
       reply.code(200)
       return { status: 'test' }
     }
-    const notification = toNewNotification(randomUUID(), kind, payload, request.receivedBody)
+    const notification = toNewNotification(uuidV7(fastify.store.clock.now(), randomUUID()), kind, payload, request.receivedBody)
     const result = await fastify.store.notifications.record(notification)
     if (result.status === 'accepted') fastify.runner.wake()
-    fastify.metrics.notifications.inc({ kind, outcome: result.status })
-    request.log.info({ kind, problemId: notification.problemId, state: notification.state, notificationId: result.notificationId, status: result.status }, 'notification stored')
+    count(kind, result.status)
+    request.logFields = { kind, problemId: notification.problemId, state: notification.state, notificationId: result.notificationId, status: result.status }
     reply.code(result.status === 'accepted' ? 202 : 200)
     return result
   }

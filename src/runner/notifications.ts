@@ -25,7 +25,8 @@ import { addResult, commentContext, followUp, nextActionOf, QUEUES, type RunFact
 import { dynatraceStatus } from './status.js'
 import type { JobContext, JobResult } from './worker.js'
 
-export interface NotificationJob { readonly notificationId: string }
+/** Intake enqueues a notification's job with no payload: its key is the notification's id. */
+export type NotificationJob = null
 
 /** Pure: a Gen 3 workflow's `dt.davis.last_reopen_timestamp` as ms (ISO text, or ns/µs/ms numbers). */
 export function reopenMark (body: unknown): number | undefined {
@@ -183,7 +184,7 @@ export async function planAndInsert (deps: RunnerDeps, n: StoredNotification, o:
 }
 
 export async function handleNotification (deps: RunnerDeps, job: Job<NotificationJob>, ctx: JobContext): Promise<JobResult> {
-  const n = await deps.store.notifications.get(job.payload.notificationId)
+  const n = await deps.store.notifications.get(job.key)
   if (n === undefined) return { status: 'done' }
   const log = ctx.log.child({ problemId: n.problemId, notificationId: n.id })
   const state = n.kind === 'problem' ? normalizeState(n.state ?? undefined) : 'OPEN'

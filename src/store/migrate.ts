@@ -13,21 +13,11 @@
 import type { Kysely } from 'kysely'
 import type { Clock } from '../clock.js'
 import { DtrError } from '../errors.js'
-import type { Dialect, Engine } from './engine/dialect.js'
+import type { Engine } from './engine/dialect.js'
 import { MIGRATIONS } from './migrations/index.js'
+import type { Migration } from './migrations/migration.js'
 
-export interface Migration {
-  readonly version: number
-  /** NNN_name, as the file. */
-  readonly name: string
-  /**
-   * Only for a migration that removes or changes what earlier code reads: the last migration the
-   * oldest code that still works with the result knows. Additive migrations leave it out.
-   */
-  readonly minCodeVersion?: number
-  /** Runs inside the migration transaction; the schema builder is untyped on purpose (the tables are what earlier migrations made). */
-  up(db: Kysely<unknown>, dialect: Dialect): Promise<void>
-}
+export type { Migration }
 
 export interface MigrationResult {
   /** Versions this call applied. */

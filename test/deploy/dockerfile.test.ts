@@ -163,7 +163,7 @@ const contextCopies = stages.flatMap((stage) => stage.instructions
 t.test('the .dockerignore model follows Docker\'s rules', async (t) => {
   const allowList = dockerignore('*\n!src/\n!package.json\nsrc/**/*.tmp')
   t.equal(allowList('README.md'), true, '* excludes a top-level file')
-  t.equal(allowList('data/pgdata/PG_VERSION'), true, '* excludes everything under a top-level directory')
+  t.equal(allowList('data/dt-remediator.db'), true, '* excludes everything under a top-level directory')
   t.equal(allowList('src/store/migrations/001_intake.sql'), false, '!src/ re-includes what is below src')
   t.equal(allowList('src/a/b.tmp'), true, 'the last matching pattern wins')
   t.equal(allowList('package.json'), false)
@@ -192,7 +192,7 @@ t.test('every COPY from the build context names an existing path that .dockerign
 })
 
 t.test('.dockerignore keeps local state, secrets and host builds out of the context', async (t) => {
-  for (const path of ['data/pgdata/PG_VERSION', 'data/dt-remediator.lock', '.env', 'node_modules/yaml/package.json',
+  for (const path of ['data/dt-remediator.db', 'data/dt-remediator.db-wal', 'data/owner.lock', 'data/owner.json', '.env', 'node_modules/yaml/package.json',
     'dist/src/cli.js', '.git/HEAD', 'coverage/lcov.info', '.tap/processinfo/x.json', 'test/config.test.ts']) {
     t.equal(isExcluded(path), true, `${path} is not sent to the builder`)
   }
@@ -208,7 +208,7 @@ t.test('the build stage compiles with dev dependencies and copies what npm run b
   const copied = build.instructions.slice(0, buildIndex).filter((i) => i.keyword === 'COPY')
     .flatMap((i) => parseCopy(i.args).sources.map((s) => posix.normalize(s).replace(/\/$/, '')))
   const isCopied = (path: string): boolean => copied.some((c) => path === c || path.startsWith(`${c}/`))
-  // Every path the build script names (tsconfig.build.json, scripts/copy-assets.mjs, …), what the
+  // Every path the build script names (tsconfig.build.json, …), what the
   // build tsconfig extends, the sources, and the lock file npm ci needs.
   const named = (pkg.scripts.build ?? '').split(/\s+/).filter((w) => /[./]/.test(w) && !w.startsWith('dist') && existsSync(join(root, w)))
   t.ok(named.length > 0, 'the build script names files of the repository')
@@ -257,6 +257,26 @@ t.test('the runtime stage ships production dependencies and the build output onl
   // Without it Node would not know that dist/**/*.js are ES modules ("type": "module").
   t.ok(pkgCopy !== undefined && resolveDest(pkgCopy.dest, 'package.json') === `${dir}/package.json`, 'package.json is next to dist')
   t.notOk(runtime.instructions.some((i) => i.keyword === 'RUN' && /\bnpm (ci|install|i)\b/.test(i.args)), 'nothing is installed in the runtime stage')
+})
+
+t.test('better-sqlite3\'s native addon is built where node_modules are installed, and shipped', async (t) => {
+  const copies = runtime.instructions.filter((i) => i.keyword === 'COPY').map((i) => parseCopy(i.args))
+  const modules = copies.find((c) => c.sources.some((s) => /node_modules\/?$/.test(s)))
+  const depsStage = stages.find((s) => s.name === modules?.from)
+  if (depsStage === undefined) return t.fail('node_modules come from an install stage')
+  for (const stage of [depsStage, stages.find((s) => s.instructions.some((i) => i.keyword === 'RUN' && /\bnpm run build\b/.test(i.args)))]) {
+    if (stage === undefined) continue
+    const runs = lineage(stages, stage).flatMap((s) => s.instructions).filter((i) => i.keyword === 'RUN').map((i) => i.args).join('\n')
+    for (const tool of ['python3', 'make', 'g++']) {
+      t.match(runs, new RegExp(`apt-get install[^\\n]*\\s${tool.replace('+', '\\+')}(\\s|$)`), `stage ${stage.name ?? stage.image} has ${tool} to compile the addon when no prebuilt binary can be had`)
+    }
+    t.match(runs, /npm rebuild better-sqlite3/, `stage ${stage.name ?? stage.image} runs better-sqlite3's install script (the others stay off)`)
+  }
+  const installs = lineage(stages, depsStage).flatMap((s) => s.instructions).filter((i) => i.keyword === 'RUN').map((i) => i.args).join('\n')
+  t.match(installs, /better_sqlite3\.node/, 'the install stage checks that the addon was built')
+  t.notOk(runtime.instructions.some((i) => i.keyword === 'RUN' && /apt-get install/.test(i.args)), 'the runtime stage has no compiler')
+  const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string> }
+  t.match(pkg.dependencies['better-sqlite3'], /^\^12\./, 'better-sqlite3 12 (13 needs Node 22)')
 })
 
 t.test('the runtime stage runs as a numeric non-root user', async (t) => {

@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto'
 import t from 'tap'
-import { canonicalJson, dedupeKey, toNewNotification } from '../../src/domain/notification.js'
+import { canonicalJson, dedupeKey, toNewNotification, uuidV7 } from '../../src/domain/notification.js'
 import { parseProblemPayload, parseSecurityPayload, type ProblemPayload, type SecurityPayload } from '../../src/domain/payload.js'
 import { sample } from '../helpers/samples.js'
 
@@ -31,8 +32,8 @@ t.test('dedupeKey', async (t) => {
   const body = { PID: 'p-1', State: 'OPEN', ImpactedEntities: [{ entity: 'SERVICE-1', type: 'SERVICE' }] }
   const key = dedupeKey('problem', 'p-1', 'OPEN', body)
 
-  t.test('is a SHA-256 hex digest', async (t) => {
-    t.match(key, /^[0-9a-f]{64}$/)
+  t.test('is a SHA-256 digest in base64url', async (t) => {
+    t.match(key, /^[A-Za-z0-9_-]{43}$/)
   })
 
   t.test('is the same for the same content in another key order', async (t) => {
@@ -100,4 +101,16 @@ t.test('toNewNotification', async (t) => {
     })
     t.ok(payload.SecurityProblemId.length > 0)
   })
+})
+
+t.test('uuidV7 is a time-ordered RFC 9562 UUID', async (t) => {
+  const at = Date.UTC(2025, 0, 1, 12, 0, 0, 1)
+  const id = uuidV7(at, 'ffffffff-ffff-4fff-bfff-ffffffffffff')
+  t.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'version 7, variant 10')
+  t.equal(Number.parseInt(id.replace(/-/g, '').slice(0, 12), 16), at, 'the first 48 bits are the time in ms')
+  t.equal(id, '019421bc-aa01-7fff-bfff-ffffffffffff')
+  t.match(uuidV7(at, randomUUID()), /^019421bc-aa01-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+  const earlier = uuidV7(at - 1, 'ffffffff-ffff-4fff-bfff-ffffffffffff')
+  const later = uuidV7(at + 1, '00000000-0000-4000-8000-000000000000')
+  t.ok(earlier < id && id < later, 'ids sort by time as text')
 })

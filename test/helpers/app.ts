@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
-import { buildApp } from '../../src/app.js'
+import { buildApp, type AppOptions } from '../../src/app.js'
 import { loadConfig, type Env } from '../../src/config.js'
 import type { Store } from '../../src/store/index.js'
 import { openTestStore } from './store.js'
@@ -19,9 +19,10 @@ export function testConfig (env: Env = {}) {
  * The runner is off unless asked for: intake and route tests look at what was stored, not at
  * what the runner made of it (test/runner/ builds apps with it on, against the simulators).
  */
-export async function buildTestApp (t: Test, options: { env?: Env, store?: Store, runner?: boolean } = {}): Promise<FastifyInstance & { store: Store }> {
-  const store = options.store ?? await openTestStore(t)
-  const app = await buildApp({ config: testConfig(options.env), store, runner: options.runner ?? false })
+export async function buildTestApp (t: Test, options: { env?: Env, store?: Store } & Omit<AppOptions, 'config' | 'store'> = {}): Promise<FastifyInstance & { store: Store }> {
+  const { env, store: given, ...rest } = options
+  const store = given ?? await openTestStore(t)
+  const app = await buildApp({ runner: false, ...rest, config: testConfig(env), store })
   t.teardown(() => app.close())
   return app
 }

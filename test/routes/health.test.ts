@@ -4,7 +4,7 @@ import { Client } from 'undici'
 import { DtrError, errorCatalogue } from '../../src/errors.js'
 import { bearer, buildTestApp } from '../helpers/app.js'
 import { sample } from '../helpers/samples.js'
-import { openTestStore } from '../helpers/store.js'
+import { openTestStore, storeWithFailingWrites } from '../helpers/store.js'
 
 /** A promise with its resolve function, to let a test decide when something happens. */
 function gate (): { promise: Promise<void>, open: () => void } {
@@ -14,13 +14,56 @@ function gate (): { promise: Promise<void>, open: () => void } {
 }
 
 t.test('GET /healthz', async (t) => {
-  const app = await buildTestApp(t)
-
   t.test('answers 200 ok without a token', async (t) => {
+    const app = await buildTestApp(t)
     const res = await app.inject({ method: 'GET', url: '/healthz' })
     t.equal(res.statusCode, 200)
     t.same(res.json(), { status: 'ok' })
   })
+
+  t.test('answers 200 while the overload check trips and webhooks are shed with 503 and Retry-After', async (t) => {
+    const app = await buildTestApp(t, { underPressure: { healthCheck: async () => false } })
+    const webhook = await app.inject({ method: 'POST', url: '/webhooks/problem', headers: { ...bearer, 'content-type': 'application/json' }, payload: sample('problem-open.json') })
+    t.equal(webhook.statusCode, 503, 'the webhook is shed')
+    t.equal(webhook.headers['retry-after'], '5')
+    t.same(webhook.json(), { code: 'DTR_ERR_UNAVAILABLE', message: 'Service is overloaded (healthCheck); retry later' })
+    t.equal(await app.store.notifications.count(), 0)
+    for (const url of ['/healthz', '/readyz', '/metrics']) {
+      t.equal((await app.inject({ method: 'GET', url })).statusCode, 200, `${url} still answers 200`)
+    }
+  })
+})
+
+t.test('more webhooks in flight than the cap are shed at once with 503; the probes are not', async (t) => {
+  const store = await openTestStore(t)
+  const release = gate()
+  const record = store.notifications.record
+  let waiting = 0
+  const held = gate()
+  const slow = {
+    ...store,
+    notifications: {
+      ...store.notifications,
+      async record (n: Parameters<typeof record>[0]) {
+        if (++waiting === 2) held.open()
+        await release.promise
+        return record(n)
+      },
+    },
+  }
+  const app = await buildTestApp(t, { store: slow, underPressure: { maxInFlight: 2 } })
+  const post = async (pid: string) => app.inject({ method: 'POST', url: '/webhooks/problem', headers: { ...bearer, 'content-type': 'application/json' }, payload: { PID: pid, State: 'OPEN', ImpactedEntities: [] } })
+  const first = post('a')
+  const second = post('b')
+  await held.promise
+  const third = await post('c')
+  t.equal(third.statusCode, 503)
+  t.equal(third.headers['retry-after'], '5')
+  t.same(third.json(), { code: 'DTR_ERR_UNAVAILABLE', message: 'Service is overloaded (2 requests in flight); retry later' })
+  t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, '/healthz is not counted or shed')
+  release.open()
+  t.same([(await first).statusCode, (await second).statusCode], [202, 202], 'the two in flight are answered')
+  t.equal((await post('d')).statusCode, 202, 'and a new one is taken again')
 })
 
 t.test('GET /readyz', async (t) => {
@@ -33,10 +76,27 @@ t.test('GET /readyz', async (t) => {
 
   t.test('answers 503 not ready when the store does not answer', async (t) => {
     const store = await openTestStore(t)
-    const app = await buildTestApp(t, { store: { ...store, ping: async () => false } })
+    const app = await buildTestApp(t, { store: { ...store, health: async () => ({ ready: false, store: 'unreachable' }) } })
     const res = await app.inject({ method: 'GET', url: '/readyz' })
     t.equal(res.statusCode, 503)
     t.same(res.json(), { status: 'not ready', checks: { store: 'unreachable', rules: 'loaded' } })
+  })
+
+  t.test('answers 503 while commits fail (a full disk), and 200 again once a write succeeds', async (t) => {
+    const { store, failures } = await storeWithFailingWrites(t)
+    const app = await buildTestApp(t, { store })
+    failures.failing = true
+    const post = await app.inject({ method: 'POST', url: '/webhooks/problem', headers: { ...bearer, 'content-type': 'application/json' }, payload: sample('problem-open.json') })
+    t.equal(post.statusCode, 503, 'the notification is refused so that Dynatrace sends it again')
+    t.same(post.json(), { code: 'DTR_ERR_STORE', message: 'The notification could not be stored; retry later' })
+    const failing = await app.inject({ method: 'GET', url: '/readyz' })
+    t.equal(failing.statusCode, 503)
+    t.same(failing.json(), { status: 'not ready', checks: { store: 'failing', rules: 'loaded' } })
+    t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'alive all the same: a restart would not free the disk')
+    failures.failing = false
+    const recovered = await app.inject({ method: 'GET', url: '/readyz' })
+    t.equal(recovered.statusCode, 200)
+    t.same(recovered.json(), { status: 'ready', checks: { store: 'ok', rules: 'loaded' } })
   })
 })
 

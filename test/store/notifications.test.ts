@@ -18,7 +18,7 @@ t.test('recording notifications', async (t) => {
       const stored = await store.notifications.get(n.id)
       t.same(stored, { id: n.id, kind: 'problem', problemId: 'P1', displayId: 'P-1', state: 'OPEN', body: { PID: 'P1', n: 'a' }, receivedAt: clock.now() })
       const jobs = await store.jobs.claim('notification', 'w', { leaseMs: 1000, limit: 10 })
-      t.same(jobs.map((j) => j.payload), [{ notificationId: n.id }])
+      t.same(jobs.map((j) => [j.queue, j.key, j.payload]), [['notification', n.id, null]], 'a job keyed by the notification id, without payload')
       t.equal(await store.notifications.get(randomUUID()), undefined)
     })
 

@@ -23,6 +23,7 @@ for (const thread of ['worker', 'main'] as const) {
     t.equal(await pragma('journal_mode'), 'wal')
     t.equal(await pragma('synchronous'), 2, 'FULL (2): the WAL is fsync\'d at every commit')
     t.equal(await pragma('busy_timeout'), 5000)
+    t.equal(await pragma('page_size'), 8192)
     t.equal(await pragma('foreign_keys'), 1)
   })
 }

@@ -4,7 +4,7 @@
  * the lock migrations run under, and the housekeeping after pruning. Every query in src/store/ is
  * written once, with Kysely, against this interface; none of them asks which engine it runs on.
  */
-import type { CreateTableBuilder, Kysely, SelectQueryBuilder, Transaction } from 'kysely'
+import type { CreateTableBuilder, Kysely, RawBuilder, SelectQueryBuilder, Transaction } from 'kysely'
 import type { Tables } from '../schema.js'
 
 export type EngineName = 'sqlite' | 'postgres'
@@ -15,10 +15,20 @@ export interface Dialect {
   readonly jsonType: 'jsonb' | 'text'
   /** The column type of times (ms since the epoch) and other 64-bit integers. */
   readonly bigintType: 'bigint' | 'integer'
+  /**
+   * Whether a transaction may send its next statements before the previous one answered: the
+   * SQLite writer thread runs them in order; pg deprecates a query on a busy client.
+   */
+  readonly pipelines: boolean
   /** Adds the auto-increment integer primary key `id`. */
   addIdColumn<T extends string, C extends string>(table: CreateTableBuilder<T, C>): CreateTableBuilder<T, C | 'id'>
   /** JSON as written: text, which PostgreSQL casts to jsonb and SQLite keeps. */
   toJson(value: unknown): string
+  /**
+   * A JSON text as a value inside a query (INSERT … SELECT), where PostgreSQL cannot infer the
+   * type from a column: `cast($1 as jsonb)` there, the text itself on SQLite.
+   */
+  jsonValue(text: string): RawBuilder<string>
   /** JSON as read: PostgreSQL returns it parsed, SQLite as the text it stored. */
   fromJson(value: unknown): unknown
   /**

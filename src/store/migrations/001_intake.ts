@@ -3,7 +3,7 @@
  * settings (the generated webhook token's digest).
  */
 import { sql } from 'kysely'
-import type { Migration } from '../migrate.js'
+import type { Migration } from './migration.js'
 
 export const migration: Migration = {
   version: 1,
@@ -15,11 +15,14 @@ export const migration: Migration = {
       .addColumn('problem_id', 'text', (c) => c.notNull())
       .addColumn('display_id', 'text')
       .addColumn('state', 'text')
-      .addColumn('dedupe_key', 'text', (c) => c.notNull().unique())
+      .addColumn('dedupe_key', 'text', (c) => c.notNull())
       .addColumn('body', d.jsonType, (c) => c.notNull())
       .addColumn('received_at', d.bigintType, (c) => c.notNull())
       .execute()
-    await db.schema.createIndex('notifications_problem_idx').on('notifications').columns(['kind', 'problem_id', 'received_at']).execute()
+    // One index serves both the dedupe (the key hashes kind and problem id, so it is unique
+    // within them exactly when it is unique at all) and the lookups by problem: one index
+    // written at random per insert instead of two, and about 1 MB less per 10,000 notifications.
+    await db.schema.createIndex('notifications_problem_dedupe_unique').unique().on('notifications').columns(['kind', 'problem_id', 'dedupe_key']).execute()
     await db.schema.createIndex('notifications_received_idx').on('notifications').column('received_at').execute()
 
     await d.addIdColumn(db.schema.createTable('jobs'))

@@ -4,7 +4,7 @@
  * whether the last claim took a job over from a lease that ran out (dtr_lease_takeovers_total).
  */
 import { sql } from 'kysely'
-import type { Migration } from '../migrate.js'
+import type { Migration } from './migration.js'
 
 export const migration: Migration = {
   version: 2,

@@ -4,7 +4,7 @@
  * Kysely's schema builder, and asks the Dialect for what differs per engine (id and JSON column
  * types). Rolling updates: add in one release, remove in a later one (README, "Store").
  */
-import type { Migration } from '../migrate.js'
+import type { Migration } from './migration.js'
 import { migration as intake } from './001_intake.js'
 import { migration as runner } from './002_runner.js'
 
