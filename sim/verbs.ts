@@ -1,7 +1,7 @@
 /**
  * The verbs sim/ adds to `dt-remediator` (loaded by src/cli through its one dynamic import):
- * `sim dynatrace` and `sim kubernetes` run a simulator in the foreground; each prints its base URL
- * on its first line of output, for scripts and the demo to read.
+ * `sim dynatrace` and `sim kubernetes` run a simulator in the foreground (each prints its base URL
+ * on its first line of output, for scripts to read); `demo` plays the whole loop against both.
  */
 import { InvalidArgumentError } from 'commander'
 import type { RegisterVerb } from '../src/cli/verb.js'
@@ -13,6 +13,14 @@ function port (value: string): number {
 }
 
 export const registerSimVerbs: RegisterVerb = (program, done) => {
+  program.command('demo')
+    .description('the whole loop against the simulators: a bad release, a problem, the rollback, its comment and verdict, a cooldown, an approval')
+    .option('--keep', 'leave the service and both simulators running afterwards (until Ctrl-C)')
+    .action(async (options: { keep?: boolean }) => {
+      const { runDemo } = await import('./demo.js')
+      done(await runDemo({ keep: options.keep === true }))
+    })
+
   const sim = program.command('sim').description('run a bundled simulator (the Dynatrace API or the Kubernetes API)')
   sim.command('dynatrace')
     .description('run the Dynatrace Environment API v2 simulator (docs/dynatrace.md)')

@@ -28,7 +28,7 @@ async function simVerbs (): Promise<RegisterVerb | undefined> {
 }
 
 function notInstalled (program: Command, done: (code: ExitCode) => void): void {
-  for (const name of ['sim']) {
+  for (const name of ['sim', 'demo']) {
     program.command(name, { hidden: false }).description('(not installed: the simulators are left out of this image)')
       .allowUnknownOption().allowExcessArguments()
       .action(() => {

@@ -48,9 +48,10 @@ export function decideVerdict (status: ProblemStatus, hasNextStep: boolean, wait
   }
 }
 
-/** Pure: `1.4 s`, `45 s`, `12 min`, `2 h 5 min`, `1 d 3 h`. */
+/** Pure: `340 ms`, `1.4 s`, `45 s`, `12 min`, `2 h 5 min`, `1 d 3 h`. */
 export function humanDuration (ms: number): string {
-  if (ms > 0 && ms < 9_950) return `${Number((ms / 1000).toFixed(1))} s`
+  if (ms > 0 && ms < 1000) return `${Math.round(ms)} ms`
+  if (ms >= 1000 && ms < 9_950) return `${Number((ms / 1000).toFixed(1))} s`
   const s = Math.max(0, Math.round(ms / 1000))
   if (s < 90) return `${s} s`
   const min = Math.round(s / 60)

@@ -22,6 +22,7 @@ t.test('the verdict', async (t) => {
 
 t.test('durations read like a person writes them', async (t) => {
   t.equal(humanDuration(0), '0 s')
+  t.equal(humanDuration(42), '42 ms')
   t.equal(humanDuration(1_400), '1.4 s')
   t.equal(humanDuration(3_000), '3 s')
   t.equal(humanDuration(45_000), '45 s')
