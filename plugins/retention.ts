@@ -36,7 +36,10 @@ export interface RetentionOptions {
 const formatHours = (ms: number): string => `${Math.ceil(ms / 3_600_000)}h`
 
 export default fp<RetentionOptions>(async function retentionPlugin (fastify, options) {
-  const longestWindow = options.longestWindowMs ?? 0
+  // The rules' own windows: every cooldown and every budget period.
+  const rules = fastify.hasDecorator('rules') ? fastify.rules.current.rules : undefined
+  const ruleWindows = rules === undefined ? [] : [rules.defaults.cooldownMs, ...rules.rules.map((r) => r.cooldownMs), ...rules.budgets.map((b) => b.perMs)]
+  const longestWindow = Math.max(options.longestWindowMs ?? 0, ...ruleWindows)
   if (longestWindow > options.retentionMs) {
     throw new ConfigError('DTR_RETENTION', `must be at least the longest cooldown or budget window of the rules (${formatHours(longestWindow)}), or their facts would be pruned`)
   }
@@ -50,18 +53,20 @@ export default fp<RetentionOptions>(async function retentionPlugin (fastify, opt
     const cutoff = clock.now() - options.retentionMs
     let notifications = 0
     let jobs = 0
+    let runs = 0
     for (;;) {
       const batch = await store.retention.pruneBatch(cutoff, limit)
       notifications += batch.notifications
       jobs += batch.jobs
-      if (batch.notifications < limit && batch.jobs < limit) break
+      runs += batch.runs
+      if (batch.notifications < limit && batch.jobs < limit && batch.runs < limit) break
       await new Promise((resolve) => setImmediate(resolve))
     }
-    if (notifications + jobs > 0) {
+    if (notifications + jobs + runs > 0) {
       await store.retention.afterPrune()
-      fastify.log.info({ notifications, jobs, before: new Date(cutoff).toISOString() }, 'pruned what is older than DTR_RETENTION')
+      fastify.log.info({ notifications, jobs, runs, before: new Date(cutoff).toISOString() }, 'pruned what is older than DTR_RETENTION')
     }
-    return { notifications, jobs }
+    return { notifications, jobs, runs }
   }
   const prune = async (): Promise<PruneResult> => {
     running ??= pass().finally(() => { running = undefined })

@@ -41,7 +41,7 @@ t.test('every interval, what is older than DTR_RETENTION is pruned in batches, a
   t.match(await pruned, { notifications: 12, jobs: 12 })
   t.equal(await store.notifications.count(), 1)
   t.ok(await store.notifications.get(young.notificationId), 'the 11-day-old notification stays')
-  t.same(await app.retention.prune(), { notifications: 0, jobs: 0 }, 'a pass on demand finds nothing more')
+  t.same(await app.retention.prune(), { notifications: 0, jobs: 0, runs: 0 }, 'a pass on demand finds nothing more')
 })
 
 t.test('a retention shorter than the longest cooldown or budget window stops start-up in one line', async (t) => {
@@ -49,4 +49,9 @@ t.test('a retention shorter than the longest cooldown or budget window stops sta
     code: 'DTR_ERR_CONFIG',
     message: 'DTR_RETENTION: must be at least the longest cooldown or budget window of the rules (24h), or their facts would be pruned',
   })
+})
+
+t.test('a retention shorter than the rules\' longest cooldown or budget window stops start-up', async (t) => {
+  const dir = t.testdir({ 'remediation.yaml': 'mode: dry-run\ndefaults: { cooldown: 30m }\nbudgets: [{ scope: global, max: 20, per: 6h }]\nrules: []\n' })
+  await t.rejects(buildTestApp(t, { env: { DTR_RETENTION: '2h', DTR_RULES_FILE: `${dir}/remediation.yaml` } }), { code: 'DTR_ERR_CONFIG', message: /^DTR_RETENTION: must be at least the longest cooldown or budget window of the rules \(6h\)/ })
 })

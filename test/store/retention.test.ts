@@ -44,7 +44,7 @@ t.test('retention', async (t) => {
 
       const cutoff = clock.now() - 30 * DAY
       const result = await store.retention.pruneBatch(cutoff, 100)
-      t.same(result, { notifications: 3, jobs: 5 }, 'three old notifications of closed problems; the five jobs finished 40 days ago')
+      t.same(result, { notifications: 3, jobs: 5, runs: 0 }, 'three old notifications of closed problems; the five jobs finished 40 days ago')
       const left = new Set<string>()
       for (const id of [closedOpen, closedResolved, stillOpen, security, reopened, unfinished, reopenedAgain, recent]) {
         if (await store.notifications.get(id) !== undefined) left.add(id)
@@ -57,7 +57,7 @@ t.test('retention', async (t) => {
       t.ok(left.has(unfinished), 'a notification whose job is unfinished stays')
       t.ok(left.has(recent), 'a notification younger than the retention stays')
       t.equal(await store.jobs.pending('notification'), 1, 'an unfinished job is never pruned')
-      t.same(await store.retention.pruneBatch(cutoff, 100), { notifications: 0, jobs: 0 }, 'a second pass finds nothing')
+      t.same(await store.retention.pruneBatch(cutoff, 100), { notifications: 0, jobs: 0, runs: 0 }, 'a second pass finds nothing')
       await store.retention.afterPrune()
     })
 
@@ -68,9 +68,9 @@ t.test('retention', async (t) => {
       for (const job of await store.jobs.claim('notification', 'r', { leaseMs: 1000, limit: 100 })) await store.jobs.complete(job.id, 'r')
       clock.advance(31 * DAY)
       const cutoff = clock.now() - 30 * DAY
-      t.same(await store.retention.pruneBatch(cutoff, 10), { notifications: 10, jobs: 10 })
-      t.same(await store.retention.pruneBatch(cutoff, 10), { notifications: 10, jobs: 10 })
-      t.same(await store.retention.pruneBatch(cutoff, 10), { notifications: 5, jobs: 5 })
+      t.same(await store.retention.pruneBatch(cutoff, 10), { notifications: 10, jobs: 10, runs: 0 })
+      t.same(await store.retention.pruneBatch(cutoff, 10), { notifications: 10, jobs: 10, runs: 0 })
+      t.same(await store.retention.pruneBatch(cutoff, 10), { notifications: 5, jobs: 5, runs: 0 })
       t.equal(await store.notifications.count(), 0)
     })
   })
