@@ -10,6 +10,21 @@ import type { NotificationPlan, RunPlan } from '../runner/plan.js'
 
 export type DryRun = { readonly outcome: Outcome } | { readonly error: { readonly code: string, readonly message: string } }
 
+/** What the safety gates would decide now, for a planned run (SPEC 9). */
+export interface GateReport {
+  /** run (live or dry), skip, wait (the target's lock), approval. */
+  readonly decision: 'run' | 'skip' | 'wait' | 'approval'
+  readonly dryRun: boolean
+  /** The gate that stops it, with its evidence; for a dry run, every gate that would. */
+  readonly notes: readonly string[]
+}
+
+export interface GateSummary {
+  /** Where the gates' facts were read (the store), or why they were not. */
+  readonly source: string
+  readonly runs: Readonly<Record<string, GateReport>>
+}
+
 export interface RenderOptions {
   readonly color: boolean
   /** The Dynatrace environment read, when one was. */
@@ -32,7 +47,17 @@ function runLine (run: RunPlan, dryRun: DryRun | undefined): { status: string, t
   return { status: o.status, text: `${head}: ${o.status === 'skipped' ? `would be skipped — ${o.reason}` : o.summary}` }
 }
 
-export function renderPlan (plan: NotificationPlan, dryRuns: Readonly<Record<string, DryRun>>, options: RenderOptions): string {
+function gateLine (report: GateReport): string {
+  if (report.decision === 'run') {
+    if (!report.dryRun) return 'gates: all pass — it would run now'
+    return report.notes.length === 0 ? 'gates: all pass — it would dry-run (no change)' : `gates: it would dry-run; ${report.notes.join('; ')}`
+  }
+  if (report.decision === 'wait') return `gates: it would wait — ${report.notes.join('; ')}`
+  if (report.decision === 'approval') return `gates: it would wait for approval — ${report.notes.join('; ')}`
+  return `gates: it would be ${report.notes.join('; ')}`
+}
+
+export function renderPlan (plan: NotificationPlan, dryRuns: Readonly<Record<string, DryRun>>, options: RenderOptions & { readonly gates?: GateSummary | undefined }): string {
   const paint = painter(options.color)
   const p = plan.problem
   const lines: string[] = []
@@ -66,11 +91,13 @@ export function renderPlan (plan: NotificationPlan, dryRuns: Readonly<Record<str
       const line = runLine(run, dryRuns[run.runKey])
       const colour = line.status === 'failed' ? 'red' : line.status === 'skipped' ? 'yellow' : 'green'
       lines.push(`    ${paint(colour, line.text)}`)
+      const gates = options.gates?.runs[run.runKey]
+      if (gates !== undefined) lines.push(`      ${paint(gates.decision === 'run' ? 'green' : 'yellow', gateLine(gates))}`)
       lines.push(paint('dim', `      run ${run.runKey}`))
     }
   }
   lines.push('')
   lines.push(`targets: ${plan.targets.length} distinct${plan.targets.length === 0 ? '' : ` (${plan.targets.map(describeTarget).join(', ')})`}; maxTargetsPerProblem ${plan.maxTargetsPerProblem}`)
-  lines.push(paint('dim', 'gates: not evaluated — the safety gates (SPEC 9) come with the runner; simulate will list the ones each run would meet'))
+  if (options.gates !== undefined) lines.push(paint('dim', `gates read from ${options.gates.source}`))
   return `${lines.join('\n')}\n`
 }

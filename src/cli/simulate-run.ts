@@ -20,7 +20,13 @@ import { createMetrics } from '../metrics.js'
 import { enrich, type NotificationInput } from '../runner/enrich.js'
 import { planNotification, runInputs, type NotificationPlan } from '../runner/plan.js'
 import { executeAction } from '../sdk/index.js'
-import { renderPlan, type DryRun } from './render.js'
+import { decideGates } from '../domain/decide/gates.js'
+import type { KubernetesReader } from '../kubernetes/reader.js'
+import { gateFacts, skipAnnotated, type GateFactSource } from '../runner/gates.js'
+import type { RuleSet } from '../runner/rules-file.js'
+import { openStoreReadOnly, type ReadOnlyStore } from '../store/readonly.js'
+import type { Config } from '../config.js'
+import { renderPlan, type DryRun, type GateReport, type GateSummary } from './render.js'
 import type { Output } from './output.js'
 import { loadCliRules } from './rules.js'
 import type { ExitCode } from './verb.js'
@@ -34,6 +40,56 @@ export interface SimulateResult {
   readonly plan: NotificationPlan
   /** The dry-run outcome of every planned run, by run key. */
   readonly dryRuns: Readonly<Record<string, DryRun>>
+  /** What the safety gates would decide now, for every planned run. */
+  readonly gates: GateSummary
+}
+
+/**
+ * The gates each planned run would meet now, from the store's facts (the kill switch, cooldowns,
+ * budgets, locks) where the store can be read — opened read-only beside a running service — or
+ * from none (then cooldowns and budgets are taken as unspent, and the source says so).
+ */
+async function gatesNow (plan: NotificationPlan, ruleSet: RuleSet, config: Config, env: Env, readers: { kubernetes: KubernetesReader }, now: number): Promise<GateSummary> {
+  const runs: Record<string, GateReport> = {}
+  let store: ReadOnlyStore | undefined
+  let source: string
+  try {
+    store = await openStoreReadOnly(config)
+    source = store === undefined ? `nothing: no store in ${config.databaseUrl === undefined ? `DTR_DATA_DIR ${config.dataDir}` : 'the database'} yet, so no cooldown or budget has been spent` : `the store (${store.description})`
+  } catch (err) {
+    source = `nothing: the store could not be read (${(err as Error).message}), so cooldowns and budgets are taken as unspent`
+  }
+  const empty = { runs: { lastStarted: async () => undefined, countStarted: async () => 0, distinctTargets: async () => 0 }, leases: { holder: async () => undefined }, settings: { get: async () => undefined } }
+  const facts = (store ?? empty) as GateFactSource
+  const deps = { rules: () => ruleSet, ownNamespace: env.POD_NAMESPACE, metrics: createMetrics() }
+  try {
+    for (const run of plan.rules.flatMap((r) => r.runs)) {
+      if (run.status !== 'planned') continue
+      const rule = ruleSet.rules.rules.find((r) => r.name === run.rule)
+      const gateRun = {
+        id: `simulate:${run.runKey}`,
+        action: run.action,
+        target: run.target,
+        kind: plan.kind,
+        problemId: plan.problemId,
+        displayId: plan.displayId ?? null,
+        rule: run.rule,
+        occurrence: plan.occurrence,
+        dryRun: rule?.dryRun === true || ruleSet.rules.mode !== 'live',
+        approvedBy: null,
+        settings: { cooldownMs: rule?.cooldownMs ?? ruleSet.rules.defaults.cooldownMs, approval: rule?.approval ?? false },
+      }
+      const skip = await skipAnnotated({ readers: { dynatrace: unavailableDynatrace, kubernetes: readers.kubernetes } }, gateRun, AbortSignal.timeout(10_000))
+      const f = await gateFacts(deps, facts, gateRun, skip, now)
+      const decision = decideGates({ ...f, targets: { count: plan.targets.length, max: plan.maxTargetsPerProblem } })
+      runs[run.runKey] = decision.decision === 'run'
+        ? { decision: 'run', dryRun: decision.dryRun, notes: decision.notes }
+        : { decision: decision.decision, dryRun: gateRun.dryRun, notes: [decision.reason] }
+    }
+  } finally {
+    await store?.close()
+  }
+  return { source, runs }
 }
 
 function readPayload (file: string): { kind: NotificationKind, body: Record<string, unknown>, problemId: string, test: boolean } | string {
@@ -102,8 +158,9 @@ export async function simulate (payloadFile: string, options: SimulateOptions, e
         dryRuns[run.runKey] = { error: { code: errorCodeOf(err), message: (err as Error).message } }
       }
     }
-    const result: SimulateResult = { plan, dryRuns }
-    io.out(options.json === true ? `${JSON.stringify(result, null, 2)}\n` : renderPlan(plan, dryRuns, { color: io.color, dynatrace: client === undefined ? undefined : client.environment.href }))
+    const gates = await gatesNow(plan, loaded.result.ruleSet, config, env, readers, now())
+    const result: SimulateResult = { plan, dryRuns, gates }
+    io.out(options.json === true ? `${JSON.stringify(result, null, 2)}\n` : renderPlan(plan, dryRuns, { color: io.color, dynatrace: client === undefined ? undefined : client.environment.href, gates }))
     return 0
   } finally {
     await client?.close()

@@ -12,6 +12,8 @@ import t, { type Test } from 'tap'
 import { checkConfig } from '../../src/cli/check-config.js'
 import type { Output } from '../../src/cli/output.js'
 import { simulate } from '../../src/cli/simulate-run.js'
+import { openSqlite } from '../../src/store/engine/sqlite.js'
+import { createStore } from '../../src/store/index.js'
 import { TEST_TOKEN } from '../helpers/dynatrace.js'
 import { loaderEnv } from '../helpers/server-process.js'
 import { deployment, imageOf, startKubernetesSim } from '../helpers/kubernetes.js'
@@ -59,6 +61,7 @@ async function worlds (t: Test) {
     DTR_DYNATRACE_TOKEN: TEST_TOKEN,
     DTR_KUBECONFIG: join(dir, 'kubeconfig.yaml'),
     DTR_RULES_FILE: join(dir, 'rules.yaml'),
+    DTR_DATA_DIR: join(dir, 'data'),
     SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T000/B000/SECRETSECRET',
   }
   const before = { k8s: JSON.stringify(k8s.sim.snapshot()), image: imageOf(k8s.sim.snapshot().find((o) => o.kind === 'Deployment')) }
@@ -93,9 +96,27 @@ t.test('simulate explains per rule, per entity and per run, against both simulat
   t.match(out, /step 0 notify\.slack once for the problem: Dry run: would post to Slack \(https:\/\/hooks\.slack\.com\/services\/\[redacted\]\)/)
   t.notMatch(out, /SECRETSECRET/, 'the webhook URL never shows')
   t.match(out, /targets: 1 distinct \(Deployment shop\/checkout\); maxTargetsPerProblem 5/)
-  t.match(out, /gates: not evaluated/)
+  t.match(out, /step 0 kubernetes\.rollback on Deployment shop\/checkout: Dry run[^\n]*\n\s+gates: all pass — it would run now/)
+  t.match(out, /gates read from nothing: no store in DTR_DATA_DIR \S+ yet, so no cooldown or budget has been spent/)
   t.notOk(out.includes('\u001b['), 'no colour when not on a terminal')
   assertNoSideEffects(t, w)
+})
+
+t.test('simulate shows the gates a run would meet now, from the store beside the service', async (t) => {
+  const w = await worlds(t)
+  // What a running service left in its store: a live rollback of shop/checkout 10 minutes ago, and the kill switch on.
+  const store = await createStore(await openSqlite(w.env.DTR_DATA_DIR), { clock: { now: () => NOW + 20_000, sleep: async () => {} } })
+  await store.runs.insert([{ id: 'earlier-run', key: 'earlier', kind: 'problem', problemId: 'P-OLD', displayId: 'P-1', occurrence: 1, notificationId: 'n', rule: 'rollback-bad-deploy', step: 0, entityId: 'SERVICE-1', action: 'kubernetes.rollback', target: { kind: 'Deployment', namespace: 'shop', name: 'checkout' }, state: 'queued', reason: null, skipSource: null, dryRun: false, params: {}, plan: null, facts: {}, settings: { timeoutMs: 1, verifyAfterMs: 1, cooldownMs: 1, approvalTimeoutMs: 1, approval: false, steps: 1 }, note: 'earlier' }])
+  await store.runs.transition('earlier-run', ['queued'], 'succeeded', 'done', { startedAt: NOW + 20_000 })
+  await store.close()
+  const io = capture()
+  t.equal(await simulate(join(w.dir, 'payload.json'), {}, w.env, io, () => NOW + 30_000), 0, io.stderr)
+  t.match(io.stdout, /gates: it would be skipped by cooldown: kubernetes\.rollback ran on Deployment shop\/checkout 10 s ago \(run earlier-run\), cooldown 30 min/)
+  t.match(io.stdout, /gates read from the store \(DTR_DATA_DIR /)
+  const json = capture()
+  await simulate(join(w.dir, 'payload.json'), { json: true }, w.env, json, () => NOW + 30_000)
+  const gates = (JSON.parse(json.stdout) as { gates: { runs: Record<string, { decision: string }> } }).gates.runs
+  t.ok(Object.values(gates).some((g) => g.decision === 'skip'), '--json carries the gates too')
 })
 
 t.test('simulate --json gives the plan and the dry-run outcomes for tools', async (t) => {
