@@ -3,7 +3,8 @@
  * it stops claiming, lets work in flight finish within the grace period and gives back the
  * leases of what still runs, so another process resumes it at once — all before the store
  * closes. Decorates `fastify.runner`: wake() for intake, the moment a notification is
- * committed; approve() and reject() for the admin API; idle() for tests.
+ * committed (and, through the store, every other replica's: LISTEN/NOTIFY on PostgreSQL);
+ * approve() and reject() for the admin API; idle() for tests.
  */
 import fp from 'fastify-plugin'
 import { approve, reject, startRunner, type ApprovalResult, type Runner, type RunnerDeps } from '../src/runner/index.js'
@@ -45,16 +46,29 @@ export default fp<RunnerPluginOptions>(async function runnerPlugin (fastify, opt
     return { pendingRuns, writebackPending: backlog.pending, writebackOldestAt: backlog.oldestAt }
   })
   let runner: Runner | undefined
+  let stopListening: (() => Promise<void>) | undefined
   fastify.decorate('runner', {
-    wake: () => runner?.wake(),
+    // This process's workers, and every replica's through the store (LISTEN/NOTIFY on PostgreSQL).
+    wake: () => { runner?.wake(); fastify.store.signals.send() },
     idle: async () => { await runner?.idle() },
     approve: async (runId: string, who: Decider) => { const r = await approve(deps, runId, who); runner?.wake(); return r },
     reject: async (runId: string, who: Decider) => { const r = await reject(deps, runId, who); runner?.wake(); return r },
   })
   if (!options.enabled) return
-  fastify.addHook('onReady', async () => { runner = await startRunner(deps) })
+  fastify.addHook('onReady', async () => {
+    runner = await startRunner(deps)
+    const log = deps.log.child({ component: 'wake-signals' })
+    stopListening = await fastify.store.signals.listen(() => runner?.wake(), {
+      clock: deps.clock,
+      retryMs: deps.timings.pollMs,
+      onError: (err) => log.warn({ err: err.message }, 'lost the connection that hears other replicas\' wake-ups; polling every %d ms until it is back', deps.timings.pollMs),
+      onReconnect: () => log.info('hearing other replicas\' wake-ups again'),
+    })
+  })
   // preClose: before the store plugin's onClose closes the store under the workers.
   fastify.addHook('preClose', async () => {
+    await stopListening?.()
+    stopListening = undefined
     await runner?.stop()
     runner = undefined
   })

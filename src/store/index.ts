@@ -9,7 +9,7 @@
 import type { Kysely } from 'kysely'
 import { systemClock, type Clock } from '../clock.js'
 import type { StoreContext } from './context.js'
-import type { Dialect, Engine, EngineName } from './engine/dialect.js'
+import type { Dialect, Engine, EngineName, WakeSignals } from './engine/dialect.js'
 import { openEngine, type StoreLocation } from './engine/index.js'
 import type { SqliteOptions } from './engine/sqlite.js'
 import { migrate, type MigrationResult } from './migrate.js'
@@ -23,6 +23,7 @@ import { createRetentionStore, type RetentionStore } from './retention.js'
 import type { Tables } from './schema.js'
 import { createSettingsStore, type SettingsStore } from './settings.js'
 
+export type { WakeSignals } from './engine/dialect.js'
 export type { JobQueue, LeaseStore, NotificationStore, OutboxStore, ProblemStore, RunStore, SettingsStore, StoreContext, StoreLocation }
 
 /** The modules that work the same inside and outside a transaction. */
@@ -62,6 +63,11 @@ export interface Store extends ReturnType<typeof modules> {
   readonly retention: RetentionStore
   readonly clock: Clock
   readonly migrations: MigrationResult
+  /**
+   * Wake-ups between the processes sharing this store (LISTEN/NOTIFY on PostgreSQL). The embedded
+   * store has one process by construction (its owner lock), so there they do nothing.
+   */
+  readonly signals: WakeSignals
   /** Runs fn in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: TransactionStores) => Promise<T>): Promise<T>
   /** Whether the engine answers a trivial query. */
@@ -76,6 +82,9 @@ export interface StoreOptions {
   readonly clock?: Clock
   readonly notifications?: NotificationStoreOptions
 }
+
+/** The embedded store's: one process, nobody else to wake. */
+const noSignals: WakeSignals = { send: () => {}, listen: async () => async () => {} }
 
 /** Opens the configured engine and creates the store on it. */
 export async function openStore (location: StoreLocation, options: StoreOptions & SqliteOptions = {}): Promise<Store> {
@@ -114,6 +123,7 @@ export async function createStore (engine: Engine, options: StoreOptions = {}): 
     retention: createRetentionStore(ctx),
     clock,
     migrations,
+    signals: engine.signals ?? noSignals,
     async transaction (fn) {
       return engine.db.transaction().execute(async (trx) =>
         fn({ ...modules({ ...ctx, db: trx }), db: trx, dialect: engine.dialect, now: () => clock.now(), lockGates: async () => engine.dialect.lockGates(trx) }))

@@ -67,6 +67,8 @@ export interface LoopOptions {
   readonly processEnv?: Readonly<Record<string, string>>
   /** Replicas sharing the store (PostgreSQL only, for more than one). Default 1. */
   readonly replicas?: number
+  /** Which replicas run a runner (default all): false makes one intake and admin API only. */
+  readonly runners?: readonly boolean[]
 }
 
 export async function startLoop (t: Test, options: LoopOptions = {}): Promise<Loop> {
@@ -101,7 +103,7 @@ export async function startLoop (t: Test, options: LoopOptions = {}): Promise<Lo
       clock,
       kubernetes: k8s.kube,
       dynatrace: client,
-      runner: true,
+      runner: options.runners?.[i] ?? true,
       env: options.processEnv ?? {},
       // DTR_TEST_LOG=debug shows the runner's log when a test needs looking into.
       ...(process.env.DTR_TEST_LOG === undefined ? {} : { logger: { level: process.env.DTR_TEST_LOG } }),

@@ -29,7 +29,11 @@ export function freshDataDir (t: Test): string {
   return dir
 }
 
-/** A new empty schema on the test server, dropped at teardown; returns a URL whose connections use it. */
+/**
+ * A new empty schema on the test server, dropped at teardown; returns a URL whose connections use
+ * it and carry its name as application_name, so a test that kills connections
+ * (pg_terminate_backend) can pick its own out of pg_stat_activity and leave other files' alone.
+ */
 export async function freshPostgresSchema (t: Test): Promise<string> {
   if (testDatabaseUrl === undefined) throw new Error('DTR_TEST_DATABASE_URL is not set')
   const schema = `dtr_test_${randomUUID().replace(/-/g, '').slice(0, 16)}`
@@ -45,6 +49,7 @@ export async function freshPostgresSchema (t: Test): Promise<string> {
   })
   const url = new URL(testDatabaseUrl)
   url.searchParams.set('options', `-c search_path=${schema}`)
+  url.searchParams.set('application_name', schema)
   return url.toString()
 }
 

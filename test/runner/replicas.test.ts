@@ -76,6 +76,18 @@ t.test('three replicas on one PostgreSQL', { skip: skipWithoutPostgres }, async 
     t.equal(loop.k8s.sim.requests.filter((r) => r.method === 'PATCH' && !r.dryRun).length, 1)
   })
 
+  t.test('intake on a replica without a runner wakes a runner replica at once (LISTEN/NOTIFY), not at its hourly poll', async (t) => {
+    const loop = await startLoop(t, { engine: postgresEngine, replicas: 2, runners: [false, true] })
+    t.equal(await loop.notify(undefined, undefined, 0), 202)
+    // Nobody calls wake() on the runner replica and its poll is an hour (test/helpers/runner.ts):
+    // only the NOTIFY sent after intake committed can start it. The wait is for the outcome, with
+    // a deadline far beyond what a loaded machine needs and far below the poll.
+    const deadline = Date.now() + 60_000
+    while (loop.comments().length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+    t.equal(loop.comments().length, 1, 'the rollback ran and its comment was posted without a poll')
+    t.equal(loop.k8s.sim.requests.filter((r) => r.method === 'PATCH' && !r.dryRun).length, 1)
+  })
+
   t.test('a pause set on one replica stops runs on another', async (t) => {
     const loop = await startLoop(t, { engine: postgresEngine, replicas: 2 })
     const [first, second] = loop.replicas

@@ -53,10 +53,37 @@ export interface Dialect {
   afterPrune(db: Kysely<Tables>): Promise<void>
 }
 
+/**
+ * Wake-ups between processes sharing one store: intake on one replica commits a notification,
+ * every replica's workers look at once instead of at their next poll. Best effort by design —
+ * polling stays the fallback, so a lost signal delays work by one poll interval, never loses it.
+ */
+export interface WakeSignals {
+  /** Tells the other processes that work is waiting. Coalesced; never throws. */
+  send(): void
+  /**
+   * Calls onWake whenever another process sends (never for this process's own sends). The
+   * listening connection reconnects after `retryMs` when it drops, waking once on reconnect in
+   * case a signal was missed. Resolves once listening; returns how to stop.
+   */
+  listen(onWake: () => void, options: WakeListenOptions): Promise<() => Promise<void>>
+}
+
+export interface WakeListenOptions {
+  readonly clock: { sleep(ms: number, signal?: AbortSignal): Promise<void> }
+  readonly retryMs: number
+  /** Told when the listening connection drops; it is then retried every retryMs. */
+  readonly onError?: (err: Error) => void
+  /** Told when it listens again after a drop. */
+  readonly onReconnect?: () => void
+}
+
 /** An open engine: the one Kysely instance the store queries, and how to close it. */
 export interface Engine {
   readonly dialect: Dialect
   readonly db: Kysely<Tables>
+  /** Present where several processes can share the store (PostgreSQL's LISTEN/NOTIFY). */
+  readonly signals?: WakeSignals
   /** Where the store lives, for messages: `DTR_DATA_DIR /path` or `PostgreSQL host:port/db`. */
   readonly description: string
   close(): Promise<void>

@@ -3,11 +3,12 @@
  * Loaded only when DTR_DATABASE_URL is set (engine/index.ts imports it dynamically), so the
  * embedded store does not pay for pg.
  */
+import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import { DtrError } from '../../errors.js'
 import type { Tables } from '../schema.js'
-import type { Dialect, Engine } from './dialect.js'
+import type { Dialect, Engine, WakeListenOptions, WakeSignals } from './dialect.js'
 
 /** An arbitrary constant shared by every replica: "dt-remediator migrations". */
 const MIGRATION_LOCK = 0x64747200
@@ -35,6 +36,96 @@ export const postgresDialect: Dialect = {
   lockGates: async (trx) => { await sql`SELECT pg_advisory_xact_lock(${GATE_LOCK})`.execute(trx) },
   lockMigrations: async (trx) => { await sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`.execute(trx) },
   afterPrune: async () => {},
+}
+
+/** The LISTEN/NOTIFY channel; payloads carry the schema, so deployments sharing a database never wake each other. */
+const WAKE_CHANNEL = 'dtr_wake'
+
+/**
+ * LISTEN/NOTIFY wake-ups. A NOTIFY is one small statement on the pool, sent after the commit it
+ * announces (the caller sends once intake has committed); sends coalesce, so a burst of
+ * notifications costs one NOTIFY in flight and at most one queued behind it. The listener holds
+ * one connection of its own outside the pool.
+ */
+function postgresSignals (url: string, pool: pg.Pool): WakeSignals & { stopAll(): Promise<void> } {
+  const sender = randomUUID()
+  const listeners = new Set<() => Promise<void>>()
+  let inFlight = false
+  let again = false
+  const send = (): void => {
+    if (inFlight) { again = true; return }
+    inFlight = true
+    pool.query(`SELECT pg_notify('${WAKE_CHANNEL}', current_schema() || ' ' || $1::text)`, [sender])
+      .catch(() => {}) // best effort: the replicas' polls still find the work
+      .finally(() => {
+        inFlight = false
+        if (again) { again = false; send() }
+      })
+  }
+
+  async function listen (onWake: () => void, options: WakeListenOptions): Promise<() => Promise<void>> {
+    const stopped = new AbortController()
+    let client: pg.Client | undefined
+
+    const connect = async (): Promise<void> => {
+      const c = new pg.Client({ connectionString: url, types })
+      const dropped = new Promise<Error>((resolve) => {
+        c.on('error', resolve)
+        c.on('end', () => resolve(new Error('the listening connection closed')))
+      })
+      try {
+        await c.connect()
+        const schema = (await c.query<{ schema: string }>('SELECT current_schema() AS schema')).rows[0]?.schema ?? ''
+        c.on('notification', (msg) => {
+          if (msg.channel !== WAKE_CHANNEL || msg.payload === undefined) return
+          const space = msg.payload.lastIndexOf(' ')
+          if (msg.payload.slice(0, space) === schema && msg.payload.slice(space + 1) !== sender) onWake()
+        })
+        await c.query(`LISTEN ${WAKE_CHANNEL}`)
+        if (stopped.signal.aborted) throw stopped.signal.reason
+      } catch (err) {
+        await c.end().catch(() => {})
+        throw err
+      }
+      client = c
+      dropped.then(async (err) => { if (client === c && !stopped.signal.aborted) await reconnect(err) }).catch(() => {})
+    }
+
+    const reconnect = async (err: Error): Promise<void> => {
+      options.onError?.(err)
+      const old = client
+      client = undefined
+      old?.end().catch(() => {})
+      while (!stopped.signal.aborted) {
+        try {
+          await options.clock.sleep(options.retryMs, stopped.signal)
+          await connect()
+          options.onReconnect?.()
+          onWake() // a signal sent while we were away was lost: look once
+          return
+        } catch {
+          // still unreachable (the outage onError reported): try again after retryMs
+        }
+      }
+    }
+
+    await connect()
+    const stop = async (): Promise<void> => {
+      listeners.delete(stop)
+      stopped.abort()
+      const c = client
+      client = undefined
+      await c?.end().catch(() => {})
+    }
+    listeners.add(stop)
+    return stop
+  }
+
+  return {
+    send,
+    listen,
+    async stopAll () { await Promise.all([...listeners].map(async (stop) => stop())) },
+  }
 }
 
 export interface PostgresOptions {
@@ -65,13 +156,17 @@ export async function openPostgres (url: string, options: PostgresOptions = {}):
     throw new DtrError('DTR_ERR_STORE', `Cannot connect to ${description} (DTR_DATABASE_URL): ${(err as Error).message}`, { cause: err })
   }
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) })
+  const signals = postgresSignals(url, pool)
   let closed: Promise<void> | undefined
   return {
     dialect: postgresDialect,
     db,
     description,
+    signals,
     async close () {
-      closed ??= db.destroy()
+      // Kysely ends the pool only if it ever ran a query through it; an engine closed before
+      // that (a failed migration, a test) would keep an idle connection open for 10 s.
+      closed ??= signals.stopAll().then(async () => db.destroy()).then(async () => { if (!pool.ended) await pool.end() })
       await closed
     },
   }

@@ -1,0 +1,119 @@
+/**
+ * Wake-ups between replicas (issue 11: "LISTEN/NOTIFY on PostgreSQL so another replica wakes
+ * too"): a send on one engine reaches the listeners of every other engine on the same schema,
+ * never the sender's own, never another schema's; a dropped listening connection comes back and
+ * wakes once for what it may have missed; stopping (or closing the engine) ends it.
+ */
+import t from 'tap'
+import pg from 'pg'
+import { systemClock } from '../../src/clock.js'
+import type { Engine } from '../../src/store/engine/dialect.js'
+import { createStore } from '../../src/store/index.js'
+import { postgresEngine, skipWithoutPostgres, sqliteEngine, testDatabaseUrl } from '../helpers/store.js'
+
+/** Counts wake-ups, and resolves `next()` on the following one. */
+function counter () {
+  let count = 0
+  let waiting: Array<() => void> = []
+  return {
+    onWake: () => { count++; const w = waiting; waiting = []; for (const f of w) f() },
+    get count () { return count },
+    next: async () => new Promise<void>((resolve) => { waiting.push(resolve) }),
+  }
+}
+
+const options = { clock: systemClock, retryMs: 10 }
+
+/** Sends from `from` until `wakes` has heard one: LISTEN is live once listen() resolved, but a NOTIFY is asynchronous. */
+async function heard (from: Engine, ...wakes: Array<ReturnType<typeof counter>>): Promise<void> {
+  const next = Promise.all(wakes.map(async (w) => w.next()))
+  from.signals?.send()
+  await next
+}
+
+t.test('the embedded store has nobody to wake: its signals do nothing', async (t) => {
+  const store = await createStore(await sqliteEngine.open(t))
+  t.teardown(() => store.close())
+  const wakes = counter()
+  const stop = await store.signals.listen(wakes.onWake, options)
+  store.signals.send()
+  await stop()
+  t.equal(wakes.count, 0)
+})
+
+t.test('PostgreSQL LISTEN/NOTIFY', { skip: skipWithoutPostgres }, async (t) => {
+  t.test('a send reaches the other engines on the schema, not the sender, not another schema', async (t) => {
+    const location = await postgresEngine.location(t)
+    const [a, b, c] = await Promise.all([postgresEngine.open(t, location), postgresEngine.open(t, location), postgresEngine.open(t, location)])
+    const elsewhere = await postgresEngine.location(t)
+    const [other, otherSibling] = await Promise.all([postgresEngine.open(t, elsewhere), postgresEngine.open(t, elsewhere)])
+    const [wa, wb, wc, wo] = [counter(), counter(), counter(), counter()]
+    const stops = await Promise.all([
+      a.signals!.listen(wa.onWake, options),
+      b.signals!.listen(wb.onWake, options),
+      c.signals!.listen(wc.onWake, options),
+      other.signals!.listen(wo.onWake, options),
+    ])
+    await heard(a, wb, wc)
+    // A send from another schema, heard by its own schema's sibling only: it is the last thing
+    // each listener could receive, so once it arrived nothing of the first send is still on its way.
+    await heard(otherSibling, wo)
+    await heard(b, wa, wc)
+    t.equal(wa.count, 1, 'the sender never wakes itself (only the later send from b reached it)')
+    t.equal(wb.count, 1)
+    t.equal(wc.count, 2, 'c heard a and b')
+    t.equal(wo.count, 1, 'another schema (another deployment) heard only its own')
+    await Promise.all(stops.map(async (stop) => stop()))
+  })
+
+  t.test('a burst of sends coalesces: at most one NOTIFY in flight and one behind it', async (t) => {
+    const location = await postgresEngine.location(t)
+    const [a, b] = await Promise.all([postgresEngine.open(t, location), postgresEngine.open(t, location)])
+    const wb = counter()
+    const stop = await b.signals!.listen(wb.onWake, options)
+    for (let i = 0; i < 1000; i++) a.signals!.send()
+    await heard(a, wb) // queued behind the burst's, so it arrives after them
+    t.ok(wb.count >= 1 && wb.count <= 3, `1000 sends, ${wb.count} wake-ups`)
+    await stop()
+  })
+
+  t.test('the listening connection killed: reported, back after retryMs, one wake-up for what it missed', async (t) => {
+    const location = await postgresEngine.location(t)
+    const [a, b] = await Promise.all([postgresEngine.open(t, location), postgresEngine.open(t, location)])
+    const wb = counter()
+    const errors: string[] = []
+    let reconnected = 0
+    const stop = await b.signals!.listen(wb.onWake, { ...options, onError: (err) => errors.push(err.message), onReconnect: () => reconnected++ })
+    const admin = new pg.Client({ connectionString: testDatabaseUrl })
+    await admin.connect()
+    t.teardown(() => admin.end())
+    const back = wb.next()
+    // Only this test's listener: its connections carry the schema's name (test/helpers/store.ts).
+    const app = new URL(location.databaseUrl as string).searchParams.get('application_name')
+    const killed = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND query = \'LISTEN dtr_wake\'', [app])
+    t.equal(killed.rowCount, 1, 'the listening backend was terminated')
+    await back
+    t.equal(errors.length, 1, `the drop was reported once: ${errors.join('; ')}`)
+    t.equal(reconnected, 1)
+    t.equal(wb.count, 1, 'woken once on reconnect, in case a signal was lost meanwhile')
+    await heard(a, wb)
+    t.equal(wb.count, 2, 'and it hears sends again')
+    await stop()
+  })
+
+  t.test('stopped listeners hear nothing; closing the engine stops its listeners', async (t) => {
+    const location = await postgresEngine.location(t)
+    const [a, b, c] = await Promise.all([postgresEngine.open(t, location), postgresEngine.open(t, location), postgresEngine.open(t, location)])
+    const [wb, wc] = [counter(), counter()]
+    const stopB = await b.signals!.listen(wb.onWake, options)
+    await c.signals!.listen(wc.onWake, options)
+    await stopB()
+    await c.close() // would hang the test process if its listening connection stayed open
+    const d = await postgresEngine.open(t, location)
+    const wd = counter()
+    await d.signals!.listen(wd.onWake, options)
+    await heard(a, wd)
+    t.equal(wb.count, 0)
+    t.equal(wc.count, 0)
+  })
+})
