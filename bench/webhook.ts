@@ -76,6 +76,9 @@ let serial = 0
 const run = Date.now().toString(36)
 const newProblem = (): string => problem(`-${run}_${serial++}V2`)
 
+/** Servers still running, killed if the bench stops half-way. */
+const running = new Set<ChildProcess>()
+
 interface Server { child: ChildProcess, url: string, pid: number, startedAt: number, logLines(): number, stop(): Promise<void> }
 
 /**
@@ -93,6 +96,8 @@ async function startServer (command: string[], env: Record<string, string>): Pro
   // The sink owns the pipe now; this process keeps no end of it open.
   sink.stdin?.destroy()
   const exited = once(child, 'exit')
+  running.add(child)
+  exited.finally(() => running.delete(child)).catch(() => {})
   let failed: Error | undefined
   exited.then(([code]) => { failed = new Error(`${command.join(' ')} exited with ${String(code)}`) }, () => {})
   let announced: { url: string, pid: number } | undefined
@@ -334,5 +339,6 @@ try {
   say('Goals (issue 9):')
   for (const [goal, met] of goals) say(`  ${met ? 'met    ' : 'NOT met'}  ${goal}`)
 } finally {
+  for (const child of running) child.kill('SIGKILL')
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
 }
