@@ -16,7 +16,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -76,6 +76,9 @@ let serial = 0
 const run = Date.now().toString(36)
 const newProblem = (): string => problem(`-${run}_${serial++}V2`)
 
+/** Servers still running, killed if the bench stops half-way. */
+const running = new Set<ChildProcess>()
+
 interface Server { child: ChildProcess, url: string, pid: number, startedAt: number, logLines(): number, stop(): Promise<void> }
 
 /**
@@ -93,6 +96,8 @@ async function startServer (command: string[], env: Record<string, string>): Pro
   // The sink owns the pipe now; this process keeps no end of it open.
   sink.stdin?.destroy()
   const exited = once(child, 'exit')
+  running.add(child)
+  exited.finally(() => running.delete(child)).catch(() => {})
   let failed: Error | undefined
   exited.then(([code]) => { failed = new Error(`${command.join(' ')} exited with ${String(code)}`) }, () => {})
   let announced: { url: string, pid: number } | undefined
@@ -202,6 +207,8 @@ const strace = spawnSync('strace', ['-f', '--seccomp-bpf', '-e', 'trace=fsync', 
 const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`
 const out: string[] = []
 const say = (line = ''): void => { out.push(line); process.stdout.write(`${line}\n`) }
+// The machine is shared: its load, at the start and the end, says how far to trust one run.
+const loadAtStart = loadavg()[0] ?? 0
 const progress = (what: string): void => { process.stderr.write(`bench: ${what}\n`) }
 const dirs: string[] = []
 const freshDir = (): string => { const d = mkdtempSync(join(tmpdir(), 'dtr-bench-')); dirs.push(d); return d }
@@ -298,6 +305,7 @@ try {
   const num = (v: number, d = 0): string => v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }).padStart(9)
   say()
   say(`Webhook benchmark: ${CONNECTIONS} connections, ${DURATION} s per scenario after a 2 s warm-up, Node ${process.version}, loopback, NODE_OPTIONS=${imageNodeOptions} (as the image)`)
+  say(`${cpus().length} CPUs; load average (1 min) ${loadAtStart.toFixed(2)} at the start, ${(loadavg()[0] ?? 0).toFixed(2)} at the end: other work on the machine shares the cores.`)
   say()
   say(`${pad('scenario', 52)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'max ms'.padStart(9)}${'× bare'.padStart(9)}${peer === undefined ? '' : '× peer'.padStart(9)}${'non-2xx'.padStart(9)}${'errors'.padStart(9)}`)
   for (const r of rows) {
@@ -334,5 +342,6 @@ try {
   say('Goals (issue 9):')
   for (const [goal, met] of goals) say(`  ${met ? 'met    ' : 'NOT met'}  ${goal}`)
 } finally {
+  for (const child of running) child.kill('SIGKILL')
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
 }

@@ -78,11 +78,12 @@ export async function serve (): Promise<number> {
     process.stderr.write(`dt-remediator: ${isDtrError(err) ? err.message : String(err)}\n`)
     return 1
   }
-  // Lines are written in chunks of 4 KiB or every 250 ms, whichever comes first (a write per line
-  // was a tenth of a test notification's CPU), and flushed on shutdown. A stdout that stops
-  // reading (a stalled log pipe) must not grow the buffer without bound: beyond 16 MiB waiting,
-  // lines are dropped rather than the process running out of memory.
-  const destination = pino.destination({ sync: false, minLength: 4096, maxLength: 16 * 1024 * 1024 })
+  // Lines are written in chunks of at least 4 KiB or every 250 ms, whichever comes first (a write
+  // per line was a tenth of a test notification's CPU), up to 1 MiB per write (at the default
+  // 16 KiB, a busy event loop could not write 5 MB/s of log, and lines were dropped), and flushed
+  // on shutdown. A stdout that stops reading must not grow the buffer without bound: beyond
+  // 16 MiB waiting, lines are dropped rather than the process running out of memory.
+  const destination = pino.destination({ sync: false, minLength: 4096, maxWrite: 1024 * 1024, maxLength: 16 * 1024 * 1024 })
   const flushing = setInterval(() => destination.flush(), 250)
   const logger = pino(loggerOptions(config), destination)
   for (const warning of config.warnings) logger.warn(warning)
