@@ -100,7 +100,7 @@ export function handle (ctx: SimContext, request: SimRequest, path: ParsedPath, 
 
   if (verb === 'list') {
     const matches = objectMatcher(request.query.labelSelector, request.query.fieldSelector)
-    const items = store.list(path.type, path.namespace).filter(matches)
+    const items = store.list(path.type, path.namespace, matches)
     return { status: 200, body: { apiVersion: apiVersionOf(path.type), kind: `${path.type.kind}List`, metadata: { resourceVersion: store.listVersion() }, items } }
   }
   if (verb === 'create') return create(ctx, request, path)

@@ -52,6 +52,8 @@ export const WATCH_CACHE_SIZE = 5000
 
 export class SimStore {
   private readonly objects = new Map<string, StoredObject>()
+  /** The same objects by type and namespace (`resource.group/namespace`), so a LIST reads only its own. */
+  private readonly buckets = new Map<string, Map<string, StoredObject>>()
   private version = 1000
   private readonly history: Change[] = []
   private readonly listeners = new Set<(change: Change) => void>()
@@ -61,7 +63,24 @@ export class SimStore {
   }
 
   private key (type: ServedResource, namespace: string, name: string): string {
-    return `${type.resource}.${type.group}/${type.namespaced ? namespace : ''}/${name}`
+    return `${this.bucketKey(type, namespace)}/${name}`
+  }
+
+  private bucketKey (type: ServedResource, namespace: string): string {
+    return `${type.resource}.${type.group}/${type.namespaced ? namespace : ''}`
+  }
+
+  private put (type: ServedResource, key: string, object: StoredObject): void {
+    this.objects.set(key, object)
+    const bucket = this.bucketKey(type, object.metadata.namespace ?? '')
+    let objects = this.buckets.get(bucket)
+    if (objects === undefined) this.buckets.set(bucket, objects = new Map())
+    objects.set(object.metadata.name, object)
+  }
+
+  private remove (type: ServedResource, key: string, object: StoredObject): void {
+    this.objects.delete(key)
+    this.buckets.get(this.bucketKey(type, object.metadata.namespace ?? ''))?.delete(object.metadata.name)
   }
 
   get (type: ServedResource, namespace: string, name: string): StoredObject | undefined {
@@ -69,11 +88,24 @@ export class SimStore {
     return found === undefined ? undefined : structuredClone(found)
   }
 
-  /** Objects of a type, in one namespace or (undefined) in all, sorted by namespace and name. */
-  list (type: ServedResource, namespace?: string): StoredObject[] {
-    const prefix = `${type.resource}.${type.group}/${namespace === undefined || !type.namespaced ? '' : `${namespace}/`}`
-    return [...this.objects.entries()].filter(([k]) => k.startsWith(prefix)).map(([, v]) => structuredClone(v))
-      .sort((a, b) => (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || a.metadata.name.localeCompare(b.metadata.name))
+  /**
+   * Objects of a type, in one namespace or (undefined) in all, in the API server's order (etcd's:
+   * by namespace, then name, bytewise). `where` picks before anything is copied: the controllers
+   * look for the few objects a workload owns among many.
+   */
+  list (type: ServedResource, namespace?: string, where?: (object: Readonly<StoredObject>) => boolean): StoredObject[] {
+    const found: StoredObject[] = []
+    const take = (objects: Iterable<StoredObject>): void => {
+      for (const o of objects) if (where === undefined || where(o)) found.push(structuredClone(o))
+    }
+    if (namespace !== undefined || !type.namespaced) {
+      take(this.buckets.get(this.bucketKey(type, namespace ?? ''))?.values() ?? [])
+    } else {
+      const prefix = `${type.resource}.${type.group}/`
+      for (const [bucket, objects] of this.buckets) if (bucket.startsWith(prefix)) take(objects.values())
+    }
+    const order = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+    return found.sort((a, b) => order(a.metadata.namespace ?? '', b.metadata.namespace ?? '') || order(a.metadata.name, b.metadata.name))
   }
 
   /** The current resourceVersion of the whole store (what a LIST reports). */
@@ -125,7 +157,7 @@ export class SimStore {
       return structuredClone(existing)
     }
     prepared.metadata.resourceVersion = String(++this.version)
-    this.objects.set(key, prepared)
+    this.put(type, key, prepared)
     this.emit(existing === undefined ? 'ADDED' : 'MODIFIED', type, prepared)
     return structuredClone(prepared)
   }
@@ -135,7 +167,7 @@ export class SimStore {
     const key = this.key(type, namespace, name)
     const existing = this.objects.get(key)
     if (existing === undefined) return undefined
-    this.objects.delete(key)
+    this.remove(type, key, existing)
     existing.metadata.resourceVersion = String(++this.version)
     this.emit('DELETED', type, existing)
     return structuredClone(existing)

@@ -86,7 +86,7 @@ export function syncDeployment (store: SimStore, deployment: StoredObject, now: 
 }
 
 function owned (sync: Sync): StoredObject[] {
-  return sync.store.list(served.ReplicaSet, sync.deployment.metadata.namespace).filter((rs) => ownedBy(rs, sync.deployment))
+  return sync.store.list(served.ReplicaSet, sync.deployment.metadata.namespace, (rs) => ownedBy(rs, sync.deployment))
 }
 
 function oldSets (sync: Sync, next: StoredObject | undefined): StoredObject[] {

@@ -15,7 +15,7 @@ import { matchLabels, ownedBy, ownerReference, pruneHistory, specOf, templateHas
 
 export function reconcileHistory (store: SimStore, type: ServedResource, workload: StoredObject): void {
   const ns = workload.metadata.namespace
-  const owned = store.list(served.ControllerRevision, ns).filter((cr) => ownedBy(cr, workload))
+  const owned = store.list(served.ControllerRevision, ns, (cr) => ownedBy(cr, workload))
   const revisionOf = (cr: StoredObject): number => Number(cr.revision ?? 0)
   const maxRevision = owned.reduce((max, cr) => Math.max(max, revisionOf(cr)), 0)
   const template = templateOf(workload)

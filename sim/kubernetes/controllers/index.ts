@@ -5,13 +5,16 @@
  *
  * Rollouts are `instant` by default: after each write the controllers step until nothing
  * changes, so a caller sees the settled state at once (and watchers see every intermediate
- * state). With `stepped`, the Deployment controller runs only when the test calls step(): a
+ * state). Like the real controllers, which work from a queue of the objects that changed, a
+ * write settles only what it concerns — the Deployment written (or owning the ReplicaSet
+ * written) and its ReplicaSets — so a cluster of many workloads costs no more per write than one. With `stepped`, the Deployment controller runs only when the test calls step(): a
  * rollout then moves one sync at a time, the way `kubectl rollout status` sees a real one move,
  * with no clock and no sleeps. StatefulSets and DaemonSets always settle at once.
  */
 import { served, type ServedResource } from '../catalog.js'
 import type { SimClock, SimStore } from '../store.js'
 import { syncDeployment, syncReplicaSet } from './deployment.js'
+import { ownedBy } from './shared.js'
 import { reconcileHistory } from './history.js'
 
 export type RolloutMode = 'instant' | 'stepped'
@@ -31,24 +34,49 @@ export class Controllers {
       const object = this.store.get(type, namespace, name)
       if (object !== undefined) reconcileHistory(this.store, type, object)
     }
-    if (this.mode === 'instant') this.settle()
+    if (this.mode !== 'instant') return
+    const deployment = this.deploymentOf(type, namespace, name)
+    if (deployment !== undefined) this.settle({ namespace, name: deployment })
+    else if (type === served.ReplicaSet) this.settleReplicaSet(namespace, name)
   }
 
-  /** One sync of every ReplicaSet, then of every Deployment; true when something changed. */
-  step (): boolean {
+  /** The Deployment a write concerns: the one written, or the controller owning the ReplicaSet written. */
+  private deploymentOf (type: ServedResource, namespace: string, name: string): string | undefined {
+    if (type === served.Deployment) return name
+    if (type !== served.ReplicaSet) return undefined
+    const owner = this.store.get(type, namespace, name)?.metadata.ownerReferences?.find((r) => r.controller === true && r.kind === 'Deployment')
+    return owner?.name
+  }
+
+  private settleReplicaSet (namespace: string, name: string): void {
+    const rs = this.store.get(served.ReplicaSet, namespace, name)
+    if (rs !== undefined) syncReplicaSet(this.store, rs, (image) => this.brokenImages.has(image))
+  }
+
+  /**
+   * One sync of every ReplicaSet, then of every Deployment (or, with `only`, of one Deployment
+   * in `namespace` and the ReplicaSets it owns); true when something changed.
+   */
+  step (only?: { namespace: string, name: string }): boolean {
     const before = this.store.listVersion()
-    for (const rs of this.store.list(served.ReplicaSet)) syncReplicaSet(this.store, rs, (image) => this.brokenImages.has(image))
-    for (const d of this.store.list(served.Deployment)) {
+    const deployments = only === undefined
+      ? this.store.list(served.Deployment)
+      : [this.store.get(served.Deployment, only.namespace, only.name)].filter((d) => d !== undefined)
+    const sets = only === undefined
+      ? this.store.list(served.ReplicaSet)
+      : this.store.list(served.ReplicaSet, only.namespace, (rs) => deployments.some((d) => ownedBy(rs, d)))
+    for (const rs of sets) syncReplicaSet(this.store, rs, (image) => this.brokenImages.has(image))
+    for (const d of deployments) {
       const fresh = this.store.get(served.Deployment, d.metadata.namespace, d.metadata.name)
       if (fresh !== undefined) syncDeployment(this.store, fresh, this.clock.now())
     }
     return this.store.listVersion() !== before
   }
 
-  /** Steps until nothing changes; returns the number of steps that changed something. */
-  settle (): number {
+  /** Steps until nothing changes (everything, or one Deployment); returns the number of steps that changed something. */
+  settle (only?: { namespace: string, name: string }): number {
     let steps = 0
-    while (this.step()) {
+    while (this.step(only)) {
       if (++steps > MAX_STEPS) throw new Error('the simulated controllers did not settle')
     }
     return steps

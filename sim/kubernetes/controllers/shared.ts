@@ -34,6 +34,6 @@ export function matchLabels (object: StoredObject): Record<string, string> {
 /** Deletes the oldest owned objects with nothing running beyond `revisionHistoryLimit` (default 10). */
 export function pruneHistory (store: SimStore, type: ServedResource, owner: StoredObject, keep: string, revisionOf: (o: StoredObject) => number, idle: (o: StoredObject) => boolean = () => true): void {
   const limit = (specOf(owner).revisionHistoryLimit as number | undefined) ?? 10
-  const old = store.list(type, owner.metadata.namespace).filter((o) => ownedBy(o, owner) && o.metadata.name !== keep && idle(o)).sort((a, b) => revisionOf(a) - revisionOf(b))
+  const old = store.list(type, owner.metadata.namespace, (o) => ownedBy(o, owner) && o.metadata.name !== keep).filter(idle).sort((a, b) => revisionOf(a) - revisionOf(b))
   for (const stale of old.slice(0, Math.max(0, old.length - limit))) store.delete(type, stale.metadata.namespace, stale.metadata.name)
 }
