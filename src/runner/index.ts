@@ -28,7 +28,7 @@ export interface Runner {
 }
 
 /** How many jobs of each queue run at once in this process. */
-const CONCURRENCY: Readonly<Record<keyof typeof QUEUES, number>> = { notification: 2, plan: 2, run: 4, timer: 2, writeback: 4 }
+const CONCURRENCY: Readonly<Record<keyof typeof QUEUES, number>> = { notification: 6, plan: 2, run: 6, timer: 2, writeback: 4 }
 
 export async function startRunner (deps: RunnerDeps): Promise<Runner> {
   if (deps.store.engine === 'sqlite') {
