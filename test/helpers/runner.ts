@@ -60,6 +60,8 @@ export interface Loop {
 
 export interface LoopOptions {
   readonly rules?: string
+  /** A rules file already on disk (with its plugins beside it), instead of `rules`. */
+  readonly rulesFile?: string
   readonly env?: Env
   readonly engine?: TestEngine
   readonly timings?: Partial<RunnerTimings>
@@ -85,8 +87,8 @@ export async function startLoop (t: Test, options: LoopOptions = {}): Promise<Lo
   k8s.sim.apply(deployment('checkout', 'checkout:1.4.2'))
   k8s.sim.clearRequests()
 
-  const rulesFile = join(t.testdir(), 'remediation.yaml')
-  writeFileSync(rulesFile, options.rules ?? ROLLBACK_RULES)
+  const rulesFile = options.rulesFile ?? join(t.testdir(), 'remediation.yaml')
+  if (options.rulesFile === undefined) writeFileSync(rulesFile, options.rules ?? ROLLBACK_RULES)
   const engine = options.engine ?? sqliteEngine
   const location = await engine.location(t)
   const replicas: Array<{ app: FastifyInstance, store: Store }> = []
