@@ -5,7 +5,7 @@
  *
  * For a workload that opted in (annotation acme.io/cache-flush: "true"), it calls the workload's
  * own cache-flush endpoint, by default http://<name>.<namespace>.svc:8080/admin/cache/flush.
- * The NetworkPolicy must let dt-remediator reach it (deploy/kubernetes/examples/networkpolicy.yaml).
+ * The NetworkPolicy must let dt-remediator reach it (deploy/overlays/production/networkpolicy.yaml).
  */
 export default ({ defineAction, z, TerminalError, skip }) => defineAction({
   name: 'acme.flush-cache',
