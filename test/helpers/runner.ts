@@ -107,6 +107,9 @@ export async function startLoop (t: Test, options: LoopOptions = {}): Promise<Lo
       env: options.processEnv ?? {},
       // DTR_TEST_LOG=debug shows the runner's log when a test needs looking into.
       ...(process.env.DTR_TEST_LOG === undefined ? {} : { logger: { level: process.env.DTR_TEST_LOG } }),
+      // Not shed for event-loop delay: these tests are about the runner, and a busy CI machine
+      // (a test process compiling TypeScript beside this one) must not turn a webhook into a 503.
+      underPressure: { maxEventLoopDelayMs: 60_000 },
       timings: { pollMs: 3_600_000, leaseMs: 10_000, lockRetryMs: 1_000, backoffBaseMs: 1_000, ...options.timings },
     })
     t.teardown(() => app.close())
