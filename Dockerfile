@@ -41,12 +41,17 @@ COPY sim ./sim
 RUN npm run build
 
 # --- deps: production dependencies only, with the compiled addon --------------------------------
+# node_modules/dt-remediator is a link to /app itself: a custom action package installed into the
+# image (a derived image, docs/custom-actions.md) imports `dt-remediator` by name, and finds the
+# running service there, so that it shares the service's zod and TerminalError instead of
+# needing a second copy. The loader looks for such packages in /app/node_modules.
 FROM toolchain AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm rebuild better-sqlite3 \
- && test -f node_modules/better-sqlite3/build/Release/better_sqlite3.node
+ && test -f node_modules/better-sqlite3/build/Release/better_sqlite3.node \
+ && ln -s .. node_modules/dt-remediator
 
 # --- runtime -------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime

@@ -5,32 +5,14 @@
  * clone the test builds first.
  */
 import { execFile } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync, readdirSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t, { type Test } from 'tap'
+import { ensureBuilt, root } from './helpers/build.js'
 
 const run = promisify(execFile)
-const root = fileURLToPath(new URL('..', import.meta.url))
-
-/** Newest mtime under a directory (sources), to tell whether dist is stale. */
-function newest (dir: string): number {
-  let max = 0
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile() && entry.name.endsWith('.ts')) max = Math.max(max, statSync(join(entry.parentPath, entry.name)).mtimeMs)
-  }
-  return max
-}
-
-async function ensureBuilt (): Promise<void> {
-  const built = join(root, 'dist/src/index.js')
-  const sources = Math.max(...['src', 'plugins', 'actions', 'sim'].map((d) => newest(join(root, d))))
-  if (existsSync(built) && statSync(built).mtimeMs >= sources) return
-  await run(process.execPath, [join(root, 'scripts/clean.mjs')], { cwd: root })
-  await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root })
-}
 
 /** A project with dt-remediator in its node_modules (a link to this checkout, as `npm link` makes). */
 function consumer (t: Test): string {

@@ -6,8 +6,9 @@
  * found through the second root.
  *
  * A module's default export is an action, an array of actions, or a function that receives
- * `{ defineAction, z, TerminalError }` and returns them (possibly async): a single `.mjs` mounted
- * from a ConfigMap cannot import `dt-remediator` or `zod`, so it is handed them. Every action goes
+ * `{ defineAction, z, TerminalError, skip }` and returns them (possibly async): a single `.mjs`
+ * mounted from a ConfigMap cannot import `dt-remediator` or `zod`, so it is handed them (`skip`
+ * too, beyond SPEC 7's three, so that such a file can skip at plan time like any action). Every action goes
  * through the same contract check as the built-ins (the registry's), and every failure names the
  * module and what is wrong; the caller stops start-up (or refuses a reload) when any is listed.
  */
@@ -16,6 +17,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { z } from 'zod'
 import { TerminalError } from '../errors.js'
+import { skip } from './contract.js'
 import { contractProblems, defineAction } from './define.js'
 import type { RegisteredAction } from './registry.js'
 
@@ -47,9 +49,11 @@ export interface CustomActionKit {
   readonly defineAction: typeof defineAction
   readonly z: typeof z
   readonly TerminalError: typeof TerminalError
+  /** A plan-time skip (nothing to do): the run is skipped and the ladder moves on at once. */
+  readonly skip: typeof skip
 }
 
-const KIT: CustomActionKit = Object.freeze({ defineAction, z, TerminalError })
+const KIT: CustomActionKit = Object.freeze({ defineAction, z, TerminalError, skip })
 
 /** This package's root: src/sdk in a clone, dist/src/sdk when built. */
 function packageRoot (): string {

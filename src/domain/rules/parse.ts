@@ -18,7 +18,7 @@ import { describeAllowedHosts, hostRefusal, type AllowedHost } from '../hosts.js
 import type { Mode } from '../mode.js'
 import { parseTag } from '../tags.js'
 import { checkPlaceholder, nearest, placeholderTexts } from './placeholders.js'
-import { formatPath, parseYaml, sourceMap, type PathSegment, type SourceMap } from './positions.js'
+import { formatPath, parseYaml, sourceMap, yamlData, type PathSegment, type SourceMap } from './positions.js'
 import { keysAt } from './schema-walk.js'
 import { rulesFileSchema, type RuleSpec, type RulesFile } from './schema.js'
 import type { ActionCatalog, ActionSpec, Diagnostic, LadderStep, LoadedRule, LoadedRules } from './types.js'
@@ -53,9 +53,10 @@ export function formatDiagnostic (d: Diagnostic): string {
  * from parseRules.
  */
 export function rulesPlugins (text: string): string[] {
-  const { doc } = parseYaml(text)
+  const { doc, lines } = parseYaml(text)
   if (doc.errors.length > 0) return []
-  const value = (doc.toJS() as { plugins?: unknown } | null)?.plugins
+  const data = yamlData(doc, lines)
+  const value = data.ok ? (data.data as { plugins?: unknown } | null)?.plugins : undefined
   return Array.isArray(value) ? value.filter((p): p is string => typeof p === 'string' && p.trim() !== '').map((p) => p.trim()) : []
 }
 
@@ -328,7 +329,12 @@ export function parseRules (text: string, options: ParseRulesOptions): ParseRule
     }
     return { ok: false, errors: out.errors, warnings: out.warnings }
   }
-  const data: unknown = doc.contents === null ? {} : doc.toJS({ maxAliasCount: 100 })
+  const yaml = yamlData(doc, lines)
+  if (!yaml.ok) {
+    out.errors.push({ file: options.file, line: yaml.line, column: yaml.column, path: '', message: yaml.message })
+    return { ok: false, errors: out.errors, warnings: out.warnings }
+  }
+  const data: unknown = yaml.data
 
   const parsed = rulesFileSchema.safeParse(data)
   if (!parsed.success) reportIssues(out, rulesFileSchema, data, parsed.error.issues, [])

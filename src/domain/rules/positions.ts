@@ -3,7 +3,7 @@
  * and a LineCounter, so an error found on the parsed value (by zod or by a later check) can name
  * the line and column of the key or value it is about. Pure.
  */
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml'
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml'
 
 export type PathSegment = string | number
 
@@ -29,6 +29,38 @@ export function parseYaml (text: string): { readonly doc: Document, readonly lin
   const lines = new LineCounter()
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true })
   return { doc, lines }
+}
+
+/** At most this many alias expansions: a "billion laughs" file is refused, not expanded. */
+const MAX_ALIAS_COUNT = 100
+
+export type YamlData =
+  | { readonly ok: true, readonly data: unknown }
+  | { readonly ok: false, readonly line: number, readonly column: number, readonly message: string }
+
+/**
+ * Pure: the document as plain data. The yaml library resolves aliases only here, and throws for
+ * one whose anchor is missing (`*x` with no `&x` before it) or for too many expansions; those
+ * become an error placed at the first alias, never an exception for the caller.
+ */
+export function yamlData (doc: Document, lines: LineCounter): YamlData {
+  if (doc.contents === null) return { ok: true, data: {} }
+  try {
+    return { ok: true, data: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) }
+  } catch (err) {
+    let offset: number | undefined
+    let name = ''
+    visit(doc, {
+      Alias (_key, node) {
+        offset = node.range?.[0]
+        name = node.source
+        return visit.BREAK
+      },
+    })
+    const pos = offset === undefined ? { line: 0, col: 0 } : lines.linePos(offset)
+    const reason = (err as Error).message.split('\n')[0] ?? String(err)
+    return { ok: false, line: pos.line, column: pos.col, message: `YAML alias${name === '' ? '' : ` *${name}`}: ${reason}` }
+  }
 }
 
 export function sourceMap (doc: Document, lines: LineCounter): SourceMap {

@@ -147,6 +147,11 @@ export async function openPostgres (url: string, options: PostgresOptions = {}):
   // An idle client losing its connection emits 'error' on the pool; without a listener that
   // would crash the process. The next query gets a fresh connection.
   pool.on('error', () => {})
+  // A client checked out of the pool (a transaction between two statements) that loses its
+  // connection emits 'error' too, and the pool listens only to idle ones: without this listener
+  // a server restart or pg_terminate_backend at that moment crashed the process. The statement in
+  // flight still fails (503), and the pool drops the broken client when it is released.
+  pool.on('connect', (client) => { client.on('error', () => {}) })
   const description = describeUrl(url)
   try {
     const client = await pool.connect()
