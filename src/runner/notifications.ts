@@ -21,6 +21,7 @@ import type { NewRun, RunRecord, SkipSource } from '../store/runs.js'
 import type { RunnerDeps } from './deps.js'
 import { enrich, type NotificationInput } from './enrich.js'
 import { planNotification, type NotificationPlan, type RunPlan } from './plan.js'
+import { occurrenceOf } from './reconcile/body.js'
 import { addResult, commentContext, followUp, nextActionOf, QUEUES, type RunFacts, type TimerJob } from './record.js'
 import { dynatraceStatus } from './status.js'
 import type { JobContext, JobResult } from './worker.js'
@@ -187,14 +188,18 @@ export async function handleNotification (deps: RunnerDeps, job: Job<Notificatio
   const n = await deps.store.notifications.get(job.key)
   if (n === undefined) return { status: 'done' }
   const log = ctx.log.child({ problemId: n.problemId, notificationId: n.id })
-  const state = n.kind === 'problem' ? normalizeState(n.state ?? undefined) : 'OPEN'
-  const foundBy = (n.body as { 'dt-remediator.source'?: unknown } | null)?.['dt-remediator.source'] === 'reconcile' ? 'reconcile' : 'webhook'
+  // A security notification carries no State: it is an OPEN, unless reconciliation found the
+  // security problem resolved.
+  const state = n.kind === 'problem' || n.state !== null ? normalizeState(n.state ?? undefined) : 'OPEN'
+  const foundBy = n.source
 
   if (state === 'RESOLVED') {
     await deps.store.transaction(async (tx) => {
-      const decision = decideResolved(await tx.problems.lock(n.kind, n.problemId))
-      log.info({ decision }, decision.note)
-      if (decision.action === 'resolve') await resolveOccurrence(deps, tx, { kind: n.kind, problemId: n.problemId, displayId: n.displayId, occurrence: decision.occurrence, source: foundBy, note: 'RESOLVED notification' })
+      // Reconciliation says which occurrence it saw closed; a re-open notified since stays open.
+      const decision = decideResolved(await tx.problems.lock(n.kind, n.problemId), occurrenceOf(n.body))
+      log.info({ decision, source: n.source }, decision.note)
+      const note = n.source === 'reconcile' ? 'found closed by reconciliation with the Problems API' : 'RESOLVED notification'
+      if (decision.action === 'resolve') await resolveOccurrence(deps, tx, { kind: n.kind, problemId: n.problemId, displayId: n.displayId, occurrence: decision.occurrence, source: foundBy, note })
     })
     return { status: 'done' }
   }
@@ -211,7 +216,7 @@ export async function handleNotification (deps: RunnerDeps, job: Job<Notificatio
     if (d.action === 'resolve') await resolveOccurrence(deps, tx, { kind: n.kind, problemId: n.problemId, displayId: n.displayId, occurrence: d.occurrence, source: foundBy, note: d.note })
     return d
   })
-  log.info({ decision: decision.action }, decision.note)
+  log.info({ decision: decision.action, source: n.source }, decision.note)
   if (decision.action !== 'plan') return { status: 'done' }
   return planAndInsert(deps, n, { occurrence: decision.occurrence, step: 0, foundBy }, { ...ctx, log })
 }
