@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { decideOpen, decideResolved, type ApiStatus } from '../domain/decide/lifecycle.js'
-import { normalizeState } from '../domain/enrichment.js'
+import { epochMs, normalizeState } from '../domain/enrichment.js'
 import { NOT_STARTED_STATES, type RunState } from '../domain/runs.js'
 import type { TransactionStores } from '../store/index.js'
 import type { StoredNotification } from '../store/notifications.js'
@@ -31,14 +31,7 @@ export type NotificationJob = null
 
 /** Pure: a Gen 3 workflow's `dt.davis.last_reopen_timestamp` as ms (ISO text, or ns/µs/ms numbers). */
 export function reopenMark (body: unknown): number | undefined {
-  const raw = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['dt.davis.last_reopen_timestamp'] : undefined
-  if (typeof raw === 'string' && raw.trim() !== '' && Number.isNaN(Number(raw))) {
-    const at = Date.parse(raw)
-    return Number.isNaN(at) ? undefined : at
-  }
-  const n = Number(raw)
-  if (raw === undefined || raw === null || raw === '' || !Number.isFinite(n) || n <= 0) return undefined
-  return n > 1e17 ? Math.floor(n / 1e6) : n > 1e14 ? Math.floor(n / 1e3) : n
+  return epochMs(typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['dt.davis.last_reopen_timestamp'] : undefined)
 }
 
 const input = (n: StoredNotification): NotificationInput => ({ kind: n.kind, problemId: n.problemId, body: n.body, receivedAt: n.receivedAt })
