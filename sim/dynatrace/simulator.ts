@@ -235,8 +235,9 @@ export class DynatraceSimulator {
    * asynchronously, so the API answer does not wait for the webhook. close() waits for these.
    */
   notifyInBackground (problem: SimProblem): void {
-    if (this.webhook === undefined || (problem.status === 'CLOSED' && !this.webhook.notifyClosedProblems)) return
-    const sending = this.notifyProblem(problem).then(() => undefined)
+    const webhook = this.webhook !== undefined && (problem.status !== 'CLOSED' || this.webhook.notifyClosedProblems)
+    if (!webhook && this.workflow === undefined) return
+    const sending = Promise.all([webhook ? this.notifyProblem(problem) : undefined, this.sendWorkflow(problem)]).then(() => undefined)
     this.#pending.add(sending)
     sending.finally(() => this.#pending.delete(sending)).catch(() => {})
   }
