@@ -16,7 +16,7 @@ import type { Env } from '../../src/config.js'
 import type { RunnerTimings } from '../../src/runner/deps.js'
 import type { Store } from '../../src/store/index.js'
 import type { SimProblem } from '../../sim/dynatrace/index.js'
-import { bearer, testConfig } from './app.js'
+import { bearer, RELAXED_PRESSURE, testConfig } from './app.js'
 import { manualClock, type ManualClock } from './clock.js'
 import { startClient, startSimulator, type RunningSimulator, TEST_TOKEN } from './dynatrace.js'
 import { deployment, startKubernetesSim, type SimFixture } from './kubernetes.js'
@@ -111,7 +111,7 @@ export async function startLoop (t: Test, options: LoopOptions = {}): Promise<Lo
         dynatrace: client,
         runner: true,
         env: options.processEnv ?? {},
-        ...(options.underPressure === undefined ? {} : { underPressure: options.underPressure }),
+        underPressure: { ...RELAXED_PRESSURE, ...options.underPressure },
         // DTR_TEST_LOG=debug shows the runner's log when a test needs looking into.
         ...(process.env.DTR_TEST_LOG === undefined ? {} : { logger: { level: process.env.DTR_TEST_LOG } }),
         timings: { pollMs: 3_600_000, leaseMs: 10_000, lockRetryMs: 1_000, backoffBaseMs: 1_000, ...options.timings },
