@@ -300,3 +300,17 @@ t.test('Dynatrace answers 429: a short Retry-After is waited for within the pass
   await loop.advance(60_000)
   t.same(loop.dt.sim.traffic.find({ operation: 'getProblems' }).map((r) => r.status), [429, 200], 'five minutes after it, the next pass')
 })
+
+t.test('a problem tracked as open that the API cannot read is left as it is: only a positive CLOSED closes it', async (t) => {
+  const loop = await startLoop(t, { rules: RESTART('30m', true) })
+  // A 2018-era PID the Problems API v2 does not know (its 404), on a known service.
+  const legacy = { ...notificationOf(loop.dt, loop.problem).body as Record<string, unknown>, PID: '9114682195990673984', ProblemID: 'Problem 984' }
+  t.equal((await loop.app.inject({ method: 'POST', url: '/webhooks/problem', headers: { ...bearer, 'content-type': 'application/json' }, payload: JSON.stringify(legacy) })).statusCode, 202)
+  await loop.settle()
+  t.match(await loop.store.problems.get('problem', '9114682195990673984'), { status: 'open' })
+  await loop.advance(INTERVAL)
+  await loop.advance(INTERVAL)
+  t.match(await loop.store.problems.get('problem', '9114682195990673984'), { status: 'open' }, 'still open: a 404 is not a close')
+  t.same((await loop.store.notifications.listByProblem('problem', '9114682195990673984')).map((n) => n.source), ['webhook'], 'nothing taken in')
+  t.equal(loop.dt.sim.traffic.find({ operation: 'getProblem' }).filter((r) => r.url.includes('9114682195990673984') && r.status === 404).length >= 2, true, 'read on its own each pass')
+})

@@ -18,10 +18,10 @@
 import type { DynatraceClient } from '../../dynatrace/client.js'
 import { isDynatraceApiError } from '../../dynatrace/errors.js'
 import type { RunnerDeps } from '../deps.js'
-import { reconcileOnce, type KindReport, type PassReport } from './pass.js'
+import { reconcileOnce, type KindReport, type PassMemory, type PassReport } from './pass.js'
 
 export { reconcileHorizon, reconcileOnce, TRACKED_LOOKBACK_MS } from './pass.js'
-export type { KindReport, PassReport } from './pass.js'
+export type { KindReport, PassMemory, PassReport } from './pass.js'
 export { OCCURRENCE_KEY, occurrenceOf, problemBody, reconciledNotification, securityBody } from './body.js'
 
 /** The lease whose holder reconciles this interval. */
@@ -34,7 +34,8 @@ export interface Reconciler {
   stop(): Promise<void>
 }
 
-const quiet = (r: KindReport | undefined): boolean => r === undefined || (r.takenIn + r.resolved + r.duplicates + r.unreadable === 0)
+/** A pass that took nothing in logs at debug: one line every two minutes saying so helps nobody. */
+const quiet = (r: KindReport | undefined): boolean => r === undefined || (r.takenIn + r.resolved + r.duplicates === 0)
 
 /** Pure: the pass in one log line's fields. */
 function summary (r: PassReport): Record<string, unknown> {
@@ -52,6 +53,7 @@ export function startReconciler (deps: RunnerDeps & { readonly dynatrace: Dynatr
   let nextAt = clock.now()
   let running: Promise<void> | undefined
   let waiters: Array<() => void> = []
+  const memory: PassMemory = { unreadable: new Set() }
 
   async function tick (): Promise<void> {
     const startedAt = clock.now()
@@ -70,7 +72,7 @@ export function startReconciler (deps: RunnerDeps & { readonly dynatrace: Dynatr
       return
     }
     try {
-      const report = await reconcileOnce({ ...deps, wake }, stopping.signal)
+      const report = await reconcileOnce({ ...deps, wake }, stopping.signal, memory)
       metrics.reconcile.inc({ outcome: 'success' })
       const level = quiet(report.problems) && quiet(report.security) ? 'debug' : 'info'
       log[level]({ ...summary(report), durationMs: clock.now() - startedAt }, 'reconciled with the Problems API')

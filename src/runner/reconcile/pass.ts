@@ -70,6 +70,14 @@ export interface PassDeps extends RunnerDeps {
   readonly wake: () => void
 }
 
+/** What a reconciler remembers between its passes. */
+export interface PassMemory {
+  /** The horizon, once read (it never changes). */
+  horizon?: number
+  /** Problems whose status could not be read, warned about once (a legacy PID the API never knows would warn every pass). */
+  readonly unreadable: Set<string>
+}
+
 /**
  * The horizon: reconciliation never takes in a problem that started before it. The store's
  * creation, or — on a store an earlier release created — the first pass ever made on it, so that
@@ -107,10 +115,17 @@ function wanted (deps: RunnerDeps, kind: ProblemKind, trackedOpen: number): bool
 }
 
 function listingFrom (horizon: number, tracked: readonly TrackedProblem[]): number {
-  return Math.min(horizon, ...tracked.map((t) => t.openedAt - TRACKED_LOOKBACK_MS))
+  return tracked.reduce((from, t) => Math.min(from, t.openedAt - TRACKED_LOOKBACK_MS), horizon)
 }
 
-async function reconcileProblems (deps: PassDeps, horizon: number, signal: AbortSignal): Promise<KindReport | undefined> {
+function unreadable (deps: PassDeps, memory: PassMemory, counts: Counts, problemId: string, err: unknown, what: string): void {
+  counts.unreadable++
+  if (memory.unreadable.has(problemId)) return
+  memory.unreadable.add(problemId)
+  deps.log.warn({ problemId, err: isDynatraceApiError(err) ? err.message : (err as Error).message }, `${what} could not be read: left as it is (said once; the pass summary counts it)`)
+}
+
+async function reconcileProblems (deps: PassDeps, horizon: number, memory: PassMemory, signal: AbortSignal): Promise<KindReport | undefined> {
   const dt = deps.dynatrace
   const trackedList = await deps.store.problems.listOpen(MAX_TRACKED, 'problem')
   if (!wanted(deps, 'problem', trackedList.length)) return undefined
@@ -142,10 +157,10 @@ async function reconcileProblems (deps: PassDeps, horizon: number, signal: Abort
       problem = await dt.getProblem(t.problemId, signal)
     } catch (err) {
       if (signal.aborted) throw err
-      counts.unreadable++
-      deps.log.warn({ problemId: t.problemId, err: isDynatraceApiError(err) ? err.message : (err as Error).message }, 'a problem tracked as open is not in the listing and could not be read: left as it is')
+      unreadable(deps, memory, counts, t.problemId, err, 'a problem tracked as open is not in the listing and')
       continue
     }
+    memory.unreadable.delete(t.problemId)
     if (problem.status !== 'CLOSED') {
       counts.stillOpen++
       continue
@@ -156,7 +171,7 @@ async function reconcileProblems (deps: PassDeps, horizon: number, signal: Abort
   return counts
 }
 
-async function reconcileSecurity (deps: PassDeps, horizon: number, signal: AbortSignal): Promise<KindReport | undefined> {
+async function reconcileSecurity (deps: PassDeps, horizon: number, memory: PassMemory, signal: AbortSignal): Promise<KindReport | undefined> {
   const dt = deps.dynatrace
   const trackedList = await deps.store.problems.listOpen(MAX_TRACKED, 'security')
   if (!wanted(deps, 'security', trackedList.length)) return undefined
@@ -185,8 +200,7 @@ async function reconcileSecurity (deps: PassDeps, horizon: number, signal: Abort
       details = await dt.getSecurityProblem(s.securityProblemId, signal)
     } catch (err) {
       if (signal.aborted) throw err
-      counts.unreadable++
-      deps.log.warn({ problemId: idOf(s), err: isDynatraceApiError(err) ? err.message : (err as Error).message }, 'an open security problem could not be read: taken in at a later pass')
+      unreadable(deps, memory, counts, idOf(s), err, 'an open security problem (to be taken in at a later pass)')
       continue
     }
     const occurrence = last === undefined ? 1 : last.occurrence + 1
@@ -203,10 +217,10 @@ async function reconcileSecurity (deps: PassDeps, horizon: number, signal: Abort
       details = await dt.getSecurityProblem(found.securityProblemId, signal)
     } catch (err) {
       if (signal.aborted) throw err
-      counts.unreadable++
-      deps.log.warn({ problemId: t.problemId, err: isDynatraceApiError(err) ? err.message : (err as Error).message }, 'a security problem tracked as open is not in the listing and could not be read: left as it is')
+      unreadable(deps, memory, counts, t.problemId, err, 'a security problem tracked as open is not in the listing and')
       continue
     }
+    memory.unreadable.delete(t.problemId)
     if (details.status !== 'RESOLVED') {
       counts.stillOpen++
       continue
@@ -217,9 +231,10 @@ async function reconcileSecurity (deps: PassDeps, horizon: number, signal: Abort
 }
 
 /** One pass over both kinds. Throws when a listing fails (the pass is then a failure, tried again next interval). */
-export async function reconcileOnce (deps: PassDeps, signal: AbortSignal): Promise<PassReport> {
-  const horizon = await reconcileHorizon(deps)
-  const problems = await reconcileProblems(deps, horizon, signal)
-  const security = await reconcileSecurity(deps, horizon, signal)
+export async function reconcileOnce (deps: PassDeps, signal: AbortSignal, memory: PassMemory = { unreadable: new Set() }): Promise<PassReport> {
+  const horizon = memory.horizon ?? await reconcileHorizon(deps)
+  memory.horizon = horizon
+  const problems = await reconcileProblems(deps, horizon, memory, signal)
+  const security = await reconcileSecurity(deps, horizon, memory, signal)
   return { horizon, problems, security }
 }
