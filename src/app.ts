@@ -244,7 +244,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
       clock: options.store?.clock ?? clock,
       log,
       owner: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
-      timings: { ...defaultTimings, ...options.timings },
+      timings: { ...defaultTimings, reconcileIntervalMs: config.reconcileIntervalMs, ...options.timings },
     },
   })
   if (config.adminTokens !== undefined) await app.register(adminAuthPlugin, { tokens: config.adminTokens })

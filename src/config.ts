@@ -28,6 +28,11 @@ export interface Config {
   /** DTR_RETENTION in ms: notifications and finished work older than this are pruned. */
   readonly retentionMs: number
   readonly dynatrace: { readonly url: string, readonly token: string | undefined } | undefined
+  /**
+   * DTR_RECONCILE_INTERVAL in ms: how often the Problems API is read for what no notification
+   * brought (SPEC 8). 0 when turned off, and without DTR_DYNATRACE_URL, which it needs.
+   */
+  readonly reconcileIntervalMs: number
   /** undefined: generate one on first start and keep it in the store. */
   readonly webhookTokens: readonly string[] | undefined
   readonly webhookTokenHeader: string
@@ -67,6 +72,9 @@ export function parseDuration (text: string): number | undefined {
   return match === null ? undefined : Number(match[1]) * DURATION_UNITS[match[2] as keyof typeof DURATION_UNITS]
 }
 
+/** Shorter would spend the environment's API rate limit for little: a pass costs a call or more. */
+const MIN_RECONCILE_INTERVAL_MS = 10_000
+
 /** Each variable's schema: the zod message becomes the one-line error after the variable name. */
 const schemas = {
   DTR_PORT: z.coerce.number({ error: 'must be a port number' }).int('must be an integer').min(0, 'must be 0-65535').max(65535, 'must be 0-65535').default(8080),
@@ -79,6 +87,14 @@ const schemas = {
       const ms = parseDuration(text)
       if (ms === undefined) ctx.addIssue({ code: 'custom', message: 'must be a duration such as 30d, 12h or 90m' })
       else if (ms < 3_600_000) ctx.addIssue({ code: 'custom', message: 'must be at least 1h' })
+      return ms ?? 0
+    }),
+  DTR_RECONCILE_INTERVAL: z.string().default('2m')
+    .transform((text, ctx) => {
+      if (/^\s*0[smhd]?\s*$/.test(text)) return 0
+      const ms = parseDuration(text)
+      if (ms === undefined) ctx.addIssue({ code: 'custom', message: 'must be a duration such as 2m, 30s or 1h, or 0 to turn reconciliation off' })
+      else if (ms < MIN_RECONCILE_INTERVAL_MS) ctx.addIssue({ code: 'custom', message: 'must be at least 10s (or 0 to turn reconciliation off)' })
       return ms ?? 0
     }),
   DTR_LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
@@ -187,6 +203,10 @@ export function loadConfig (env: Env, io: ConfigIo): Config {
   if (url === undefined && token !== undefined) warnings.push('DTR_DYNATRACE_TOKEN is set but DTR_DYNATRACE_URL is not; Dynatrace will not be called')
   if (url !== undefined && token === undefined) warnings.push('DTR_DYNATRACE_URL is set without DTR_DYNATRACE_TOKEN; Dynatrace will answer 401')
   const kubeconfig = env.DTR_KUBECONFIG === '' ? undefined : env.DTR_KUBECONFIG
+  const reconcileIntervalMs = readVariable(env, 'DTR_RECONCILE_INTERVAL')
+  if (url === undefined && reconcileIntervalMs > 0 && env.DTR_RECONCILE_INTERVAL !== undefined && env.DTR_RECONCILE_INTERVAL !== '') {
+    warnings.push('DTR_RECONCILE_INTERVAL is set but DTR_DYNATRACE_URL is not; nothing is reconciled')
+  }
 
   const config: Config = {
     port: readVariable(env, 'DTR_PORT'),
@@ -197,6 +217,7 @@ export function loadConfig (env: Env, io: ConfigIo): Config {
     databaseUrl,
     retentionMs: readVariable(env, 'DTR_RETENTION'),
     dynatrace: url === undefined ? undefined : { url, token },
+    reconcileIntervalMs: url === undefined ? 0 : reconcileIntervalMs,
     webhookTokens: tokenList('DTR_WEBHOOK_TOKENS', readSecret(env, io, 'DTR_WEBHOOK_TOKENS')),
     webhookTokenHeader: readVariable(env, 'DTR_WEBHOOK_TOKEN_HEADER'),
     adminTokens: adminTokens(readSecret(env, io, 'DTR_ADMIN_TOKENS')),

@@ -6,7 +6,10 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export interface Metrics {
   readonly registry: Registry
-  readonly notifications: Counter<'kind' | 'outcome'>
+  /** `source`: webhook (a Dynatrace call) or reconcile (taken in from the Problems API). */
+  readonly notifications: Counter<'kind' | 'outcome' | 'source'>
+  /** Reconciliation passes: success, failure (Dynatrace could not be read), skipped (another replica's turn). */
+  readonly reconcile: Counter<'outcome'>
   readonly runs: Counter<'action' | 'outcome'>
   readonly runDuration: Histogram<'action'>
   readonly dynatraceRequests: Counter<'operation' | 'status'>
@@ -45,7 +48,8 @@ export function createMetrics (options: { defaultMetrics?: boolean, now?: () => 
   return {
     useStoredState: (fn) => { read = fn; cached = undefined },
     registry,
-    notifications: new Counter({ name: 'dtr_notifications_total', help: 'Webhook notifications by kind and outcome', labelNames: ['kind', 'outcome'], registers: [registry] }),
+    notifications: new Counter({ name: 'dtr_notifications_total', help: 'Notifications by kind, outcome and source (webhook: Dynatrace called; reconcile: taken in from the Problems API)', labelNames: ['kind', 'outcome', 'source'], registers: [registry] }),
+    reconcile: new Counter({ name: 'dtr_reconcile_total', help: 'Reconciliation passes with the Problems API by outcome: success, failure (Dynatrace could not be read), skipped (another replica\'s turn)', labelNames: ['outcome'], registers: [registry] }),
     runs: new Counter({ name: 'dtr_runs_total', help: 'Action runs by action and final outcome', labelNames: ['action', 'outcome'], registers: [registry] }),
     runDuration: new Histogram({ name: 'dtr_run_duration_seconds', help: 'Action run duration', labelNames: ['action'], registers: [registry], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120] }),
     dynatraceRequests: new Counter({ name: 'dtr_dynatrace_requests_total', help: 'Requests to the Dynatrace API by operation and HTTP status (or "error")', labelNames: ['operation', 'status'], registers: [registry] }),

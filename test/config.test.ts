@@ -33,6 +33,8 @@ t.test('defaults match SPEC section 3', async (t) => {
     databaseUrl: undefined,
     retentionMs: 30 * 86_400_000,
     dynatrace: undefined,
+    // 2m by default, but nothing to reconcile with without DTR_DYNATRACE_URL.
+    reconcileIntervalMs: 0,
     webhookTokens: undefined,
     webhookTokenHeader: 'x-webhook-token',
     adminTokens: undefined,
@@ -65,8 +67,10 @@ t.test('reads every variable', async (t) => {
     DTR_LOG_LEVEL: 'debug',
     DTR_BODY_LIMIT: '2048',
     DTR_HTTP_ALLOWED_HOSTS: 'hooks.slack.com,ci.example.com:8443,*.example.org',
+    DTR_RECONCILE_INTERVAL: '5m',
   })
   t.equal(c.port, 9090)
+  t.equal(c.reconcileIntervalMs, 300_000)
   t.equal(c.mode, 'live')
   t.same(c.dynatrace, { url: 'https://host.example/e/ENV-ID', token: 'dt0c01.ABC' })
   t.same(c.webhookTokens, ['first-token-1', 'second-token-2'])
@@ -123,6 +127,9 @@ t.test('an invalid value names the variable in one line', async (t) => {
   failsWith(t, { DTR_RETENTION: 'a month' }, /^DTR_RETENTION: must be a duration such as 30d, 12h or 90m \(got "a month"\)$/)
   failsWith(t, { DTR_RETENTION: '30' }, /^DTR_RETENTION: must be a duration such as 30d/)
   failsWith(t, { DTR_RETENTION: '10m' }, /^DTR_RETENTION: must be at least 1h \(got "10m"\)$/)
+  failsWith(t, { DTR_RECONCILE_INTERVAL: 'often' }, /^DTR_RECONCILE_INTERVAL: must be a duration such as 2m, 30s or 1h, or 0 to turn reconciliation off \(got "often"\)$/)
+  failsWith(t, { DTR_RECONCILE_INTERVAL: '5s' }, /^DTR_RECONCILE_INTERVAL: must be at least 10s \(or 0 to turn reconciliation off\) \(got "5s"\)$/)
+  failsWith(t, { DTR_RECONCILE_INTERVAL: '-2m' }, /^DTR_RECONCILE_INTERVAL: must be a duration/)
   failsWith(t, { DTR_HTTP_ALLOWED_HOSTS: 'https://x.com' }, /^DTR_HTTP_ALLOWED_HOSTS: "https:\/\/x.com" is not a host/)
 })
 
@@ -166,4 +173,19 @@ t.test('DTR_RETENTION takes days, hours, minutes or seconds', async (t) => {
   t.equal(parseDuration('-1d'), undefined)
   t.equal(parseDuration('1w'), undefined)
   t.equal(load({ DTR_RETENTION: '' }).retentionMs, 30 * 86_400_000, 'empty is the default')
+})
+
+t.test('DTR_RECONCILE_INTERVAL: 2m by default with DTR_DYNATRACE_URL, 0 turns it off, nothing without the URL', async (t) => {
+  const dt = { DTR_DYNATRACE_URL: 'https://abc12345.live.dynatrace.com', DTR_DYNATRACE_TOKEN: 'dt0c01.X' }
+  t.equal(load(dt).reconcileIntervalMs, 120_000, 'default 2m')
+  t.equal(load({ ...dt, DTR_RECONCILE_INTERVAL: '' }).reconcileIntervalMs, 120_000, 'empty is the default')
+  t.equal(load({ ...dt, DTR_RECONCILE_INTERVAL: '30s' }).reconcileIntervalMs, 30_000)
+  t.equal(load({ ...dt, DTR_RECONCILE_INTERVAL: '1h' }).reconcileIntervalMs, 3_600_000)
+  t.equal(load({ ...dt, DTR_RECONCILE_INTERVAL: '0' }).reconcileIntervalMs, 0, '0 turns it off')
+  t.equal(load({ ...dt, DTR_RECONCILE_INTERVAL: '0s' }).reconcileIntervalMs, 0, '0s too')
+  t.same(load({ ...dt, DTR_RECONCILE_INTERVAL: '0' }).warnings, [])
+  const without = load({ DTR_RECONCILE_INTERVAL: '5m' })
+  t.equal(without.reconcileIntervalMs, 0, 'needs DTR_DYNATRACE_URL')
+  t.same(without.warnings, ['DTR_RECONCILE_INTERVAL is set but DTR_DYNATRACE_URL is not; nothing is reconciled'])
+  t.same(load({ DTR_RECONCILE_INTERVAL: '0' }).warnings, [], 'turning it off needs no URL')
 })

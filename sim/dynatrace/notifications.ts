@@ -92,7 +92,8 @@ export interface WebhookConfig {
 
 export interface SentNotification {
   readonly at: number
-  readonly kind: 'problem' | 'test' | 'security'
+  /** `workflow`: a Gen 3 workflow's HTTP Request task, rather than a custom integration. */
+  readonly kind: 'problem' | 'test' | 'security' | 'workflow'
   readonly state: string | undefined
   readonly url: string
   readonly headers: Record<string, string>

@@ -64,6 +64,9 @@ export const problemSchema = z.strictObject({
   displayId: z.string().min(1).optional(),
   managementZones: z.array(zoneInput).optional(),
   entityTags: z.array(tagInput).optional(),
+  /** What a Gen 3 workflow's event says of it (dt.davis.is_duplicate, maintenance.is_under_maintenance). */
+  duplicate: z.boolean().optional(),
+  underMaintenance: z.boolean().optional(),
   /** State file only: seed a problem that is already closed, or with comments. */
   status: z.enum(['OPEN', 'CLOSED']).optional(),
   comments: z.array(z.strictObject({ message: z.string(), context: z.string().optional() })).optional(),
@@ -143,6 +146,14 @@ export const securityWebhookSchema = z.strictObject({
   payload: z.string().min(1).max(5000).optional(),
 })
 
+/** A Gen 3 workflow: Davis problem trigger → HTTP Request task (docs/dynatrace.md, "Gen 3 workflows"). */
+export const workflowSchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }),
+  headers: headersInput,
+  /** The HTTP Request task's payload; default: the body docs/dynatrace.md publishes. */
+  body: z.string().min(1).max(10_000).optional(),
+})
+
 export const faultSchema = z.strictObject({
   operation: z.string().min(1),
   status: z.number().int().min(400).max(599).optional(),
@@ -167,6 +178,7 @@ export const stateSchema = z.strictObject({
   deployments: z.array(deploymentSchema).default([]),
   securityProblems: z.array(securityProblemSchema).default([]),
   webhook: webhookSchema.optional(),
+  workflow: workflowSchema.optional(),
   securityWebhook: securityWebhookSchema.optional(),
 })
 export type SimState = z.output<typeof stateSchema>

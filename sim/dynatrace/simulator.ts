@@ -6,11 +6,12 @@
  */
 import { Agent } from 'undici'
 import type { z } from 'zod'
-import { DYNATRACE_DEFAULT_PAYLOAD_TEMPLATE, RECOMMENDED_SECURITY_PAYLOAD_TEMPLATE, escapesJson, renderTemplate, testPlaceholders } from '../../src/dynatrace/templates.js'
+import { DYNATRACE_DEFAULT_PAYLOAD_TEMPLATE, RECOMMENDED_SECURITY_PAYLOAD_TEMPLATE, WORKFLOW_PROBLEM_BODY_TEMPLATE, escapesJson, renderTemplate, testPlaceholders } from '../../src/dynatrace/templates.js'
 import { deliver, problemPlaceholders, securityPlaceholders } from './notifications.js'
 import type { SentNotification, WebhookConfig } from './notifications.js'
 import { ALL_SCOPES } from './schemas.js'
-import type { deploymentSchema, eventSchema, faultSchema, problemSchema, securityProblemSchema, securityWebhookSchema, SimState, webhookSchema } from './schemas.js'
+import type { deploymentSchema, eventSchema, faultSchema, problemSchema, securityProblemSchema, securityWebhookSchema, SimState, webhookSchema, workflowSchema } from './schemas.js'
+import { davisProblemEvent, renderWorkflowTemplate, type WorkflowConfig } from './workflow.js'
 import { SimBadRequest } from './query.js'
 import { addWorkload, Tenant } from './tenant/index.js'
 import type { EntityInput, ReopenOutcome, SimEntity, SimProblem, SimSecurityProblem, Workload, WorkloadInput } from './tenant/index.js'
@@ -39,6 +40,8 @@ export class DynatraceSimulator {
   readonly notifications: SentNotification[] = []
   webhook: WebhookConfig | undefined
   securityWebhook: SecurityWebhookConfig | undefined
+  /** A Gen 3 workflow sending problems (its Davis problem trigger fires on open, close and re-open). */
+  workflow: WorkflowConfig | undefined
   /** Set by the app once listening; used in ProblemURL when the state names no publicUrl. */
   baseUrl = 'http://127.0.0.1'
   readonly #seed: SimState | undefined
@@ -66,6 +69,7 @@ export class DynatraceSimulator {
     this.traffic.reset()
     this.webhook = undefined
     this.securityWebhook = undefined
+    this.workflow = undefined
     this.#applySeed()
   }
 
@@ -86,6 +90,7 @@ export class DynatraceSimulator {
     for (const sp of s.securityProblems) this.tenant.addSecurityProblem(sp)
     if (s.webhook !== undefined) this.setWebhook(s.webhook)
     if (s.securityWebhook !== undefined) this.setSecurityWebhook(s.securityWebhook)
+    if (s.workflow !== undefined) this.setWorkflow(s.workflow)
   }
 
   addToken (token: string, scopes: readonly string[]): void {
@@ -130,7 +135,7 @@ export class DynatraceSimulator {
 
   async openProblem (input: z.output<typeof problemSchema>): Promise<{ problem: SimProblem, notification: SentNotification | undefined }> {
     const problem = this.tenant.openProblem(input)
-    const notification = input.notify === false ? undefined : await this.notifyProblem(problem)
+    const notification = input.notify === false ? undefined : await this.#notifyChange(problem)
     return { problem, notification }
   }
 
@@ -139,8 +144,10 @@ export class DynatraceSimulator {
     const problem = this.tenant.findProblem(problemId)
     if (problem === undefined) return undefined
     const changed = this.tenant.closeProblem(problem.problemId)
-    const notify = changed && options.notify !== false && this.webhook?.notifyClosedProblems !== false
-    return { problem, notification: notify ? await this.notifyProblem(problem) : undefined }
+    if (!changed || options.notify === false) return { problem, notification: undefined }
+    const notification = this.webhook?.notifyClosedProblems !== false ? await this.notifyProblem(problem) : undefined
+    const sent = await this.sendWorkflow(problem)
+    return { problem, notification: notification ?? sent }
   }
 
   /**
@@ -152,7 +159,14 @@ export class DynatraceSimulator {
     if (problem === undefined) return undefined
     const outcome = this.tenant.reopenProblem(problem.problemId) ?? 'open'
     const notify = outcome === 'reopened' && options.notify !== false
-    return { problem, outcome, notification: notify ? await this.notifyProblem(problem) : undefined }
+    return { problem, outcome, notification: notify ? await this.#notifyChange(problem) : undefined }
+  }
+
+  /** A problem opened or re-opened: the custom integration's notification and the workflow's call, as configured. */
+  async #notifyChange (problem: SimProblem): Promise<SentNotification | undefined> {
+    const notification = await this.notifyProblem(problem)
+    const sent = await this.sendWorkflow(problem)
+    return notification ?? sent
   }
 
   async addSecurityProblem (input: z.output<typeof securityProblemSchema>): Promise<{ securityProblem: SimSecurityProblem, notification: SentNotification | undefined }> {
@@ -167,6 +181,24 @@ export class DynatraceSimulator {
 
   setSecurityWebhook (input: z.output<typeof securityWebhookSchema>): void {
     this.securityWebhook = { url: input.url, headers: input.headers, payload: input.payload ?? RECOMMENDED_SECURITY_PAYLOAD_TEMPLATE }
+  }
+
+  setWorkflow (input: z.output<typeof workflowSchema>): void {
+    this.workflow = { url: input.url, headers: input.headers, body: input.body ?? WORKFLOW_PROBLEM_BODY_TEMPLATE }
+  }
+
+  /** The body the workflow's HTTP Request task would send for the problem now (undefined without a workflow). */
+  renderWorkflow (problem: SimProblem): string | undefined {
+    const w = this.workflow
+    return w === undefined ? undefined : renderWorkflowTemplate(w.body, { event: davisProblemEvent(this.tenant, problem), environment: { url: this.publicUrl } })
+  }
+
+  /** Runs the workflow's HTTP Request task for the problem, once: no task retry is configured here. */
+  async sendWorkflow (problem: SimProblem): Promise<SentNotification | undefined> {
+    const w = this.workflow
+    const body = this.renderWorkflow(problem)
+    if (w === undefined || body === undefined) return undefined
+    return this.#record(await deliver(this.#dispatcher, w, body, { kind: 'workflow', state: problem.status === 'OPEN' ? 'ACTIVE' : 'CLOSED', at: this.now(), timeoutMs: this.#timeoutMs }))
   }
 
   addFault (spec: z.output<typeof faultSchema>): Fault { return this.traffic.addFault(spec) }
@@ -203,8 +235,9 @@ export class DynatraceSimulator {
    * asynchronously, so the API answer does not wait for the webhook. close() waits for these.
    */
   notifyInBackground (problem: SimProblem): void {
-    if (this.webhook === undefined || (problem.status === 'CLOSED' && !this.webhook.notifyClosedProblems)) return
-    const sending = this.notifyProblem(problem).then(() => undefined)
+    const webhook = this.webhook !== undefined && (problem.status !== 'CLOSED' || this.webhook.notifyClosedProblems)
+    if (!webhook && this.workflow === undefined) return
+    const sending = Promise.all([webhook ? this.notifyProblem(problem) : undefined, this.sendWorkflow(problem)]).then(() => undefined)
     this.#pending.add(sending)
     sending.finally(() => this.#pending.delete(sending)).catch(() => {})
   }

@@ -134,3 +134,27 @@ export function typeOfId (id: string): string | undefined {
   const m = /^([A-Z][A-Z0-9_]*)-[0-9A-FX]+$/.exec(id)
   return m?.[1]
 }
+
+/**
+ * Pure: a time as ms epoch from what Dynatrace writes: ISO text (Gen 3 events' examples), or
+ * nanoseconds, microseconds or milliseconds (Grail keeps nanoseconds). undefined when unreadable.
+ */
+export function epochMs (raw: unknown): number | undefined {
+  if (typeof raw === 'string' && raw.trim() !== '' && Number.isNaN(Number(raw))) {
+    const at = Date.parse(raw)
+    return Number.isNaN(at) ? undefined : at
+  }
+  const n = Number(raw)
+  if (raw === undefined || raw === null || raw === '' || typeof raw === 'boolean' || !Number.isFinite(n) || n <= 0) return undefined
+  return n > 1e17 ? Math.floor(n / 1e6) : n > 1e14 ? Math.floor(n / 1e3) : n
+}
+
+/** Gen 3's `event.category` where it differs from the classic {ProblemSeverity}. */
+const CATEGORY_SEVERITY: Readonly<Record<string, string>> = { SLOWDOWN: 'PERFORMANCE' }
+
+/** Pure: the classic severity (ProblemSeverity) of a Gen 3 `event.category`. */
+export function severityOfCategory (category: string | undefined): string | undefined {
+  if (category === undefined) return undefined
+  const c = category.trim().toUpperCase()
+  return c === '' ? undefined : CATEGORY_SEVERITY[c] ?? c
+}

@@ -4,9 +4,17 @@
 import { createHash } from 'node:crypto'
 import type { NotificationKind, ProblemPayload, SecurityPayload } from './payload.js'
 
+/**
+ * How a notification reached us: Dynatrace called a webhook, or reconciliation took the problem
+ * in from the Problems API because no notification had brought it (SPEC 8).
+ */
+export type NotificationSource = 'webhook' | 'reconcile'
+
 /** A validated notification, ready to be stored. */
 export interface NewNotification {
   readonly id: string
+  /** Default `webhook`. */
+  readonly source?: NotificationSource
   readonly kind: NotificationKind
   readonly problemId: string
   readonly displayId: string | undefined
@@ -56,6 +64,7 @@ export function toNewNotification (id: string, kind: NotificationKind, payload: 
   const state = problem?.State
   return {
     id,
+    source: 'webhook',
     kind,
     problemId,
     displayId: problem?.ProblemID ?? (problem === undefined ? problemId : undefined),

@@ -12,7 +12,7 @@ import { defaultRetryOptions, nextDelayMs } from './retry.js'
 import type { RetryOptions } from './retry.js'
 import {
   commentSchema, commentsListSchema, entitySchema, eventIngestResultsSchema, eventListSchema, problemCloseResultSchema,
-  problemSchema, securityProblemDetailsSchema, securityProblemListSchema,
+  problemListSchema, problemSchema, securityProblemDetailsSchema, securityProblemListSchema,
 } from './schemas.js'
 import type {
   Comment, CommentRequest, Entity, Event, EventIngest, EventIngestResults, Problem, ProblemCloseResult,
@@ -55,6 +55,43 @@ export interface EventQuery {
   readonly limit?: number
 }
 
+export interface ProblemListQuery {
+  /** e.g. `status("open")`; see statusSelector(). */
+  readonly problemSelector?: string
+  readonly entitySelector?: string
+  /** ms epoch, ISO timestamp or relative (`now-2h`); Dynatrace defaults to now-2h. */
+  readonly from?: string | number
+  readonly to?: string | number
+  /** At most 500 (the API's limit); default 500, so that a listing costs as few calls as it can. */
+  readonly pageSize?: number
+  /** `evidenceDetails`, `impactAnalysis`, `recentComments`: sent on every page, as the API requires. */
+  readonly fields?: string
+  /** Stop after this many problems (guards against an unbounded listing). Default 10 000. */
+  readonly limit?: number
+}
+
+export interface SecurityProblemListQuery {
+  /** e.g. `status("OPEN")`. */
+  readonly securityProblemSelector?: string
+  /** Dynatrace defaults to now-30d. */
+  readonly from?: string | number
+  readonly to?: string | number
+  /** At most 500; default 500. */
+  readonly pageSize?: number
+  /** e.g. `+riskAssessment,+managementZones`; the first page's, which the page key carries on. */
+  readonly fields?: string
+  /** Default 10 000. */
+  readonly limit?: number
+}
+
+/** A listing and what it cost: the pages read (one call each, retries aside). */
+export interface Listing<T> {
+  readonly items: T[]
+  readonly pages: number
+  /** True when `limit` cut the listing short. */
+  readonly truncated: boolean
+}
+
 export interface EntityQuery {
   /** Default: properties, tags, management zones and both relationship directions. */
   readonly fields?: string
@@ -70,6 +107,10 @@ export interface DynatraceClient {
   readonly environment: EnvironmentUrl
   /** GET /problems/{id} with evidenceDetails and impactAnalysis. */
   getProblem(problemId: string, signal?: AbortSignal): Promise<Problem>
+  /** GET /problems following nextPageKey (sent alone, with only `fields` beside it) up to `limit`. */
+  listProblems(query: ProblemListQuery, signal?: AbortSignal): Promise<Listing<Problem>>
+  /** GET /securityProblems following nextPageKey (sent alone) up to `limit`. */
+  listSecurityProblems(query: SecurityProblemListQuery, signal?: AbortSignal): Promise<Listing<SecurityProblem>>
   /** Every comment of a problem, following nextPageKey. */
   getComments(problemId: string, options?: { pageSize?: number, signal?: AbortSignal }): Promise<Comment[]>
   /** The first comment (newest first, as Dynatrace lists them) satisfying `predicate`, reading only as many pages as needed. */
@@ -155,6 +196,48 @@ export function createDynatraceClient (options: DynatraceClientOptions): Dynatra
 
     async getProblem (problemId, signal) {
       return call({ operation: 'getProblem', method: 'GET', path: `/problems/${seg(problemId)}`, query: { fields: 'evidenceDetails,impactAnalysis' }, expect: [200], signal }, problemSchema)
+    },
+
+    async listProblems (query, signal) {
+      const limit = query.limit ?? 10_000
+      const items: Problem[] = []
+      let read = 0
+      const req: ApiRequest = {
+        operation: 'getProblems',
+        method: 'GET',
+        path: '/problems',
+        query: { problemSelector: query.problemSelector, entitySelector: query.entitySelector, from: query.from, to: query.to, pageSize: query.pageSize ?? 500, fields: query.fields },
+        expect: [200],
+        signal,
+      }
+      // `fields` is valid for one page only: the API wants it on each, beside the page key.
+      for await (const page of pages(req, problemListSchema, { fields: query.fields })) {
+        read++
+        items.push(...page.problems)
+        if (items.length >= limit) return { items: items.slice(0, limit), pages: read, truncated: items.length > limit || (page.nextPageKey ?? '') !== '' }
+      }
+      return { items, pages: read, truncated: false }
+    },
+
+    async listSecurityProblems (query, signal) {
+      const limit = query.limit ?? 10_000
+      const items: SecurityProblem[] = []
+      let read = 0
+      const req: ApiRequest = {
+        operation: 'getSecurityProblems',
+        method: 'GET',
+        path: '/securityProblems',
+        query: { securityProblemSelector: query.securityProblemSelector, from: query.from, to: query.to, pageSize: query.pageSize ?? 500, fields: query.fields },
+        expect: [200],
+        signal,
+      }
+      // Unlike /problems, this API wants the page key with no other parameter at all.
+      for await (const page of pages(req, securityProblemListSchema)) {
+        read++
+        items.push(...page.securityProblems)
+        if (items.length >= limit) return { items: items.slice(0, limit), pages: read, truncated: items.length > limit || (page.nextPageKey ?? '') !== '' }
+      }
+      return { items, pages: read, truncated: false }
     },
 
     async getComments (problemId, opts = {}) {

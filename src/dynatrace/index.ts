@@ -2,7 +2,7 @@
  * The Dynatrace API client: `createDynatraceClient` and the types the service works with.
  */
 export { createDynatraceClient, entityIdSelector, eventTypeSelector } from './client.js'
-export type { CommentPostOutcome, DynatraceClient, DynatraceClientOptions, EntityQuery, EventQuery } from './client.js'
+export type { CommentPostOutcome, DynatraceClient, DynatraceClientOptions, EntityQuery, EventQuery, Listing, ProblemListQuery, SecurityProblemListQuery } from './client.js'
 export { DynatraceApiError, isDynatraceApiError } from './errors.js'
 export type { DynatraceConstraintViolation, DynatraceErrorBody } from './errors.js'
 export { defaultRetryOptions } from './retry.js'

@@ -91,6 +91,14 @@ export const problemSchema = z.looseObject({
 })
 export type Problem = z.output<typeof problemSchema>
 
+export const problemListSchema = z.looseObject({
+  totalCount: z.number().optional(),
+  pageSize: z.number().optional(),
+  nextPageKey: optionalNullable(z.string()),
+  problems: z.array(problemSchema).default([]),
+  warnings: z.array(z.string()).optional(),
+})
+
 export const problemCloseResultSchema = z.looseObject({
   problemId: z.string(),
   closing: z.boolean(),

@@ -47,6 +47,29 @@ export const RECOMMENDED_SECURITY_PAYLOAD_TEMPLATE = `{
   "AffectedEntities": {AffectedEntities}
 }`
 
+/**
+ * The HTTP Request task body of a Gen 3 workflow (Davis problem trigger → HTTP Request to
+ * /webhooks/problem): our field names from the Davis problem event (`event()`), in the Workflows
+ * expression language (Jinja). Strings that may hold quotes, the arrays and the booleans go
+ * through `to_json`; Jinja would print a Python list or `True` otherwise. `event.category`, the
+ * duplicate and maintenance flags, the start and the last re-open are kept under their Davis
+ * names: the runner reads them (severity, `duplicates`/`maintenance` conditions, occurrences).
+ */
+export const WORKFLOW_PROBLEM_BODY_TEMPLATE = `{
+  "PID": "{{ event()['event.id'] }}",
+  "ProblemID": "{{ event()['display_id'] }}",
+  "State": "{{ event()['event.status'] }}",
+  "ProblemTitle": {{ event()['event.name'] | to_json }},
+  "ProblemURL": "{{ environment().url }}/ui/apps/dynatrace.davis.problems/problem/{{ event()['event.id'] }}",
+  "ImpactedEntities": {{ event()['affected_entity_ids'] | to_json }},
+  "Tags": {{ event().get('entity_tags', []) | join(', ') | to_json }},
+  "event.category": "{{ event()['event.category'] }}",
+  "event.start": "{{ event()['event.start'] }}",
+  "dt.davis.is_duplicate": {{ event().get('dt.davis.is_duplicate', false) | to_json }},
+  "maintenance.is_under_maintenance": {{ event().get('maintenance.is_under_maintenance', false) | to_json }},
+  "dt.davis.last_reopen_timestamp": "{{ event().get('dt.davis.last_reopen_timestamp', '') }}"
+}`
+
 /** Dynatrace's default custom-integration payload, used when a webhook is configured without one. */
 export const DYNATRACE_DEFAULT_PAYLOAD_TEMPLATE = '{"State":"{State}","ProblemID":"{ProblemID}","ProblemTitle":"{ProblemTitle}"}'
 

@@ -29,6 +29,8 @@ export interface RunnerTimings {
   readonly backoffMaxMs: number
   /** How long stop() waits for work in flight before it gives the leases back. */
   readonly graceMs: number
+  /** DTR_RECONCILE_INTERVAL: a reconciliation pass with the Problems API this often; 0 turns it off. */
+  readonly reconcileIntervalMs: number
 }
 
 export const defaultTimings: RunnerTimings = Object.freeze({
@@ -40,6 +42,7 @@ export const defaultTimings: RunnerTimings = Object.freeze({
   backoffBaseMs: 1_000,
   backoffMaxMs: 60_000,
   graceMs: 20_000,
+  reconcileIntervalMs: 120_000,
 })
 
 export interface RunnerDeps {

@@ -14,7 +14,7 @@
  * source.
  */
 import type { Logger } from 'pino'
-import { normalizeState, typeOfId, type EntityDeploymentEvent, type EntityDetails, type Enrichment, type Evidence, type ImpactedEntity, type ProblemFacts } from '../domain/enrichment.js'
+import { epochMs, normalizeState, severityOfCategory, typeOfId, type EntityDeploymentEvent, type EntityDetails, type Enrichment, type Evidence, type ImpactedEntity, type ProblemFacts } from '../domain/enrichment.js'
 import type { NotificationKind } from '../domain/payload.js'
 import { DEPLOYMENT_LOOKBACK_MS } from '../domain/rules/match.js'
 import { formatDuration } from '../domain/rules/duration.js'
@@ -151,7 +151,8 @@ export function notificationFacts (n: NotificationInput): { problem: ProblemFact
       hasDetails: false,
     }
   }
-  const start = str(body.start) === undefined ? undefined : Date.parse(str(body.start) as string)
+  // A Gen 3 workflow's body carries the Davis event's start and category (docs/dynatrace.md).
+  const start = epochMs(body['event.start'] ?? body.start)
   let problem: ProblemFacts = {
     kind: 'problem',
     id: n.problemId,
@@ -159,10 +160,10 @@ export function notificationFacts (n: NotificationInput): { problem: ProblemFact
     state: normalizeState(str(body.State)),
     status: undefined,
     title: str(body.ProblemTitle),
-    severity: str(body.ProblemSeverity)?.toUpperCase(),
+    severity: str(body.ProblemSeverity)?.toUpperCase() ?? severityOfCategory(str(body['event.category'])),
     impact: str(body.ProblemImpact)?.toUpperCase(),
     url: str(body.ProblemURL),
-    startTime: start === undefined || Number.isNaN(start) ? undefined : start,
+    startTime: start,
     tags: parseTagList(str(body.Tags)),
     managementZones: [],
     duplicate: firstDefined(flag(body.isDuplicate), flag(body.IsDuplicate), flag(body['dt.davis.is_duplicate'])),

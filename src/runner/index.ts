@@ -7,6 +7,7 @@
 import type { Job } from '../store/queue.js'
 import type { RunnerDeps } from './deps.js'
 import { handleNotification, handlePlanNext } from './notifications.js'
+import { RECONCILE_LEASE, startReconciler, type Reconciler } from './reconcile/index.js'
 import { QUEUES } from './record.js'
 import { handleRun } from './runs.js'
 import { handleTimer } from './timers.js'
@@ -36,6 +37,9 @@ export async function startRunner (deps: RunnerDeps): Promise<Runner> {
     // now, before any worker claims, rather than after its lease: a restart resumes at once.
     const n = await deps.store.jobs.releaseAll()
     if (n > 0) deps.log.warn({ jobs: n }, 'resuming jobs a previous process left leased (it stopped without releasing them)')
+    // Reconciliation's turn too: the first pass after a restart catches up on the outage at once.
+    const holder = await deps.store.leases.holder(RECONCILE_LEASE)
+    if (holder !== undefined && holder !== deps.owner) await deps.store.leases.release(RECONCILE_LEASE, holder)
   }
   const handlers: Record<keyof typeof QUEUES, (job: Job<never>, ctx: JobContext) => Promise<JobResult>> = {
     notification: async (job, ctx) => handleNotification(deps, job, ctx),
@@ -67,9 +71,22 @@ export async function startRunner (deps: RunnerDeps): Promise<Runner> {
     },
   }))
 
+  const dynatrace = deps.dynatrace
+  let reconciler: Reconciler | undefined
+  if (dynatrace === undefined) {
+    deps.log.info('DTR_DYNATRACE_URL is not set: no reconciliation with the Problems API; a notification Dynatrace fails to deliver is lost')
+  } else if (deps.timings.reconcileIntervalMs <= 0) {
+    deps.log.warn('DTR_RECONCILE_INTERVAL is 0: no reconciliation with the Problems API; a notification Dynatrace fails to deliver is lost')
+  } else {
+    deps.log.info({ intervalMs: deps.timings.reconcileIntervalMs }, 'reconciling with the Problems API at start and every DTR_RECONCILE_INTERVAL')
+    reconciler = startReconciler({ ...deps, dynatrace }, wakeAll)
+  }
+
   return {
     wake: wakeAll,
     async idle () {
+      // A pass due now (the clock moved) may take problems in: let it finish first.
+      await reconciler?.idle()
       // Idle means every queue idle at once: one pass may make work for another.
       for (;;) {
         await Promise.all(workers.map(async (w) => w.idle()))
@@ -79,6 +96,7 @@ export async function startRunner (deps: RunnerDeps): Promise<Runner> {
       }
     },
     async stop () {
+      await reconciler?.stop()
       await Promise.all(workers.map(async (w) => w.stop(deps.timings.graceMs)))
     },
   }

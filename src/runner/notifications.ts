@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { decideOpen, decideResolved, type ApiStatus } from '../domain/decide/lifecycle.js'
-import { normalizeState } from '../domain/enrichment.js'
+import { epochMs, normalizeState } from '../domain/enrichment.js'
 import { NOT_STARTED_STATES, type RunState } from '../domain/runs.js'
 import type { TransactionStores } from '../store/index.js'
 import type { StoredNotification } from '../store/notifications.js'
@@ -21,6 +21,7 @@ import type { NewRun, RunRecord, SkipSource } from '../store/runs.js'
 import type { RunnerDeps } from './deps.js'
 import { enrich, type NotificationInput } from './enrich.js'
 import { planNotification, type NotificationPlan, type RunPlan } from './plan.js'
+import { occurrenceOf } from './reconcile/body.js'
 import { addResult, commentContext, followUp, nextActionOf, QUEUES, type RunFacts, type TimerJob } from './record.js'
 import { dynatraceStatus } from './status.js'
 import type { JobContext, JobResult } from './worker.js'
@@ -30,14 +31,7 @@ export type NotificationJob = null
 
 /** Pure: a Gen 3 workflow's `dt.davis.last_reopen_timestamp` as ms (ISO text, or ns/µs/ms numbers). */
 export function reopenMark (body: unknown): number | undefined {
-  const raw = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['dt.davis.last_reopen_timestamp'] : undefined
-  if (typeof raw === 'string' && raw.trim() !== '' && Number.isNaN(Number(raw))) {
-    const at = Date.parse(raw)
-    return Number.isNaN(at) ? undefined : at
-  }
-  const n = Number(raw)
-  if (raw === undefined || raw === null || raw === '' || !Number.isFinite(n) || n <= 0) return undefined
-  return n > 1e17 ? Math.floor(n / 1e6) : n > 1e14 ? Math.floor(n / 1e3) : n
+  return epochMs(typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['dt.davis.last_reopen_timestamp'] : undefined)
 }
 
 const input = (n: StoredNotification): NotificationInput => ({ kind: n.kind, problemId: n.problemId, body: n.body, receivedAt: n.receivedAt })
@@ -187,14 +181,18 @@ export async function handleNotification (deps: RunnerDeps, job: Job<Notificatio
   const n = await deps.store.notifications.get(job.key)
   if (n === undefined) return { status: 'done' }
   const log = ctx.log.child({ problemId: n.problemId, notificationId: n.id })
-  const state = n.kind === 'problem' ? normalizeState(n.state ?? undefined) : 'OPEN'
-  const foundBy = (n.body as { 'dt-remediator.source'?: unknown } | null)?.['dt-remediator.source'] === 'reconcile' ? 'reconcile' : 'webhook'
+  // A security notification carries no State: it is an OPEN, unless reconciliation found the
+  // security problem resolved.
+  const state = n.kind === 'problem' || n.state !== null ? normalizeState(n.state ?? undefined) : 'OPEN'
+  const foundBy = n.source
 
   if (state === 'RESOLVED') {
     await deps.store.transaction(async (tx) => {
-      const decision = decideResolved(await tx.problems.lock(n.kind, n.problemId))
-      log.info({ decision }, decision.note)
-      if (decision.action === 'resolve') await resolveOccurrence(deps, tx, { kind: n.kind, problemId: n.problemId, displayId: n.displayId, occurrence: decision.occurrence, source: foundBy, note: 'RESOLVED notification' })
+      // Reconciliation says which occurrence it saw closed; a re-open notified since stays open.
+      const decision = decideResolved(await tx.problems.lock(n.kind, n.problemId), occurrenceOf(n.body))
+      log.info({ decision, source: n.source }, decision.note)
+      const note = n.source === 'reconcile' ? 'found closed by reconciliation with the Problems API' : 'RESOLVED notification'
+      if (decision.action === 'resolve') await resolveOccurrence(deps, tx, { kind: n.kind, problemId: n.problemId, displayId: n.displayId, occurrence: decision.occurrence, source: foundBy, note })
     })
     return { status: 'done' }
   }
@@ -211,7 +209,7 @@ export async function handleNotification (deps: RunnerDeps, job: Job<Notificatio
     if (d.action === 'resolve') await resolveOccurrence(deps, tx, { kind: n.kind, problemId: n.problemId, displayId: n.displayId, occurrence: d.occurrence, source: foundBy, note: d.note })
     return d
   })
-  log.info({ decision: decision.action }, decision.note)
+  log.info({ decision: decision.action, source: n.source }, decision.note)
   if (decision.action !== 'plan') return { status: 'done' }
   return planAndInsert(deps, n, { occurrence: decision.occurrence, step: 0, foundBy }, { ...ctx, log })
 }

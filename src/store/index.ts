@@ -68,6 +68,12 @@ export interface Store extends ReturnType<typeof modules> {
    * store has one process by construction (its owner lock), so there they do nothing.
    */
   readonly signals: WakeSignals
+  /**
+   * When the store was first created (ms epoch): the first migration's time. Reconciliation never
+   * takes in a problem that started before it, so installing the service does not act on
+   * problems days old (SPEC 8).
+   */
+  readonly createdAt: number
   /** Runs fn in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: TransactionStores) => Promise<T>): Promise<T>
   /** Whether the engine answers a trivial query. */
@@ -95,8 +101,11 @@ export async function openStore (location: StoreLocation, options: StoreOptions 
 export async function createStore (engine: Engine, options: StoreOptions = {}): Promise<Store> {
   const clock = options.clock ?? systemClock
   let migrations: MigrationResult
+  let createdAt: number
   try {
     migrations = await migrate(engine, clock)
+    const first = await engine.db.selectFrom('schema_migrations').select((eb) => eb.fn.min('applied_at').as('at')).executeTakeFirst()
+    createdAt = Number(first?.at ?? clock.now())
   } catch (err) {
     await engine.close()
     throw err
@@ -124,6 +133,7 @@ export async function createStore (engine: Engine, options: StoreOptions = {}): 
     clock,
     migrations,
     signals: engine.signals ?? noSignals,
+    createdAt,
     async transaction (fn) {
       return engine.db.transaction().execute(async (trx) =>
         fn({ ...modules({ ...ctx, db: trx }), db: trx, dialect: engine.dialect, now: () => clock.now(), lockGates: async () => engine.dialect.lockGates(trx) }))

@@ -16,11 +16,11 @@
  * restart or another replica simply asks it.
  */
 import { sql } from 'kysely'
-import type { NewNotification } from '../domain/notification.js'
+import type { NewNotification, NotificationSource } from '../domain/notification.js'
 import { DtrError, isDtrError } from '../errors.js'
 import type { StoreContext } from './context.js'
 
-export type { NewNotification }
+export type { NewNotification, NotificationSource }
 
 export interface RecordResult {
   readonly status: 'accepted' | 'duplicate'
@@ -29,6 +29,8 @@ export interface RecordResult {
 
 export interface StoredNotification {
   readonly id: string
+  /** `webhook`, or `reconcile` when reconciliation took the problem in from the Problems API. */
+  readonly source: NotificationSource
   readonly kind: 'problem' | 'security'
   readonly problemId: string
   readonly displayId: string | null
@@ -96,7 +98,8 @@ interface Pending {
 interface Winner { readonly id: string, readonly receivedAt: number }
 
 const storeFailure = (err: unknown): DtrError =>
-  // 503, not 500: nothing was stored, and Dynatrace resends on a 5xx.
+  // 503, not 500: nothing was stored and the sender may try again (Dynatrace documents no retry
+  // of a webhook; a workflow's task retries when configured to, and reconciliation catches up).
   isDtrError(err) ? err : new DtrError('DTR_ERR_STORE', 'The notification could not be stored; retry later', { cause: err })
 
 export function createNotificationStore (ctx: StoreContext, options: NotificationStoreOptions = {}): NotificationStore {
@@ -139,7 +142,7 @@ export function createNotificationStore (ctx: StoreContext, options: Notificatio
     const candidates = new Map<string, Pending>()
     for (const p of batch) if (!candidates.has(p.notification.dedupeKey)) candidates.set(p.notification.dedupeKey, p)
     const rows = [...candidates.values()].map(({ notification: n, body }) => ({
-      id: n.id, kind: n.kind, problem_id: n.problemId, display_id: n.displayId ?? null, state: n.state ?? null, dedupe_key: n.dedupeKey, body, received_at: now,
+      id: n.id, kind: n.kind, problem_id: n.problemId, display_id: n.displayId ?? null, state: n.state ?? null, dedupe_key: n.dedupeKey, body, received_at: now, source: n.source ?? 'webhook',
     }))
     const ids = rows.map((r) => r.id)
     // Typed in the query, for PostgreSQL, which does not infer a parameter's type in INSERT … SELECT.
@@ -224,8 +227,8 @@ export function createNotificationStore (ctx: StoreContext, options: Notificatio
     flushing = undefined
   }
 
-  const toStored = (r: { id: string, kind: 'problem' | 'security', problem_id: string, display_id: string | null, state: string | null, body: unknown, received_at: number }): StoredNotification => ({
-    id: r.id, kind: r.kind, problemId: r.problem_id, displayId: r.display_id, state: r.state, body: dialect.fromJson(r.body), receivedAt: Number(r.received_at),
+  const toStored = (r: { id: string, source: NotificationSource, kind: 'problem' | 'security', problem_id: string, display_id: string | null, state: string | null, body: unknown, received_at: number }): StoredNotification => ({
+    id: r.id, source: r.source, kind: r.kind, problemId: r.problem_id, displayId: r.display_id, state: r.state, body: dialect.fromJson(r.body), receivedAt: Number(r.received_at),
   })
 
   return {

@@ -26,8 +26,10 @@ export interface ProblemStore {
   open(p: { kind: ProblemKind, problemId: string, displayId: string | null, occurrence: number, source: 'webhook' | 'reconcile' }): Promise<void>
   /** Records the occurrence as closed. */
   close(p: { kind: ProblemKind, problemId: string, displayId: string | null, occurrence: number, source: 'webhook' | 'reconcile' }): Promise<void>
-  /** Open problems, oldest first (reconciliation reads their status). */
-  listOpen(limit: number): Promise<TrackedProblem[]>
+  /** Several at once, by id (those we track). */
+  getMany(kind: ProblemKind, problemIds: readonly string[]): Promise<TrackedProblem[]>
+  /** Open problems (of one kind, if given), least recently updated first (reconciliation reads their status). */
+  listOpen(limit: number, kind?: ProblemKind): Promise<TrackedProblem[]>
 }
 
 export function createProblemStore ({ db, dialect, clock }: StoreContext): ProblemStore {
@@ -78,8 +80,20 @@ export function createProblemStore ({ db, dialect, clock }: StoreContext): Probl
     },
     open: async (p) => write(p, 'open'),
     close: async (p) => write(p, 'closed'),
-    async listOpen (limit) {
-      const rows = await db.selectFrom('problems').selectAll().where('status', '=', 'open').orderBy('updated_at').limit(limit).execute()
+    async getMany (kind, problemIds) {
+      const out: TrackedProblem[] = []
+      // In chunks, well under either engine's limit on bound parameters.
+      for (let i = 0; i < problemIds.length; i += 500) {
+        const chunk = problemIds.slice(i, i + 500)
+        const rows = await db.selectFrom('problems').selectAll().where('kind', '=', kind).where('problem_id', 'in', chunk).execute()
+        out.push(...rows.map(toTracked))
+      }
+      return out
+    },
+    async listOpen (limit, kind) {
+      let query = db.selectFrom('problems').selectAll().where('status', '=', 'open')
+      if (kind !== undefined) query = query.where('kind', '=', kind)
+      const rows = await query.orderBy('updated_at').limit(limit).execute()
       return rows.map(toTracked)
     },
   }

@@ -11,6 +11,7 @@
  * - ids the service makes are text (UUIDs); the job id is the engine's integer sequence.
  */
 import type { ColumnType, Generated } from 'kysely'
+import type { NotificationSource } from '../domain/notification.js'
 
 /** A JSON column: written as JSON text, read as whatever the engine returns (see Dialect.fromJson). */
 export type JsonColumn = ColumnType<unknown, string, string>
@@ -28,6 +29,8 @@ export interface NotificationsTable {
   dedupe_key: string
   body: JsonColumn
   received_at: number
+  /** How it reached us: a Dynatrace call, or reconciliation with the Problems API (migration 003). */
+  source: ColumnType<NotificationSource, NotificationSource | undefined, NotificationSource>
 }
 
 export type JobState = 'ready' | 'active' | 'done' | 'failed'

@@ -58,6 +58,7 @@ t.test('toNewNotification', async (t) => {
     const n = toNewNotification('id-1', 'problem', (parsed as { value: ProblemPayload }).value, body)
     t.same(n, {
       id: 'id-1',
+      source: 'webhook',
       kind: 'problem',
       problemId: '-6386032669938507213_1634684083930V2',
       displayId: 'P-211020',
@@ -92,6 +93,7 @@ t.test('toNewNotification', async (t) => {
     const n = toNewNotification('id-3', 'security', payload, body)
     t.same(n, {
       id: 'id-3',
+      source: 'webhook',
       kind: 'security',
       problemId: payload.SecurityProblemId,
       displayId: payload.SecurityProblemId,

@@ -3,7 +3,7 @@
  */
 import t from 'tap'
 import { TEST_TOKEN, requestCount, startClient, startSimulator } from '../helpers/dynatrace.js'
-import { createDynatraceClient, entityIdSelector, eventTypeSelector, isDynatraceApiError } from '../../src/dynatrace/index.js'
+import { createDynatraceClient, criterion, entityIdSelector, eventTypeSelector, isDynatraceApiError } from '../../src/dynatrace/index.js'
 import { createMetrics } from '../../src/metrics.js'
 import type { DynatraceReader } from '../../src/dynatrace/reader.js'
 
@@ -169,4 +169,58 @@ t.test('plain http to a non-loopback host is flagged, loopback is not', async (t
   t.teardown(async () => { await remote.close(); await local.close() })
   t.equal(remote.environment.plaintextRemote, true)
   t.equal(local.environment.plaintextRemote, false)
+})
+
+t.test('listing problems and security problems: every page, the key sent alone (fields beside it for problems)', async (t) => {
+  const { sim, url } = await startSimulator(t)
+  const { client } = startClient(t, url)
+  const svc = sim.addEntity({ type: 'SERVICE', displayName: 'lister' })
+  const now = Date.now()
+  for (let i = 0; i < 5; i++) await sim.openProblem({ title: `open ${i}`, impactedEntities: [svc.entityId], startTime: now - i * 60_000, notify: false })
+  const { problem: closed } = await sim.openProblem({ title: 'closed', impactedEntities: [svc.entityId], notify: false })
+  await sim.resolveProblem(closed.problemId, { notify: false })
+
+  const listed = await client.listProblems({ problemSelector: criterion('status', ['open']), from: now - 3_600_000, pageSize: 2, fields: 'evidenceDetails' })
+  t.equal(listed.items.length, 5, 'every open problem, none closed')
+  t.equal(listed.pages, 3)
+  t.equal(listed.truncated, false)
+  t.ok(listed.items.every((p) => p.status === 'OPEN' && p.endTime === -1))
+  t.ok(listed.items.every((p) => p.evidenceDetails !== undefined), 'fields applied on every page')
+  const pages = sim.traffic.find({ operation: 'getProblems' })
+  t.equal(pages.length, 3)
+  t.match(pages[0]?.url, /problemSelector=status%28%22open%22%29/)
+  t.match(pages[0]?.url, /pageSize=2/)
+  t.match(pages[0]?.url, new RegExp(`from=${now - 3_600_000}`))
+  const params = (u: string | undefined): string[] => [...new URL(u ?? '', 'http://x').searchParams.keys()].sort()
+  for (const p of pages.slice(1)) t.same(params(p.url), ['fields', 'nextPageKey'], 'later pages: the key and fields only')
+
+  t.equal((await client.listProblems({ problemSelector: criterion('status', ['open']), from: now - 3_600_000 })).pages, 1, 'pageSize 500 by default: one call')
+  t.match(sim.traffic.find({ operation: 'getProblems' }).at(-1)?.url, /pageSize=500/)
+  const limited = await client.listProblems({ problemSelector: criterion('status', ['open']), pageSize: 2, limit: 3, from: now - 3_600_000 })
+  t.same([limited.items.length, limited.truncated], [3, true], 'limit stops paging and says so')
+
+  for (let i = 0; i < 3; i++) await sim.addSecurityProblem({ title: `vuln ${i}`, affectedEntities: [svc.entityId], notify: false })
+  sim.traffic.reset()
+  const vulns = await client.listSecurityProblems({ securityProblemSelector: criterion('status', ['OPEN']), pageSize: 2, fields: '+riskAssessment' })
+  t.equal(vulns.items.length, 3)
+  t.equal(vulns.pages, 2)
+  const spPages = sim.traffic.find({ operation: 'getSecurityProblems' })
+  t.match(spPages[0]?.url, /securityProblemSelector=status%28%22OPEN%22%29/)
+  t.same(params(spPages[1]?.url), ['nextPageKey'], 'the key alone, as this API wants')
+  t.ok(vulns.items.every((s) => s.riskAssessment !== undefined), 'the first page\'s fields carry on with the key')
+})
+
+t.test('a listing honours 429 with Retry-After', async (t) => {
+  const at = Date.parse('2024-05-01T10:00:00Z')
+  const waits: number[] = []
+  const { sim, url } = await startSimulator(t, { now: () => at })
+  // The client's sleep records the wait asked for and returns: no test waits real seconds.
+  const { client } = startClient(t, url, { now: () => at, sleep: async (ms: number) => { waits.push(ms) } })
+  const svc = sim.addEntity({ type: 'SERVICE', displayName: 'busy' })
+  await sim.openProblem({ title: 'open', impactedEntities: [svc.entityId], notify: false })
+  sim.addFault({ operation: 'getProblems', status: 429, retryAfter: 2, count: 1 })
+  const listed = await client.listProblems({ problemSelector: criterion('status', ['open']) })
+  t.equal(listed.items.length, 1)
+  t.same(sim.traffic.find({ operation: 'getProblems' }).map((r) => r.status), [429, 200])
+  t.ok((waits[0] ?? 0) >= 2000, `waited ${waits[0]} ms for Retry-After: 2 before asking again`)
 })

@@ -11,6 +11,9 @@ import { openTestStore } from './store.js'
 
 export const TOKEN = 'password'
 
+/** Event-loop lag that sheds webhooks in tests: far beyond what a busy CI machine causes. */
+export const RELAXED_PRESSURE = { maxEventLoopDelayMs: 60_000 } as const
+
 export function testConfig (env: Env = {}) {
   return loadConfig({ DTR_WEBHOOK_TOKENS: TOKEN, DTR_LOG_LEVEL: 'silent', ...env }, { readFile: () => { throw new Error('no files in tests') } })
 }
@@ -22,7 +25,9 @@ export function testConfig (env: Env = {}) {
 export async function buildTestApp (t: Test, options: { env?: Env, store?: Store } & Omit<AppOptions, 'config' | 'store'> = {}): Promise<FastifyInstance & { store: Store }> {
   const { env, store: given, ...rest } = options
   const store = given ?? await openTestStore(t)
-  const app = await buildApp({ runner: false, ...rest, config: testConfig(env), store })
+  // A loaded test machine is not an overloaded service: no shedding on event-loop lag unless a
+  // test asks for it (it would answer 503 at random under a busy suite).
+  const app = await buildApp({ runner: false, ...rest, underPressure: { ...RELAXED_PRESSURE, ...rest.underPressure }, config: testConfig(env), store })
   t.teardown(() => app.close())
   return app
 }

@@ -11,11 +11,12 @@ import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
 import { buildApp } from '../../src/app.js'
+import type { UnderPressureOptions } from '../../plugins/under-pressure.js'
 import type { Env } from '../../src/config.js'
 import type { RunnerTimings } from '../../src/runner/deps.js'
 import type { Store } from '../../src/store/index.js'
 import type { SimProblem } from '../../sim/dynatrace/index.js'
-import { bearer, testConfig } from './app.js'
+import { bearer, RELAXED_PRESSURE, testConfig } from './app.js'
 import { manualClock, type ManualClock } from './clock.js'
 import { startClient, startSimulator, type RunningSimulator, TEST_TOKEN } from './dynatrace.js'
 import { deployment, startKubernetesSim, type SimFixture } from './kubernetes.js'
@@ -37,7 +38,7 @@ rules:
 `
 
 export interface Loop {
-  /** The first replica. */
+  /** The first replica (after a restart, the new one). */
   readonly app: FastifyInstance
   readonly store: Store
   /** Every replica: apps with their own store connection and runner, on one database. */
@@ -56,6 +57,10 @@ export interface Loop {
   addProblem(name: string, title?: string): Promise<SimProblem>
   /** The comments on a problem, oldest first. */
   comments(problem?: SimProblem): string[]
+  /** The service goes down: every replica (or the one given) closes: its runner stops, its store closes. */
+  stop(replica?: number): Promise<void>
+  /** The service comes back on the same store, as after a restart; resolves once its first reconciliation is done. */
+  start(): Promise<void>
 }
 
 export interface LoopOptions {
@@ -71,6 +76,8 @@ export interface LoopOptions {
   readonly replicas?: number
   /** Which replicas run a runner (default all): false makes one intake and admin API only. */
   readonly runners?: readonly boolean[]
+  /** Load shedding of every replica (`{ maxInFlight: 0 }`: every webhook gets a 503). */
+  readonly underPressure?: UnderPressureOptions
 }
 
 export async function startLoop (t: Test, options: LoopOptions = {}): Promise<Loop> {
@@ -94,46 +101,49 @@ export async function startLoop (t: Test, options: LoopOptions = {}): Promise<Lo
   const engine = options.engine ?? sqliteEngine
   const location = await engine.location(t)
   const replicas: Array<{ app: FastifyInstance, store: Store }> = []
-  for (let i = 0; i < (options.replicas ?? 1); i++) {
-    const store = await createStore(await engine.open(t, location), { clock })
-    t.teardown(() => store.close())
-    // The Dynatrace client waits real (short) times between retries; the runner's clock is the test's.
-    const { client } = startClient(t, dt.url)
-    const app = await buildApp({
-      config: testConfig({ DTR_RULES_FILE: rulesFile, DTR_DYNATRACE_URL: dt.url, DTR_DYNATRACE_TOKEN: TEST_TOKEN, DTR_ADMIN_TOKENS: 'alice=alice-admin-token', ...options.env }),
-      store,
-      clock,
-      kubernetes: k8s.kube,
-      dynatrace: client,
-      runner: options.runners?.[i] ?? true,
-      env: options.processEnv ?? {},
-      // DTR_TEST_LOG=debug shows the runner's log when a test needs looking into.
-      ...(process.env.DTR_TEST_LOG === undefined ? {} : { logger: { level: process.env.DTR_TEST_LOG } }),
-      // Not shed for event-loop delay: these tests are about the runner, and a busy CI machine
-      // (a test process compiling TypeScript beside this one) must not turn a webhook into a 503.
-      underPressure: { maxEventLoopDelayMs: 60_000 },
-      timings: { pollMs: 3_600_000, leaseMs: 10_000, lockRetryMs: 1_000, backoffBaseMs: 1_000, ...options.timings },
-    })
-    t.teardown(() => app.close())
-    await app.ready()
-    replicas.push({ app, store })
+  const open = async (): Promise<void> => {
+    for (let i = 0; i < (options.replicas ?? 1); i++) {
+      const store = await createStore(await engine.open(t, location), { clock })
+      t.teardown(() => store.close())
+      // The Dynatrace client waits real (short) times between retries; the runner's clock is the test's.
+      const { client } = startClient(t, dt.url)
+      const app = await buildApp({
+        config: testConfig({ DTR_RULES_FILE: rulesFile, DTR_DYNATRACE_URL: dt.url, DTR_DYNATRACE_TOKEN: TEST_TOKEN, DTR_ADMIN_TOKENS: 'alice=alice-admin-token', ...options.env }),
+        store,
+        clock,
+        kubernetes: k8s.kube,
+        dynatrace: client,
+        runner: options.runners?.[i] ?? true,
+        env: options.processEnv ?? {},
+        underPressure: { ...RELAXED_PRESSURE, ...options.underPressure },
+        // DTR_TEST_LOG=debug shows the runner's log when a test needs looking into.
+        ...(process.env.DTR_TEST_LOG === undefined ? {} : { logger: { level: process.env.DTR_TEST_LOG } }),
+        timings: { pollMs: 3_600_000, leaseMs: 10_000, lockRetryMs: 1_000, backoffBaseMs: 1_000, ...options.timings },
+      })
+      t.teardown(() => app.close())
+      await app.ready()
+      replicas.push({ app, store })
+    }
+    // The first reconciliation runs as the runner starts: done before the test looks.
+    await Promise.all(replicas.map(async (r) => r.app.runner.idle()))
   }
-  const [{ app, store }] = replicas as [{ app: FastifyInstance, store: Store }]
+  await open()
+  const first = (): { app: FastifyInstance, store: Store } => replicas[0] as { app: FastifyInstance, store: Store }
   dt.sim.traffic.reset()
 
   /** Idle everywhere at once: one replica's work may wake another's. */
   const settle = async (): Promise<void> => {
     for (;;) {
       await Promise.all(replicas.map(async (r) => r.app.runner.idle()))
-      const due = await Promise.all(['notification', 'plan', 'run', 'timer', 'writeback'].map(async (q) => store.jobs.due(q)))
+      const due = await Promise.all(['notification', 'plan', 'run', 'timer', 'writeback'].map(async (q) => first().store.jobs.due(q)))
       if (due.every((n) => n === 0)) return
       for (const r of replicas) r.app.runner.wake()
     }
   }
 
   const loop: Loop = {
-    app,
-    store,
+    get app () { return first().app },
+    get store () { return first().store },
     replicas,
     clock,
     dt,
@@ -159,6 +169,13 @@ export async function startLoop (t: Test, options: LoopOptions = {}): Promise<Lo
     },
     // The tenant keeps comments newest first, as Dynatrace lists them.
     comments: (p = problem) => [...p.comments].reverse().map((c) => c.content),
+    async stop (replica) {
+      for (const r of replica === undefined ? replicas.splice(0) : replicas.splice(replica, 1)) {
+        await r.app.close()
+        await r.store.close()
+      }
+    },
+    start: open,
   }
   return loop
 }

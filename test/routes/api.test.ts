@@ -83,7 +83,7 @@ t.test('runs and problems to read', async (t) => {
   const byProblem = await loop.app.inject({ url: `/api/problems/${loop.problem.displayId}`, headers: alice })
   t.equal(byProblem.statusCode, 200)
   check(t, '/api/problems/{pid}', 'get', 200, byProblem.json())
-  t.match(byProblem.json(), { problemId: loop.problem.problemId, occurrence: 1, status: 'open', notifications: [{ state: 'OPEN' }], runs: [{ id: run?.id }] })
+  t.match(byProblem.json(), { problemId: loop.problem.problemId, occurrence: 1, status: 'open', notifications: [{ state: 'OPEN', source: 'webhook' }], runs: [{ id: run?.id }] })
 
   t.same((await loop.app.inject({ url: '/api/runs?state=failed', headers: alice })).json().runs, [])
   for (const [url, code] of [['/api/runs/nope', 'DTR_ERR_NOT_FOUND'], ['/api/problems/P-0', 'DTR_ERR_NOT_FOUND']] as const) {

@@ -113,6 +113,7 @@ t.test('GET /metrics', async (t) => {
       dtr_run_duration_seconds: 'histogram',
       dtr_dynatrace_requests_total: 'counter',
       dtr_pending_runs: 'gauge',
+      dtr_reconcile_total: 'counter',
     }
     for (const [name, type] of Object.entries(types)) {
       t.match(res.body, new RegExp(`^# HELP ${name} \\S`, 'm'), `${name} has help text`)
@@ -125,7 +126,7 @@ t.test('GET /metrics', async (t) => {
     const post = await app.inject({ method: 'POST', url: '/webhooks/problem', headers: { ...bearer, 'content-type': 'application/json' }, payload: sample('test-notification-docs.json') })
     t.equal(post.statusCode, 200)
     const res = await app.inject({ method: 'GET', url: '/metrics' })
-    t.match(res.body, /^dtr_notifications_total\{kind="problem",outcome="test"\} 1$/m)
+    t.match(res.body, /^dtr_notifications_total\{kind="problem",outcome="test",source="webhook"\} 1$/m)
   })
 })
 

@@ -169,7 +169,7 @@ t.test('POST /webhooks/problem', async (t) => {
     t.equal((await post({ 'content-type': 'application/json' }, body)).statusCode, 401)
     const text = await app.metrics.registry.getSingleMetricAsString('dtr_notifications_total')
     for (const outcome of ['accepted', 'duplicate', 'test', 'invalid', 'unauthorized']) {
-      t.match(text, new RegExp(`dtr_notifications_total\\{kind="problem",outcome="${outcome}"\\} 1\\b`), `one ${outcome}`)
+      t.match(text, new RegExp(`dtr_notifications_total\\{kind="problem",outcome="${outcome}",source="webhook"\\} 1\\b`), `one ${outcome}`)
     }
   })
 })
@@ -191,7 +191,7 @@ t.test('a body over DTR_BODY_LIMIT answers 413 and stores nothing', async (t) =>
   t.equal(res.statusCode, 413)
   t.same(res.json(), { code: 'DTR_ERR_BODY_TOO_LARGE', message: 'Body is larger than the limit of 2048 bytes (DTR_BODY_LIMIT)' })
   t.equal(await app.store.notifications.count(), 0)
-  t.match(await app.metrics.registry.getSingleMetricAsString('dtr_notifications_total'), /dtr_notifications_total\{kind="problem",outcome="too_large"\} 1/)
+  t.match(await app.metrics.registry.getSingleMetricAsString('dtr_notifications_total'), /dtr_notifications_total\{kind="problem",outcome="too_large",source="webhook"\} 1/)
 })
 
 t.test('POST /webhooks/security', async (t) => {

@@ -2,6 +2,7 @@ import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import type { NewNotification } from '../../src/store/notifications.js'
 import { manualClock } from '../helpers/clock.js'
+import { createStore } from '../../src/store/index.js'
 import { eachEngine, openTestStore, storeWithFailingWrites } from '../helpers/store.js'
 
 const notification = (dedupeKey: string, extra: Partial<NewNotification> = {}): NewNotification => ({
@@ -16,10 +17,30 @@ t.test('recording notifications', async (t) => {
       const n = notification('a')
       t.same(await store.notifications.record(n), { status: 'accepted', notificationId: n.id })
       const stored = await store.notifications.get(n.id)
-      t.same(stored, { id: n.id, kind: 'problem', problemId: 'P1', displayId: 'P-1', state: 'OPEN', body: { PID: 'P1', n: 'a' }, receivedAt: clock.now() })
+      t.same(stored, { id: n.id, source: 'webhook', kind: 'problem', problemId: 'P1', displayId: 'P-1', state: 'OPEN', body: { PID: 'P1', n: 'a' }, receivedAt: clock.now() })
       const jobs = await store.jobs.claim('notification', 'w', { leaseMs: 1000, limit: 10 })
       t.same(jobs.map((j) => [j.queue, j.key, j.payload]), [['notification', n.id, null]], 'a job keyed by the notification id, without payload')
       t.equal(await store.notifications.get(randomUUID()), undefined)
+    })
+
+    t.test('keeps how a notification reached us: a webhook by default, or reconciliation', async (t) => {
+      const store = await openTestStore(t, engine)
+      const reconciled = notification('from-api', { source: 'reconcile' })
+      await store.notifications.record(reconciled)
+      t.equal((await store.notifications.get(reconciled.id))?.source, 'reconcile')
+      t.same((await store.notifications.listByProblem('problem', 'P1')).map((n) => n.source), ['reconcile'])
+    })
+
+    t.test('the store knows when it was first created, across restarts', async (t) => {
+      const clock = manualClock(10_000)
+      const location = await engine.location(t)
+      const first = await createStore(await engine.open(t, location), { clock })
+      t.equal(first.createdAt, 10_000)
+      await first.close()
+      clock.advance(86_400_000)
+      const again = await createStore(await engine.open(t, location), { clock })
+      t.teardown(() => again.close())
+      t.equal(again.createdAt, 10_000, 'the first migration\'s time, not this start\'s')
     })
 
     t.test('answers a duplicate with the first notification id and queues nothing more', async (t) => {

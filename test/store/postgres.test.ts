@@ -6,7 +6,7 @@ import t, { type Test } from 'tap'
 import { buildApp } from '../../src/app.js'
 import { openPostgres } from '../../src/store/engine/postgres.js'
 import { createStore, type Store } from '../../src/store/index.js'
-import { testConfig, TOKEN } from '../helpers/app.js'
+import { RELAXED_PRESSURE, testConfig, TOKEN } from '../helpers/app.js'
 import { postgresEngine, skipWithoutPostgres } from '../helpers/store.js'
 
 async function replicas (t: Test, n: number): Promise<Store[]> {
@@ -18,7 +18,7 @@ async function replicas (t: Test, n: number): Promise<Store[]> {
 
 t.test('two app instances on one PostgreSQL store a notification received concurrently once', { skip: skipWithoutPostgres }, async (t) => {
   const stores = await replicas(t, 2)
-  const apps = await Promise.all(stores.map(async (store) => buildApp({ config: testConfig(), store })))
+  const apps = await Promise.all(stores.map(async (store) => buildApp({ config: testConfig(), store, underPressure: RELAXED_PRESSURE })))
   t.teardown(async () => { for (const a of apps) await a.close() })
 
   const payload = { PID: 'pg-1', State: 'OPEN', ImpactedEntities: ['SERVICE-1'] }
@@ -53,7 +53,7 @@ t.test('replicas claiming from the queue at once never get the same job', { skip
 
 t.test('replicas without configured tokens share one generated webhook token', { skip: skipWithoutPostgres }, async (t) => {
   const stores = await replicas(t, 2)
-  const [a, b] = await Promise.all(stores.map(async (store) => buildApp({ config: testConfig({ DTR_WEBHOOK_TOKENS: '' }), store })))
+  const [a, b] = await Promise.all(stores.map(async (store) => buildApp({ config: testConfig({ DTR_WEBHOOK_TOKENS: '' }), store, underPressure: RELAXED_PRESSURE })))
   t.teardown(async () => { await a?.close(); await b?.close() })
   t.equal(await stores[0]?.settings.get('webhook-token.sha256'), await stores[1]?.settings.get('webhook-token.sha256'))
 })

@@ -8,8 +8,8 @@
 import type { FastifyInstance } from 'fastify'
 import type { z } from 'zod'
 import { SimBadRequest } from '../query.js'
-import { RECOMMENDED_PROBLEM_PAYLOAD_TEMPLATE, RECOMMENDED_SECURITY_PAYLOAD_TEMPLATE } from '../../../src/dynatrace/templates.js'
-import { deploymentSchema, describeIssues, entitySchema, eventSchema, faultSchema, problemSchema, relationshipSchema, securityProblemSchema, securityWebhookSchema, tokenSchema, webhookSchema, workloadSchema } from '../schemas.js'
+import { RECOMMENDED_PROBLEM_PAYLOAD_TEMPLATE, RECOMMENDED_SECURITY_PAYLOAD_TEMPLATE, WORKFLOW_PROBLEM_BODY_TEMPLATE } from '../../../src/dynatrace/templates.js'
+import { deploymentSchema, describeIssues, entitySchema, eventSchema, faultSchema, problemSchema, relationshipSchema, securityProblemSchema, securityWebhookSchema, tokenSchema, webhookSchema, workflowSchema, workloadSchema } from '../schemas.js'
 import { renderEntity, renderEvent, renderProblem, renderSecurityProblem } from '../tenant/index.js'
 import type { SimSecurityProblem, Workload } from '../tenant/index.js'
 import type { DynatraceSimulator } from '../simulator.js'
@@ -42,6 +42,7 @@ export async function controlRoutes (app: FastifyInstance, { sim }: { sim: Dynat
     securityProblems: [...t().securityProblems.values()].map(security),
     webhook: sim.webhook ?? null,
     securityWebhook: sim.securityWebhook ?? null,
+    workflow: sim.workflow ?? null,
   }))
 
   app.post('/_sim/reset', async (_req, reply) => {
@@ -126,7 +127,17 @@ export async function controlRoutes (app: FastifyInstance, { sim }: { sim: Dynat
     return reply.code(204).send()
   })
 
-  app.get('/_sim/templates', async () => ({ problem: RECOMMENDED_PROBLEM_PAYLOAD_TEMPLATE, security: RECOMMENDED_SECURITY_PAYLOAD_TEMPLATE }))
+  app.get('/_sim/workflow', async (_req, reply) => sim.workflow ?? sendError(reply, 404, 'No workflow is configured.'))
+  app.put('/_sim/workflow', async (req) => {
+    sim.setWorkflow(parse(workflowSchema, req.body))
+    return sim.workflow
+  })
+  app.delete('/_sim/workflow', async (_req, reply) => {
+    sim.workflow = undefined
+    return reply.code(204).send()
+  })
+
+  app.get('/_sim/templates', async () => ({ problem: RECOMMENDED_PROBLEM_PAYLOAD_TEMPLATE, security: RECOMMENDED_SECURITY_PAYLOAD_TEMPLATE, workflow: WORKFLOW_PROBLEM_BODY_TEMPLATE }))
 
   app.get('/_sim/notifications', async () => ({ notifications: sim.notifications }))
 

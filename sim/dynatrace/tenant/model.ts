@@ -63,6 +63,12 @@ export interface SimProblem {
   occurrence: number
   /** When the problem last closed (undefined while it never closed). */
   closedAt: number | undefined
+  /** When it was last re-opened (a Gen 3 event's `dt.davis.last_reopen_timestamp`). */
+  reopenedAt: number | undefined
+  /** Davis marked it a duplicate of another problem (`dt.davis.is_duplicate`; Gen 3 only). */
+  duplicate: boolean
+  /** Its entities are in a maintenance window (`maintenance.is_under_maintenance`; Gen 3 only). */
+  underMaintenance: boolean
   readonly comments: SimComment[]
 }
 
@@ -127,6 +133,8 @@ export interface ProblemInput {
   readonly displayId?: string | undefined
   readonly managementZones?: readonly ZoneInput[] | undefined
   readonly entityTags?: readonly TagInput[] | undefined
+  readonly duplicate?: boolean | undefined
+  readonly underMaintenance?: boolean | undefined
 }
 
 export interface EventInput {

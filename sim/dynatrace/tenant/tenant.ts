@@ -131,6 +131,9 @@ export class Tenant implements EntityGraph {
       entityTags: uniqueTags((input.entityTags ?? []).map(parseTag)),
       occurrence: 1,
       closedAt: undefined,
+      reopenedAt: undefined,
+      duplicate: input.duplicate ?? false,
+      underMaintenance: input.underMaintenance ?? false,
       comments: [],
     }
     this.problems.set(problemId, problem)
@@ -160,6 +163,7 @@ export class Tenant implements EntityGraph {
     p.status = 'OPEN'
     p.endTime = -1
     p.occurrence++
+    p.reopenedAt = this.now
     return 'reopened'
   }
 

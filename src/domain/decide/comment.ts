@@ -140,6 +140,7 @@ export function resultEvent (run: CommentRun, ctx: CommentContext): IngestEvent 
   }
   if (run.target !== null) properties['dt-remediator.target'] = describeTarget(run.target)
   if (run.approvedBy !== null) properties['dt-remediator.approvedBy'] = run.approvedBy
+  if (ctx.foundBy === 'reconcile') properties['dt-remediator.foundBy'] = 'reconciliation with the Security Problems API (no notification reached dt-remediator)'
   if (ctx.durationMs !== undefined) properties['dt-remediator.durationMs'] = String(ctx.durationMs)
   return { title: `dt-remediator: ${run.action} ${WORD[run.state]}`, properties }
 }

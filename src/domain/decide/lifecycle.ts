@@ -53,9 +53,14 @@ export function decideOpen (record: ProblemRecord | undefined, api: ApiStatus, r
   return { action: 'ignore', note: `OPEN after the problem was resolved: nothing is planned (${check})` }
 }
 
-/** Pure: what to do with a RESOLVED. */
-export function decideResolved (record: ProblemRecord | undefined): ResolvedDecision {
-  if (record === undefined) return { action: 'resolve', occurrence: 1, note: 'RESOLVED for a problem not seen open: recorded as closed' }
+/**
+ * Pure: what to do with a RESOLVED. `closes` is the occurrence it was meant for, when known:
+ * reconciliation saw that one closed in the Problems API, and a later occurrence opened since
+ * (a re-open notified meanwhile) is not closed by it.
+ */
+export function decideResolved (record: ProblemRecord | undefined, closes?: number): ResolvedDecision {
+  if (record === undefined) return { action: 'resolve', occurrence: closes ?? 1, note: 'RESOLVED for a problem not seen open: recorded as closed' }
   if (record.status === 'closed') return { action: 'ignore', note: `already resolved (occurrence ${record.occurrence})` }
+  if (closes !== undefined && closes !== record.occurrence) return { action: 'ignore', note: `seen closed as occurrence ${closes}, but occurrence ${record.occurrence} is the current one: left open` }
   return { action: 'resolve', occurrence: record.occurrence, note: `problem resolved (occurrence ${record.occurrence})` }
 }

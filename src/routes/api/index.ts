@@ -40,7 +40,7 @@ const apiRoutes: FastifyPluginAsync = async (fastify) => {
       problemId,
       occurrence: tracked?.occurrence ?? null,
       status: tracked?.status ?? null,
-      notifications: notifications.map((n) => ({ id: n.id, kind: n.kind, displayId: n.displayId, state: n.state, receivedAt: iso(n.receivedAt) })),
+      notifications: notifications.map((n) => ({ id: n.id, kind: n.kind, displayId: n.displayId, state: n.state, receivedAt: iso(n.receivedAt), source: n.source })),
       runs,
     }
   })

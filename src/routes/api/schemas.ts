@@ -37,6 +37,8 @@ export const notificationSummary = z.object({
   displayId: z.string().nullable(),
   state: z.string().nullable(),
   receivedAt: z.string(),
+  /** `webhook`: Dynatrace called; `reconcile`: taken in from the Problems API, no notification having brought it. */
+  source: z.enum(['webhook', 'reconcile']),
 }).meta({ id: 'NotificationSummary' })
 
 export const problemView = z.object({

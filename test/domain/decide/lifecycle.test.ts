@@ -26,4 +26,6 @@ t.test('a RESOLVED', async (t) => {
   t.match(decideResolved({ ...open, occurrence: 3 }), { action: 'resolve', occurrence: 3 })
   t.match(decideResolved(closed), { action: 'ignore', note: /already resolved/ })
   t.match(decideResolved(undefined), { action: 'resolve', occurrence: 1, note: /not seen open/ })
+  t.match(decideResolved({ ...open, occurrence: 2 }, 2), { action: 'resolve', occurrence: 2 }, 'reconciliation closes the occurrence it saw closed')
+  t.match(decideResolved({ ...open, occurrence: 3 }, 2), { action: 'ignore', note: /occurrence 3 is the current one/ }, 'but not one re-opened since')
 })

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { parse as parseYaml } from 'yaml'
 import { DynatraceSimulator, stateSchema } from '../../../sim/dynatrace/index.js'
-import { RECOMMENDED_PROBLEM_PAYLOAD_TEMPLATE, RECOMMENDED_SECURITY_PAYLOAD_TEMPLATE } from '../../../src/dynatrace/templates.js'
+import { RECOMMENDED_PROBLEM_PAYLOAD_TEMPLATE, RECOMMENDED_SECURITY_PAYLOAD_TEMPLATE, WORKFLOW_PROBLEM_BODY_TEMPLATE } from '../../../src/dynatrace/templates.js'
 
 const doc = readFileSync(fileURLToPath(new URL('../../../docs/dynatrace.md', import.meta.url)), 'utf8')
 const blocks = (lang: string): string[] => [...doc.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => (m[1] ?? '').trimEnd())
@@ -16,6 +16,7 @@ t.test('the documented payload templates are the exported constants', async (t) 
   const json = blocks('json')
   t.ok(json.includes(RECOMMENDED_PROBLEM_PAYLOAD_TEMPLATE), 'problem template')
   t.ok(json.includes(RECOMMENDED_SECURITY_PAYLOAD_TEMPLATE), 'security template')
+  t.ok(blocks('jinja').includes(WORKFLOW_PROBLEM_BODY_TEMPLATE), 'the Gen 3 workflow body')
 })
 
 t.test('the documented state file seeds a simulator', async (t) => {

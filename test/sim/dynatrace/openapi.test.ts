@@ -22,6 +22,7 @@ t.test('simulator responses validate against env-v2.json', async (t) => {
   const calls: Array<{ operation: string, method?: string, path: string, body?: unknown, status: number }> = [
     { operation: 'getProblem', path: `/problems/${pid}?fields=evidenceDetails,impactAnalysis,recentComments`, status: 200 },
     { operation: 'getProblems', path: '/problems?problemSelector=status("open")&fields=evidenceDetails', status: 200 },
+    { operation: 'getProblems', path: `/problems?problemSelector=status("open")&from=${Date.now() - 86_400_000}&pageSize=500`, status: 200 },
     { operation: 'getComments', path: `/problems/${pid}/comments`, status: 200 },
     { operation: 'getComment', path: `/problems/${pid}/comments/${commentId}`, status: 200 },
     { operation: 'createComment', method: 'POST', path: `/problems/${pid}/comments`, body: { message: 'hello', context: 'dt-remediator' }, status: 201 },
@@ -35,6 +36,7 @@ t.test('simulator responses validate against env-v2.json', async (t) => {
     { operation: 'getEntities', path: `/entities?entitySelector=${encodeURIComponent(`type(CLOUD_APPLICATION),toRelationships.isPgOfCa(type(PROCESS_GROUP),toRelationships.runsOn(type(SERVICE),entityId("${w.service.entityId}")))`)}&fields=+properties,+tags,+fromRelationships,+toRelationships,+managementZones`, status: 200 },
     { operation: 'getEntities', path: '/entities?entitySelector=type(PROCESS_GROUP_INSTANCE),tag("env:production")&pageSize=1&sort=-name&fields=+properties,+lastSeenTms', status: 200 },
     { operation: 'getSecurityProblems', path: `/securityProblems?securityProblemSelector=displayIds("${securityProblem.displayId}")&fields=+riskAssessment,+managementZones`, status: 200 },
+    { operation: 'getSecurityProblems', path: '/securityProblems?securityProblemSelector=status("OPEN")&pageSize=500&fields=%2BriskAssessment,%2BmanagementZones', status: 200 },
     { operation: 'getSecurityProblem', path: `/securityProblems/${securityProblem.securityProblemId}?fields=+riskAssessment,+description,+affectedEntities,+exposedEntities,+reachableDataAssets,+managementZones`, status: 200 },
     { operation: 'deleteComment', method: 'DELETE', path: `/problems/${pid}/comments/${commentId}`, status: 204 },
     { operation: 'closeProblem', method: 'POST', path: `/problems/${pid}/close`, body: { message: 'closed by test' }, status: 200 },
