@@ -122,17 +122,6 @@ export function rulesLoader (config: Config, env: Readonly<Record<string, string
   })
 }
 
-/** Redacted wherever they could appear in a log line. */
-export function redactPaths (tokenHeader: string): string[] {
-  return [
-    'req.headers.authorization',
-    `req.headers["${tokenHeader}"]`,
-    'req.headers.cookie',
-    'headers.authorization',
-    `headers["${tokenHeader}"]`,
-  ]
-}
-
 /**
  * Fastify's factories for the compilers of routes that plugins/validation.ts does not reach.
  * Fastify types them for ajv and fast-json-stringify; at run time a factory only has to return a

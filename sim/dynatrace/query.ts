@@ -18,6 +18,21 @@ export interface Criterion {
   readonly values: readonly string[]
 }
 
+/**
+ * Pure: the quoted value opening at input[at] (a `"`), with Dynatrace's `~` escapes undone, and
+ * the index just after its closing quote; undefined when the quote never closes.
+ */
+export function readQuoted (input: string, at: number): { value: string, end: number } | undefined {
+  let value = ''
+  let i = at + 1
+  while (i < input.length && input[i] !== '"') {
+    if (input[i] === '~') i++
+    value += input[i] ?? ''
+    i++
+  }
+  return input[i] === '"' ? { value, end: i + 1 } : undefined
+}
+
 /** Pure: parses a selector string into its criteria. */
 export function parseSelector (parameter: string, input: string): Criterion[] {
   const out: Criterion[] = []
@@ -35,16 +50,9 @@ export function parseSelector (parameter: string, input: string): Criterion[] {
     for (;;) {
       skipSpace()
       if (input[i] === '"') {
-        let v = ''
-        i++
-        while (i < input.length && input[i] !== '"') {
-          if (input[i] === '~') i++
-          v += input[i] ?? ''
-          i++
-        }
-        if (input[i] !== '"') fail('unterminated quote')
-        i++
-        values.push(v)
+        const quoted = readQuoted(input, i) ?? fail('unterminated quote')
+        i = quoted.end
+        values.push(quoted.value)
       } else {
         const end = input.slice(i).search(/[,)]/)
         if (end < 0) fail('missing ")"')

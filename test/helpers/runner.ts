@@ -83,11 +83,11 @@ export interface LoopOptions {
 export async function startLoop (t: Test, options: LoopOptions = {}): Promise<Loop> {
   const clock = manualClock(NOW + 5_000)
   const dt = await startSimulator(t, { now: () => clock.now() })
-  const checkout = dt.sim.addWorkload({ namespace: 'shop', name: 'checkout', cluster: 'eu-1', tags: ['env:production'] } as never)
+  const checkout = dt.sim.addWorkload({ namespace: 'shop', name: 'checkout', cluster: 'eu-1', tags: ['env:production'] })
   const pgi = checkout.processGroupInstances[0]
   if (pgi === undefined) throw new Error('the workload has no instance')
-  dt.sim.addDeployment({ entityId: pgi.entityId, name: 'checkout', version: '1.4.2', startTime: NOW - 12 * 60_000 } as never)
-  const { problem } = await dt.sim.openProblem({ title: 'Failure rate increase', impactedEntities: [checkout.service.entityId], severityLevel: 'ERROR', startTime: NOW, notify: false } as never)
+  dt.sim.addDeployment({ entityId: pgi.entityId, name: 'checkout', version: '1.4.2', startTime: NOW - 12 * 60_000 })
+  const { problem } = await dt.sim.openProblem({ title: 'Failure rate increase', impactedEntities: [checkout.service.entityId], severityLevel: 'ERROR', startTime: NOW, notify: false })
 
   const k8s = await startKubernetesSim(t)
   k8s.clock.now = NOW - 3 * 3_600_000
@@ -163,9 +163,9 @@ export async function startLoop (t: Test, options: LoopOptions = {}): Promise<Lo
     async addProblem (name, title = 'Failure rate increase') {
       const service = name === 'checkout'
         ? checkout.service.entityId
-        : (dt.sim.addWorkload({ namespace: 'shop', name, cluster: 'eu-1', tags: ['env:production'] } as never) as typeof checkout).service.entityId
+        : dt.sim.addWorkload({ namespace: 'shop', name, cluster: 'eu-1', tags: ['env:production'] }).service.entityId
       if (name !== 'checkout') k8s.sim.apply(deployment(name, `${name}:1.0.0`))
-      return (await dt.sim.openProblem({ title, impactedEntities: [service], severityLevel: 'ERROR', startTime: clock.now(), notify: false } as never)).problem
+      return (await dt.sim.openProblem({ title, impactedEntities: [service], severityLevel: 'ERROR', startTime: clock.now(), notify: false })).problem
     },
     // The tenant keeps comments newest first, as Dynatrace lists them.
     comments: (p = problem) => [...p.comments].reverse().map((c) => c.content),

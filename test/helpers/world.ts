@@ -32,11 +32,11 @@ export function securityNotificationOf (sim: RunningSimulator, sp: SimSecurityPr
 
 export async function startDynatraceWorld (t: Test, options: { cluster?: string, tags?: string[], client?: Partial<DynatraceClientOptions> } = {}): Promise<DynatraceWorld> {
   const sim = await startSimulator(t, { now: () => NOW })
-  const checkout = sim.sim.addWorkload({ namespace: 'shop', name: 'checkout', cluster: options.cluster ?? 'eu-1', tags: options.tags ?? ['env:production'] } as never)
+  const checkout = sim.sim.addWorkload({ namespace: 'shop', name: 'checkout', cluster: options.cluster ?? 'eu-1', tags: options.tags ?? ['env:production'] })
   const pgi = checkout.processGroupInstances[0]
   if (pgi === undefined) throw new Error('the workload has no instance')
-  sim.sim.addDeployment({ entityId: pgi.entityId, name: 'checkout', version: '1.4.2', startTime: NOW - 12 * 60_000 } as never)
-  const { problem } = await sim.sim.openProblem({ title: 'Failure rate increase', impactedEntities: [checkout.service.entityId], severityLevel: 'ERROR', startTime: NOW, notify: false } as never)
+  sim.sim.addDeployment({ entityId: pgi.entityId, name: 'checkout', version: '1.4.2', startTime: NOW - 12 * 60_000 })
+  const { problem } = await sim.sim.openProblem({ title: 'Failure rate increase', impactedEntities: [checkout.service.entityId], severityLevel: 'ERROR', startTime: NOW, notify: false })
   const client = startClient(t, sim.url, options.client)
   sim.sim.traffic.reset()
   return { sim, checkout, problem, notification: notificationOf(sim, problem), ...client }

@@ -8,7 +8,7 @@
  * Parsing is pure and gives a tree; matching takes the entity graph as a parameter. Every
  * criterion the simulator does not implement is a 400 naming the ones it does, never ignored.
  */
-import { SimBadRequest, parseTime } from '../query.js'
+import { SimBadRequest, parseTime, readQuoted } from '../query.js'
 import type { SimEntity } from './model.js'
 import { parseTag } from './model.js'
 
@@ -39,17 +39,10 @@ export function parseEntitySelector (parameter: string, input: string): Criterio
   const value = (): string => {
     space()
     if (input[i] === '"') {
-      let v = ''
-      i++
-      while (i < input.length && input[i] !== '"') {
-        if (input[i] === '~') i++
-        v += input[i] ?? ''
-        i++
-      }
-      if (input[i] !== '"') fail('unterminated quote')
-      i++
+      const quoted = readQuoted(input, i) ?? fail('unterminated quote')
+      i = quoted.end
       space()
-      return v
+      return quoted.value
     }
     const start = i
     while (i < input.length && input[i] !== ',' && input[i] !== ')') i++
