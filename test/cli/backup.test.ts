@@ -2,30 +2,17 @@
  * `dt-remediator backup <file>`, run as its own process beside the store's owner, as an operator
  * runs it next to a live service.
  */
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { openStore } from '../../src/store/index.js'
 import { DATABASE_FILE } from '../../src/store/engine/sqlite.js'
-import { loaderEnv } from '../helpers/server-process.js'
+import { runCliProcess, type CliExit } from '../helpers/server-process.js'
 import { freshDataDir } from '../helpers/store.js'
 
-const root = fileURLToPath(new URL('../../', import.meta.url))
-
-async function backup (env: Record<string, string>, ...args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const child = spawn(process.execPath, [...process.execArgv, 'src/cli.ts', 'backup', ...args], {
-    cwd: root, env: { PATH: process.env.PATH ?? '', ...loaderEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
-  child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
-  const [code] = await once(child, 'close') as [number | null]
-  return { code, stdout, stderr }
+async function backup (env: Record<string, string>, ...args: string[]): Promise<CliExit> {
+  return runCliProcess(['backup', ...args], env)
 }
 
 const record = (i: number) => ({ id: randomUUID(), kind: 'problem' as const, problemId: `b-${i}`, displayId: undefined, state: 'OPEN', dedupeKey: randomUUID(), body: { PID: `b-${i}` } })

@@ -2,13 +2,11 @@
  * `dt-remediator` as people use a CLI: --help/-h on the program and each verb, --version,
  * usage errors exit 2 with the verb's usage, no verb runs serve.
  */
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { runCli } from '../../src/cli/index.js'
-import { loaderEnv, startServer } from '../helpers/server-process.js'
+import { runCliProcess, startServer, type CliExit } from '../helpers/server-process.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const version = (JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { version: string }).version
@@ -29,16 +27,7 @@ async function cli (args: string[]): Promise<{ code: number | null, stdout: stri
   }
 }
 
-async function executable (args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  // Same Node flags as this test process, so the TypeScript loader tap uses applies to the child.
-  const child = spawn(process.execPath, [...process.execArgv, 'src/cli.ts', ...args], { cwd: root, env: { PATH: process.env.PATH ?? '', ...loaderEnv() }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
-  child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
-  const [code] = await once(child, 'exit') as [number | null]
-  return { code, stdout, stderr }
-}
+const executable = async (args: string[]): Promise<CliExit> => runCliProcess(args)
 
 t.test('--help, -h and help list the verbs and the exit codes', async (t) => {
   for (const args of [['--help'], ['-h'], ['help']]) {

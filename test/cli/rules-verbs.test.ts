@@ -3,11 +3,8 @@
  * effects: the Dynatrace simulator's request log holds only GETs, the Kubernetes simulator's only
  * GETs and dryRun=All requests, and neither world changed.
  */
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
 import { checkConfig } from '../../src/cli/check-config.js'
 import type { Output } from '../../src/cli/output.js'
@@ -15,11 +12,9 @@ import { simulate } from '../../src/cli/simulate-run.js'
 import { openSqlite } from '../../src/store/engine/sqlite.js'
 import { createStore } from '../../src/store/index.js'
 import { TEST_TOKEN } from '../helpers/dynatrace.js'
-import { loaderEnv } from '../helpers/server-process.js'
+import { runCliProcess } from '../helpers/server-process.js'
 import { deployment, imageOf, startKubernetesSim } from '../helpers/kubernetes.js'
 import { NOW, startDynatraceWorld } from '../helpers/world.js'
-
-const root = fileURLToPath(new URL('../../', import.meta.url))
 
 function capture (): Output & { stdout: string, stderr: string } {
   const io = { stdout: '', stderr: '', color: false, out: (s: string) => { io.stdout += s }, err: (s: string) => { io.stderr += s } }
@@ -181,15 +176,7 @@ t.test('check-config: exit 0 with a summary, exit 1 with every error, --strict r
 })
 
 t.test('the executable: check-config passes on the shipped rules; simulate --json runs against the simulators', async (t) => {
-  const run = async (args: string[], env: Record<string, string>) => {
-    const child = spawn(process.execPath, [...process.execArgv, 'src/cli.ts', ...args], { cwd: root, env: { PATH: process.env.PATH ?? '', ...loaderEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
-    const [code] = await once(child, 'exit') as [number | null]
-    return { code, stdout, stderr }
-  }
+  const run = runCliProcess
   const shipped = await run(['check-config', 'config/remediation.yaml'], {})
   t.equal(shipped.code, 0, shipped.stderr)
   t.match(shipped.stdout, /^config\/remediation\.yaml: OK/)

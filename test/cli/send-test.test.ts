@@ -1,12 +1,8 @@
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { buildTestCall } from '../../src/cli/send-test.js'
 import { isTestProblem, parseProblemPayload } from '../../src/domain/payload.js'
 import { buildTestApp, TOKEN } from '../helpers/app.js'
-
-const root = fileURLToPath(new URL('../..', import.meta.url))
+import { runCliProcess, type CliExit } from '../helpers/server-process.js'
 
 t.test('buildTestCall', async (t) => {
   t.test('a bare base URL gets the problem webhook path', async (t) => {
@@ -58,17 +54,11 @@ t.test('buildTestCall', async (t) => {
   })
 })
 
-interface Exit { code: number | null, stdout: string, stderr: string }
+type Exit = CliExit
 
 /** Runs `dt-remediator send-test …` from the sources, as a separate process. */
 async function sendTest (args: string[]): Promise<Exit> {
-  const child = spawn(process.execPath, [...process.execArgv, 'src/cli.ts', 'send-test', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
-  const [code] = await once(child, 'close') as [number | null]
-  return { code, stdout, stderr }
+  return runCliProcess(['send-test', ...args])
 }
 
 t.test('dt-remediator send-test', async (t) => {

@@ -38,6 +38,24 @@ export const loaderEnv = (): Record<string, string> => Object.fromEntries(Object
 /** The server's command line, for a wrapper such as strace or unshare. */
 export const serverCommand = (args: readonly string[] = ['serve']): string[] => [process.execPath, ...process.execArgv, 'src/cli.ts', ...args]
 
+export interface CliExit { readonly code: number | null, readonly stdout: string, readonly stderr: string }
+
+/**
+ * Runs `dt-remediator <args>` from the sources as a process of its own, with only PATH, the
+ * loader's settings and `env` in its environment; resolves with its exit code and everything it
+ * printed (after both streams closed).
+ */
+export async function runCliProcess (args: readonly string[], env: Record<string, string> = {}): Promise<CliExit> {
+  const [file, ...rest] = serverCommand(args) as [string, ...string[]]
+  const child = spawn(file, rest, { cwd: root, env: { PATH: process.env.PATH ?? '', ...loaderEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
+  const [code] = await once(child, 'close') as [number | null]
+  return { code, stdout, stderr }
+}
+
 /** Whether `unshare --pid --fork` works here (it needs privileges or user namespaces). */
 export const canUnsharePid = (): boolean => spawnSync('unshare', ['--pid', '--fork', '--kill-child', 'true']).status === 0
 
