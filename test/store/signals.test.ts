@@ -101,6 +101,34 @@ t.test('PostgreSQL LISTEN/NOTIFY', { skip: skipWithoutPostgres }, async (t) => {
     await stop()
   })
 
+  t.test('a first listening connection that fails does not fail listen(): reported, retried, then heard', async (t) => {
+    const location = await postgresEngine.location(t)
+    const admin = new pg.Client({ connectionString: testDatabaseUrl })
+    await admin.connect()
+    t.teardown(() => admin.end())
+    // A role allowed one connection: the engine's pool takes it, so the listener's is refused.
+    const role = `dtr_sig_${Math.random().toString(36).slice(2, 10)}`
+    const schema = /search_path=(\S+)/.exec(new URL(location.databaseUrl as string).searchParams.get('options') ?? '')?.[1] as string
+    await admin.query(`CREATE ROLE ${role} LOGIN CONNECTION LIMIT 1`)
+    await admin.query(`GRANT USAGE ON SCHEMA ${schema} TO ${role}`)
+    t.teardown(async () => { await admin.query(`DROP OWNED BY ${role}`); await admin.query(`DROP ROLE ${role}`) })
+    const url = new URL(location.databaseUrl as string)
+    url.username = role
+    const a = await postgresEngine.open(t, location)
+    const b = await postgresEngine.open(t, { dataDir: '', databaseUrl: url.toString() })
+    const wb = counter()
+    const errors: string[] = []
+    const back = wb.next()
+    const stop = await b.signals!.listen(wb.onWake, { ...options, onError: (err) => errors.push(err.message) })
+    t.match(errors, [/too many connections/], 'the refused connection was reported, and listen() resolved')
+    await admin.query(`ALTER ROLE ${role} CONNECTION LIMIT 5`)
+    await back
+    t.equal(wb.count, 1, 'once listening, it wakes once for what it may have missed')
+    await heard(a, wb)
+    t.equal(wb.count, 2, 'and hears sends')
+    await stop()
+  })
+
   t.test('stopped listeners hear nothing; closing the engine stops its listeners', async (t) => {
     const location = await postgresEngine.location(t)
     const [a, b, c] = await Promise.all([postgresEngine.open(t, location), postgresEngine.open(t, location), postgresEngine.open(t, location)])

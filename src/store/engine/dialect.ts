@@ -64,7 +64,8 @@ export interface WakeSignals {
   /**
    * Calls onWake whenever another process sends (never for this process's own sends). The
    * listening connection reconnects after `retryMs` when it drops, waking once on reconnect in
-   * case a signal was missed. Resolves once listening; returns how to stop.
+   * case a signal was missed. Resolves once listening (or, when the first connection fails,
+   * once that is reported and retrying); returns how to stop.
    */
   listen(onWake: () => void, options: WakeListenOptions): Promise<() => Promise<void>>
 }

@@ -109,7 +109,9 @@ function postgresSignals (url: string, pool: pg.Pool): WakeSignals & { stopAll()
       }
     }
 
-    await connect()
+    // A first connection that fails (connections exhausted, a blip) does not stop start-up: the
+    // replica polls meanwhile, and the listener keeps trying as after a drop.
+    await connect().catch(async (err: Error) => { reconnect(err).catch(() => {}) })
     const stop = async (): Promise<void> => {
       listeners.delete(stop)
       stopped.abort()
