@@ -78,6 +78,12 @@ export interface Store extends ReturnType<typeof modules> {
   transaction<T>(fn: (tx: TransactionStores) => Promise<T>): Promise<T>
   /** Whether the engine answers a trivial query. */
   ping(): Promise<boolean>
+  /**
+   * Why this store can never work again in this process, if so (the embedded store's writer
+   * thread died): /healthz then fails, so the kubelet restarts the pod instead of keeping a
+   * process that refuses every notification.
+   */
+  broken(): string | undefined
   /** For /readyz: the engine answers, and commits are not failing (a write is tried when they were). */
   health(): Promise<StoreHealth>
   /** Waits for pending commits, then closes the engine. Safe to call more than once. */
@@ -94,7 +100,7 @@ const noSignals: WakeSignals = { send: () => {}, listen: async () => async () =>
 
 /** Opens the configured engine and creates the store on it. */
 export async function openStore (location: StoreLocation, options: StoreOptions & SqliteOptions = {}): Promise<Store> {
-  return createStore(await openEngine(location, { thread: options.thread }), options)
+  return createStore(await openEngine(location, { thread: options.thread, writerLimits: options.writerLimits }), options)
 }
 
 /** Migrates the engine and wraps it; the store owns the engine from here on and closes it. */
@@ -139,6 +145,7 @@ export async function createStore (engine: Engine, options: StoreOptions = {}): 
         fn({ ...modules({ ...ctx, db: trx }), db: trx, dialect: engine.dialect, now: () => clock.now(), lockGates: async () => engine.dialect.lockGates(trx) }))
     },
     ping,
+    broken: () => engine.broken?.(),
     async health () {
       if (!(await ping())) return { ready: false, store: 'unreachable' }
       const commits = notifications.health()

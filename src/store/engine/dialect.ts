@@ -87,5 +87,10 @@ export interface Engine {
   readonly signals?: WakeSignals
   /** Where the store lives, for messages: `DTR_DATA_DIR /path` or `PostgreSQL host:port/db`. */
   readonly description: string
+  /**
+   * Why the engine can never answer again in this process, if so: the embedded store's writer
+   * thread ended by itself (out of memory, a crash). Absent where a lost connection is retried.
+   */
+  broken?(): string | undefined
   close(): Promise<void>
 }

@@ -26,6 +26,8 @@ export interface SqliteOpenOptions {
   readonly pragmas: readonly string[]
   /** busy_timeout in ms. */
   readonly busyTimeoutMs: number
+  /** The writer thread's heap limits; Node's defaults unless given (tests make it small to see it die). */
+  readonly resourceLimits?: import('node:worker_threads').ResourceLimits
 }
 
 interface Request { id: number, sql?: string, params?: readonly unknown[], close?: true }
@@ -118,12 +120,16 @@ class WriterThread {
   readonly #pending = new Map<number, { resolve(reply: Reply): void, reject(err: Error): void }>()
   #nextId = 1
   #failure: Error | undefined
+  #closing = false
+  /** Why the thread ended when nobody closed it (out of memory, a crash): the store is gone for good. */
+  #death: Error | undefined
   readonly ready: Promise<void>
 
   constructor (options: SqliteOpenOptions) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3')
     // execArgv: [] keeps the parent's loaders (the tests' TypeScript hook) out of the worker.
-    this.#worker = new Worker(`(${writerThread.toString()})(require)`, { eval: true, execArgv: [], workerData: { ...options, driver } })
+    const { resourceLimits, ...open } = options
+    this.#worker = new Worker(`(${writerThread.toString()})(require)`, { eval: true, execArgv: [], workerData: { ...open, driver }, ...(resourceLimits === undefined ? {} : { resourceLimits }) })
     this.ready = new Promise((resolve, reject) => {
       this.#pending.set(0, {
         resolve: (reply) => { if (reply.error === undefined) resolve(); else reject(toError(reply.error)) },
@@ -142,9 +148,18 @@ class WriterThread {
       for (const waiting of this.#pending.values()) waiting.reject(this.#failure)
       this.#pending.clear()
     }
-    this.#worker.on('error', (err) => fail(new DtrError('DTR_ERR_STORE', `The embedded store's writer thread failed: ${err.message}`, { cause: err })))
-    this.#worker.on('exit', () => fail(new DtrError('DTR_ERR_STORE', 'The embedded store is closed')))
+    this.#worker.on('error', (err) => {
+      const code = (err as NodeJS.ErrnoException).code
+      fail(new DtrError('DTR_ERR_STORE', `The embedded store's writer thread failed: ${err.message}${code === undefined ? '' : ` (${code})`}`, { cause: err }))
+    })
+    this.#worker.on('exit', (exitCode) => {
+      if (!this.#closing) this.#death = this.#failure ?? new DtrError('DTR_ERR_STORE', `The embedded store's writer thread ended on its own (exit code ${exitCode})`)
+      fail(new DtrError('DTR_ERR_STORE', 'The embedded store is closed'))
+    })
   }
+
+  /** Set once the thread has ended without close(): nothing can be stored until the process restarts. */
+  get death (): Error | undefined { return this.#death }
 
   async call (request: Omit<Request, 'id'>): Promise<Reply> {
     if (this.#failure !== undefined) throw this.#failure
@@ -156,6 +171,7 @@ class WriterThread {
   }
 
   async close (): Promise<void> {
+    this.#closing = true
     if (this.#failure !== undefined) return
     const exited = new Promise((resolve) => this.#worker.once('exit', resolve))
     await this.call({ close: true }).catch(() => {})
@@ -190,14 +206,22 @@ class ThreadDriver implements Driver {
   async rollbackTransaction (connection: DatabaseConnection): Promise<void> { await connection.executeQuery(CompiledQuery.raw('rollback')) }
   async releaseConnection (): Promise<void> {}
   async destroy (): Promise<void> { await this.#thread?.close() }
+  get death (): Error | undefined { return this.#thread?.death }
 }
 
 /** Kysely's SQLite dialect with the connection in a worker thread. */
 export class SqliteThreadDialect implements KyselyDialect {
   readonly #options: SqliteOpenOptions
+  #driver: ThreadDriver | undefined
   constructor (options: SqliteOpenOptions) { this.#options = options }
   createAdapter (): SqliteAdapter { return new SqliteAdapter() }
-  createDriver (): Driver { return new ThreadDriver(this.#options) }
+  createDriver (): Driver {
+    this.#driver = new ThreadDriver(this.#options)
+    return this.#driver
+  }
+
+  /** Why the writer thread ended by itself, if it did (Engine.broken). */
+  broken (): string | undefined { return this.#driver?.death?.message }
   createQueryCompiler (): SqliteQueryCompiler { return new SqliteQueryCompiler() }
   createIntrospector (db: Kysely<unknown>): SqliteIntrospector { return new SqliteIntrospector(db) }
 }

@@ -61,6 +61,8 @@ export const sqliteDialect: Dialect = {
 export interface SqliteOptions {
   /** Where the connection runs; 'worker' unless measuring the difference. */
   readonly thread?: 'worker' | 'main'
+  /** The writer thread's heap limits (Node's defaults unless given; a test makes them small to see the thread die). */
+  readonly writerLimits?: import('node:worker_threads').ResourceLimits
 }
 
 /** What a 0.1 data directory holds that this version does not read. */
@@ -96,15 +98,16 @@ export async function openSqlite (dataDir: string, options: SqliteOptions = {}):
     throw new DtrError('DTR_ERR_STORE', `DTR_DATA_DIR ${dir} is not writable (${(err as Error).message} on ${LOCK_FILE} or ${OWNER_FILE})`, { cause: err })
   }
   const path = join(dir, DATABASE_FILE)
-  const dialect: KyselyDialect = options.thread === 'main'
-    ? new SqliteDialect({
-      database: () => {
-        const db = new Database(path, { timeout: BUSY_TIMEOUT_MS })
-        for (const pragma of SQLITE_PRAGMAS) db.pragma(pragma)
-        return Promise.resolve(db)
-      },
-    })
-    : new SqliteThreadDialect({ path, pragmas: SQLITE_PRAGMAS, busyTimeoutMs: BUSY_TIMEOUT_MS })
+  const threaded = options.thread === 'main'
+    ? undefined
+    : new SqliteThreadDialect({ path, pragmas: SQLITE_PRAGMAS, busyTimeoutMs: BUSY_TIMEOUT_MS, resourceLimits: options.writerLimits })
+  const dialect: KyselyDialect = threaded ?? new SqliteDialect({
+    database: () => {
+      const db = new Database(path, { timeout: BUSY_TIMEOUT_MS })
+      for (const pragma of SQLITE_PRAGMAS) db.pragma(pragma)
+      return Promise.resolve(db)
+    },
+  })
   const db = new Kysely<Tables>({ dialect })
   try {
     // Opens the connection now, so that a damaged file fails start-up rather than the first request.
@@ -119,6 +122,7 @@ export async function openSqlite (dataDir: string, options: SqliteOptions = {}):
     dialect: sqliteDialect,
     db,
     description: `DTR_DATA_DIR ${dir}`,
+    broken: () => threaded?.broken(),
     async close () {
       closed ??= db.destroy().finally(release)
       await closed
