@@ -31,6 +31,11 @@ export interface RunnerTimings {
   readonly graceMs: number
   /** DTR_RECONCILE_INTERVAL: a reconciliation pass with the Problems API this often; 0 turns it off. */
   readonly reconcileIntervalMs: number
+  /**
+   * On the embedded store (one writer), a worker waits up to this long before claiming while
+   * notifications are waiting for their commit: intake goes first under a burst.
+   */
+  readonly intakeYieldMs: number
 }
 
 export const defaultTimings: RunnerTimings = Object.freeze({
@@ -43,6 +48,7 @@ export const defaultTimings: RunnerTimings = Object.freeze({
   backoffMaxMs: 60_000,
   graceMs: 20_000,
   reconcileIntervalMs: 120_000,
+  intakeYieldMs: 250,
 })
 
 export interface RunnerDeps {

@@ -158,7 +158,7 @@ export async function planAndInsert (deps: RunnerDeps, n: StoredNotification, o:
   if (o.entityId !== undefined) runs = runs.filter((r) => r.entityId === o.entityId)
   const transient = runs.find((r) => r.status === 'failed' && r.error?.retryable === true)
   if (transient !== undefined) {
-    ctx.log.warn({ problemId: n.problemId, reason: transient.reason }, 'planning met a fault that may pass; planning again later')
+    ctx.log.warn({ reason: transient.reason }, 'planning met a fault that may pass; planning again later')
     return { status: 'retry', delayMs: deps.timings.planRetryMs, error: transient.reason ?? 'planning failed' }
   }
   const unmatched = plan.rules.filter((r) => !r.matched).map((r) => `${r.rule}: ${r.reason ?? ''}`)
@@ -169,11 +169,11 @@ export async function planAndInsert (deps: RunnerDeps, n: StoredNotification, o:
     return insertRuns(deps, tx, newRuns(deps, plan, n, runs, o.foundBy, entities, enrichment.notes))
   })
   if (inserted === undefined) {
-    ctx.log.info({ problemId: n.problemId, occurrence: o.occurrence }, 'the problem was resolved while its runs were planned: nothing planned')
+    ctx.log.info({ occurrence: o.occurrence }, 'the problem was resolved while its runs were planned: nothing planned')
     return { status: 'done' }
   }
-  for (const run of inserted) ctx.log.info({ problemId: run.problemId, runId: run.id, rule: run.rule, action: run.action, state: run.state, target: run.target }, `run ${run.state}`)
-  ctx.log.info({ problemId: n.problemId, occurrence: o.occurrence, step: o.step, runs: runs.length, inserted: inserted.length, notMatched: unmatched }, 'notification planned')
+  for (const run of inserted) ctx.log.info({ runId: run.id, rule: run.rule, action: run.action, state: run.state, target: run.target }, `run ${run.state}`)
+  ctx.log.info({ occurrence: o.occurrence, step: o.step, runs: runs.length, inserted: inserted.length, notMatched: unmatched }, 'notification planned')
   return { status: 'done' }
 }
 
@@ -222,7 +222,7 @@ export interface PlanJob { readonly runId: string }
 export async function handlePlanNext (deps: RunnerDeps, job: Job<PlanJob>, ctx: JobContext): Promise<JobResult> {
   const previous = await deps.store.runs.get(job.payload.runId)
   if (previous === undefined) return { status: 'done' }
-  const log = ctx.log.child({ problemId: previous.problemId, runId: previous.id })
+  const log = ctx.log.child({ problemId: previous.problemId, afterRunId: previous.id })
   const rule = deps.rules().rules.rules.find((r) => r.name === previous.rule)
   if (rule === undefined || previous.step + 1 >= rule.ladder.length) {
     log.info({ rule: previous.rule }, 'no next step: the rule has no further step (or is gone after a reload)')

@@ -46,6 +46,8 @@ export interface WorkerOptions<Payload> {
   readonly concurrency: number
   /** Called when a job is claimed after its lease ran out (a takeover after a crash or a stall). */
   readonly onTakeover?: (job: Job<Payload>) => void
+  /** Awaited before each claim: work that must let something more urgent go first waits here. */
+  readonly yieldTo?: () => Promise<void>
 }
 
 export interface Worker {
@@ -97,7 +99,8 @@ export function startWorker<Payload> (options: WorkerOptions<Payload>): Worker {
   }
 
   async function execute (job: Job<Payload>, controller: AbortController): Promise<void> {
-    const jobLog = log.child({ queue, jobId: job.id, key: job.key, attempt: job.attempts })
+    // `log` names the queue already (a binding given twice is written twice).
+    const jobLog = log.child({ jobId: job.id, key: job.key, attempt: job.attempts })
     const finished = new AbortController()
     const leaseLost = holdLease(job, controller, finished.signal, jobLog)
     let result: JobResult
@@ -126,6 +129,7 @@ export function startWorker<Payload> (options: WorkerOptions<Payload>): Worker {
       let claimed: Array<Job<Payload>> = []
       if (free > 0) {
         try {
+          await options.yieldTo?.()
           claimed = await jobs.claim<Payload>(queue, owner, { leaseMs: options.leaseMs, limit: free })
         } catch (err) {
           log.error({ err, queue }, 'claiming jobs failed; trying again at the next poll')

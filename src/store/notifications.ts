@@ -85,6 +85,12 @@ export interface NotificationStore {
   markHealthy(): void
   /** Resolves when everything accepted so far is committed (shutdown). */
   drain(): Promise<void>
+  /**
+   * Resolves once no notification is waiting for a commit, or after maxWaitMs, whichever comes
+   * first: where the store has one writer, background work waits here so that it does not take
+   * turns with intake under a burst (see the runner).
+   */
+  settled(maxWaitMs: number): Promise<void>
 }
 
 interface Pending {
@@ -275,6 +281,13 @@ export function createNotificationStore (ctx: StoreContext, options: Notificatio
     markHealthy () { health = { failing: false, lastError: undefined } },
     async drain () {
       for (let current = flushing; current !== undefined; current = flushing) await current
+    },
+    async settled (maxWaitMs) {
+      const current = flushing
+      if (current === undefined) return
+      const timer = new AbortController()
+      await Promise.race([current, clock.sleep(maxWaitMs, timer.signal)]).catch(() => {})
+      timer.abort()
     },
   }
 }

@@ -140,5 +140,43 @@ t.test('recording notifications', async (t) => {
       t.same(await cached.notifications.record(notification('resend')), { status: 'duplicate', notificationId: first.id })
       t.equal(cached.notifications.commits(), commits + 1, 'after the TTL the database is asked again')
     })
+
+    t.test('settled(): at once when nothing waits for a commit, else when the commit is done or maxWaitMs has passed', async (t) => {
+      const clock = manualClock()
+      const store = await openTestStore(t, engine, { clock })
+      let settled = false
+      await store.notifications.settled(1000)
+      // A transaction that holds the store until the test lets it go keeps the next commit waiting.
+      let release = (): void => {}
+      const held = new Promise<void>((resolve) => { release = resolve })
+      let holding = (): void => {}
+      const started = new Promise<void>((resolve) => { holding = resolve })
+      const blocker = store.transaction(async (tx) => {
+        await tx.settings.put('holder', 'test')
+        holding()
+        await held
+      })
+      await started
+      let answered = false
+      const recorded = store.notifications.record(notification('held-1')).finally(() => { answered = true })
+      const waiting = store.notifications.settled(1000).then(() => { settled = true })
+      await new Promise((resolve) => setImmediate(resolve))
+      t.equal(settled, false, 'a notification waits for its commit: settled() waits too')
+      clock.advance(999)
+      await new Promise((resolve) => setImmediate(resolve))
+      t.equal(settled, false)
+      clock.advance(1)
+      await waiting
+      t.pass('after maxWaitMs it resolves even though the commit is still waiting')
+      t.equal(answered, false, 'the notification is still waiting for its commit')
+
+      settled = false
+      const second = store.notifications.settled(60_000).then(() => { settled = true })
+      release()
+      await blocker
+      t.equal((await recorded).status, 'accepted')
+      await second
+      t.equal(settled, true, 'resolves when the commit is done, without waiting out maxWaitMs')
+    })
   })
 })
