@@ -13,7 +13,7 @@
  * Every attempt is counted in dtr_dynatrace_requests_total{operation,status}.
  */
 import type { IncomingHttpHeaders } from 'node:http'
-import { Pool } from 'undici'
+import type { Pool } from 'undici'
 import type { Logger } from 'pino'
 import type { Counter } from 'prom-client'
 import { DynatraceApiError, errorBodyOf } from './errors.js'
@@ -70,21 +70,30 @@ type Attempt =
 
 export class Transport {
   readonly #o: TransportOptions
-  readonly #pool: Pool
+  /** Made at the first request: undici is imported only then (it is a fifth of start-up). */
+  #pool: Promise<Pool> | undefined
+  #closed: Promise<void> | undefined
   readonly #limiter: Limiter
 
   constructor (options: TransportOptions) {
     this.#o = options
     this.#limiter = new Limiter(options.maxConcurrency)
-    // The pool's connection count matches the limiter so that no request waits for a socket
-    // while its timeout runs.
-    this.#pool = new Pool(options.environment.origin, { connections: options.maxConcurrency, pipelining: 1 })
   }
 
   get inFlight (): number { return this.#limiter.active }
 
+  async #connections (): Promise<Pool> {
+    // The pool's connection count matches the limiter so that no request waits for a socket
+    // while its timeout runs.
+    this.#pool ??= import('undici').then(({ Pool }) => new Pool(this.#o.environment.origin, { connections: this.#o.maxConcurrency, pipelining: 1 }))
+    return this.#pool
+  }
+
+  /** Closes the connections once; safe to call again. */
   async close (): Promise<void> {
-    await this.#pool.close()
+    const pool = this.#pool
+    this.#closed ??= pool === undefined ? Promise.resolve() : pool.then(async (p) => p.close())
+    await this.#closed
   }
 
   async request (req: ApiRequest): Promise<ApiResponse> {
@@ -142,7 +151,9 @@ export class Transport {
     const signal = req.signal === undefined ? timeout : AbortSignal.any([req.signal, timeout])
     let status = 'error'
     try {
-      const { statusCode, headers, body } = await this.#pool.request({
+      if (this.#closed !== undefined) throw new Error('the Dynatrace client is closed')
+      const pool = await this.#connections()
+      const { statusCode, headers, body } = await pool.request({
         method: req.method,
         path: this.#path(req),
         headers: {

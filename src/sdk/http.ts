@@ -5,7 +5,7 @@
  * run's AbortSignal and a per-call timeout honoured, and at most BODY_EXCERPT_BYTES of the answer
  * read, for the outcome.
  */
-import { request, type Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
 import { hostRefusal, type AllowedHost } from '../domain/hosts.js'
 import { redactUrl } from '../domain/redact.js'
 import { TerminalError } from '../errors.js'
@@ -44,6 +44,8 @@ export function assertHostAllowed (url: string, allowedHosts: readonly AllowedHo
 
 export async function sendOutbound (req: OutboundRequest, options: OutboundOptions): Promise<OutboundResponse> {
   assertHostAllowed(req.url, options.allowedHosts)
+  // undici is imported at the first call, not at start-up (most services never send one).
+  const { request } = await import('undici')
   let res: Dispatcher.ResponseData
   try {
     res = await request(req.url, {

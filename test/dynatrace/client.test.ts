@@ -128,6 +128,18 @@ t.test('a Managed environment URL (/e/ENV-ID) is used as the API base', async (t
   t.match(sim.traffic.find({ operation: 'getEntity' })[0]?.url, /^\/e\/abc-123\/api\/v2\/entities\//)
 })
 
+t.test('connections are made at the first request; a closed client sends nothing', async (t) => {
+  const { sim, url } = await startSimulator(t)
+  const unused = createDynatraceClient({ url, token: TEST_TOKEN, metrics: createMetrics(), timeoutMs: 2000, retry: { maxAttempts: 1 } })
+  await unused.close()
+  const { client } = startClient(t, url, { retry: { maxAttempts: 1 } })
+  const e = sim.addEntity({ type: 'HOST', displayName: 'host-1' })
+  t.equal((await client.getEntity(e.entityId)).displayName, 'host-1')
+  await client.close()
+  await t.rejects(client.getEntity(e.entityId), /closed/)
+  t.equal(sim.traffic.find({ operation: 'getEntity' }).length, 1, 'only the request before close() reached Dynatrace')
+})
+
 t.test('a 404 is a typed, final error carrying Dynatrace\'s envelope', async (t) => {
   const { sim, url } = await startSimulator(t)
   const { client, metrics } = startClient(t, url)
