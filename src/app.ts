@@ -227,6 +227,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
       readers: { dynatrace: dynatrace === undefined ? noDynatrace : dynatraceReader(dynatrace), kubernetes: kubernetesReader(kubernetes) },
       env,
       clusterName: config.clusterName,
+      reconcileProblemSelector: config.reconcileProblemSelector,
       adminConfigured: config.adminTokens !== undefined,
       publicUrl: config.publicUrl,
       ownNamespace: env.POD_NAMESPACE,

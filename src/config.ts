@@ -33,6 +33,12 @@ export interface Config {
    * brought (SPEC 8). 0 when turned off, and without DTR_DYNATRACE_URL, which it needs.
    */
   readonly reconcileIntervalMs: number
+  /**
+   * DTR_RECONCILE_PROBLEM_SELECTOR: more criteria for reconciliation's listing of open problems
+   * (`managementZones("Production")`), so that it takes in only what the problem notification's
+   * alerting profile would have sent. undefined: every open problem.
+   */
+  readonly reconcileProblemSelector: string | undefined
   /** undefined: generate one on first start and keep it in the store. */
   readonly webhookTokens: readonly string[] | undefined
   readonly webhookTokenHeader: string
@@ -192,6 +198,31 @@ export function parseAllowedHosts (raw: string): AllowedHost[] {
   return hosts
 }
 
+/**
+ * DTR_RECONCILE_PROBLEM_SELECTOR: problemSelector criteria, comma-separated as Dynatrace takes
+ * them. Reconciliation adds `status("open")` itself, and a listing that an unbalanced quote or
+ * parenthesis breaks would fail every pass, so both are refused here.
+ */
+function problemSelector (raw: string | undefined): string | undefined {
+  const text = raw?.trim() ?? ''
+  if (text === '') return undefined
+  const name = 'DTR_RECONCILE_PROBLEM_SELECTOR'
+  if (/(^|[,\s])status\s*\(/i.test(text)) throw new ConfigError(name, `leave status(…) out: reconciliation lists open problems and adds status("open") itself (got "${text}")`)
+  let depth = 0
+  let quoted = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]
+    if (c === '~' && quoted) { i++; continue }
+    if (c === '"') quoted = !quoted
+    else if (!quoted && c === '(') depth++
+    else if (!quoted && c === ')' && --depth < 0) break
+  }
+  if (quoted || depth !== 0 || !/^[A-Za-z][A-Za-z0-9.]*\(/.test(text)) {
+    throw new ConfigError(name, `must be problemSelector criteria such as managementZones("Production"),severityLevel("ERROR") (got "${text}")`)
+  }
+  return text
+}
+
 export function loadConfig (env: Env, io: ConfigIo): Config {
   const warnings: string[] = []
   const databaseUrl = readSecret(env, io, 'DTR_DATABASE_URL')
@@ -208,6 +239,9 @@ export function loadConfig (env: Env, io: ConfigIo): Config {
     warnings.push('DTR_RECONCILE_INTERVAL is set but DTR_DYNATRACE_URL is not; nothing is reconciled')
   }
 
+  const reconcileProblemSelector = problemSelector(env.DTR_RECONCILE_PROBLEM_SELECTOR)
+  if (url === undefined && reconcileProblemSelector !== undefined) warnings.push('DTR_RECONCILE_PROBLEM_SELECTOR is set but DTR_DYNATRACE_URL is not; nothing is reconciled')
+
   const config: Config = {
     port: readVariable(env, 'DTR_PORT'),
     host: readVariable(env, 'DTR_HOST'),
@@ -218,6 +252,7 @@ export function loadConfig (env: Env, io: ConfigIo): Config {
     retentionMs: readVariable(env, 'DTR_RETENTION'),
     dynatrace: url === undefined ? undefined : { url, token },
     reconcileIntervalMs: url === undefined ? 0 : reconcileIntervalMs,
+    reconcileProblemSelector,
     webhookTokens: tokenList('DTR_WEBHOOK_TOKENS', readSecret(env, io, 'DTR_WEBHOOK_TOKENS')),
     webhookTokenHeader: readVariable(env, 'DTR_WEBHOOK_TOKEN_HEADER'),
     adminTokens: adminTokens(readSecret(env, io, 'DTR_ADMIN_TOKENS')),

@@ -175,6 +175,20 @@ t.test('DTR_RETENTION takes days, hours, minutes or seconds', async (t) => {
   t.equal(load({ DTR_RETENTION: '' }).retentionMs, 30 * 86_400_000, 'empty is the default')
 })
 
+t.test('DTR_RECONCILE_PROBLEM_SELECTOR: problemSelector criteria added to status("open"); status itself and broken selectors are refused', async (t) => {
+  const dt = { DTR_DYNATRACE_URL: 'https://abc12345.live.dynatrace.com', DTR_DYNATRACE_TOKEN: 'dt0c01.X' }
+  t.equal(load(dt).reconcileProblemSelector, undefined, 'unset: every open problem')
+  t.equal(load({ ...dt, DTR_RECONCILE_PROBLEM_SELECTOR: ' ' }).reconcileProblemSelector, undefined, 'blank is unset')
+  t.equal(load({ ...dt, DTR_RECONCILE_PROBLEM_SELECTOR: 'problemFilterNames.equals("dt-remediator")' }).reconcileProblemSelector, 'problemFilterNames.equals("dt-remediator")')
+  t.equal(load({ ...dt, DTR_RECONCILE_PROBLEM_SELECTOR: ' managementZones("Prod (EU)"),severityLevel("ERROR","AVAILABILITY") ' }).reconcileProblemSelector,
+    'managementZones("Prod (EU)"),severityLevel("ERROR","AVAILABILITY")', 'parentheses inside quotes are values')
+  failsWith(t, { ...dt, DTR_RECONCILE_PROBLEM_SELECTOR: 'status("open"),managementZones("Production")' }, /^DTR_RECONCILE_PROBLEM_SELECTOR: leave status\(…\) out: reconciliation lists open problems and adds status\("open"\) itself/)
+  failsWith(t, { ...dt, DTR_RECONCILE_PROBLEM_SELECTOR: 'managementZones("Production"' }, /^DTR_RECONCILE_PROBLEM_SELECTOR: must be problemSelector criteria such as managementZones\("Production"\)/)
+  failsWith(t, { ...dt, DTR_RECONCILE_PROBLEM_SELECTOR: 'managementZones("Production)' }, /^DTR_RECONCILE_PROBLEM_SELECTOR: must be problemSelector criteria/)
+  failsWith(t, { ...dt, DTR_RECONCILE_PROBLEM_SELECTOR: 'Production' }, /^DTR_RECONCILE_PROBLEM_SELECTOR: must be problemSelector criteria/)
+  t.same(load({ DTR_RECONCILE_PROBLEM_SELECTOR: 'managementZones("Production")' }).warnings, ['DTR_RECONCILE_PROBLEM_SELECTOR is set but DTR_DYNATRACE_URL is not; nothing is reconciled'])
+})
+
 t.test('DTR_RECONCILE_INTERVAL: 2m by default with DTR_DYNATRACE_URL, 0 turns it off, nothing without the URL', async (t) => {
   const dt = { DTR_DYNATRACE_URL: 'https://abc12345.live.dynatrace.com', DTR_DYNATRACE_TOKEN: 'dt0c01.X' }
   t.equal(load(dt).reconcileIntervalMs, 120_000, 'default 2m')

@@ -60,6 +60,8 @@ export interface RunnerDeps {
   /** For `${env:…}` in action parameters. */
   readonly env: Readonly<Record<string, string | undefined>>
   readonly clusterName: string | undefined
+  /** DTR_RECONCILE_PROBLEM_SELECTOR: criteria added to reconciliation's listing of open problems. */
+  readonly reconcileProblemSelector?: string | undefined
   /** Whether DTR_ADMIN_TOKENS is set: an approval comment says how to approve, or that nobody can. */
   readonly adminConfigured: boolean
   /** The service's own URL, for the approval comment's curl line; a placeholder when unknown. */

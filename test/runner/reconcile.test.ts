@@ -111,6 +111,27 @@ t.test('a problem whose webhook call never reaches us is acted on within one int
   })
 })
 
+t.test('DTR_RECONCILE_PROBLEM_SELECTOR: reconciliation takes in only the problems its criteria select, as the alerting profile would', async (t) => {
+  const loop = await startLoop(t, { env: { DTR_RECONCILE_PROBLEM_SELECTOR: 'managementZones("Production")' } })
+  loop.dt.sim.setWebhook({ url: `http://127.0.0.1:${await deadPort()}/webhooks/problem`, headers: { authorization: bearer.authorization }, payload: RECOMMENDED_PROBLEM_PAYLOAD_TEMPLATE, notifyClosedProblems: true })
+  const service = loop.problem.impactedEntities[0] as string
+  const open = async (title: string, zone: string): Promise<SimProblem> =>
+    (await loop.dt.sim.openProblem({ title, impactedEntities: [service], severityLevel: 'ERROR', startTime: loop.clock.now(), managementZones: [zone] } as never)).problem
+  const staging = await open('Failure rate increase (staging)', 'Staging')
+  await loop.advance(INTERVAL)
+  t.equal((await runsOf(loop, staging)).length, 0, 'a problem outside the selector is not taken in')
+  t.equal(changes(loop), 0)
+  const listing = loop.dt.sim.traffic.find({ operation: 'getProblems' }).at(-1)
+  t.equal(listing?.status, 200)
+  t.equal(new URL(listing?.url ?? '', 'http://x').searchParams.get('problemSelector'), 'status("open"),managementZones("Production")', 'the criteria are added to status("open")')
+
+  const production = await open('Failure rate increase', 'Production')
+  await loop.advance(INTERVAL)
+  t.match(await runsOf(loop, production), [{ state: 'succeeded', action: 'kubernetes.rollback' }], 'a problem the selector selects is taken in and acted on')
+  t.equal((await runsOf(loop, staging)).length, 0)
+  t.equal(imageOf(loop.k8s.sim.get('Deployment', 'shop', 'checkout')), 'checkout:1.4.1')
+})
+
 t.test('the service is down while a problem opens and closes: after start nothing acts on it', async (t) => {
   const loop = await startLoop(t)
   await loop.stop()

@@ -97,7 +97,10 @@ export async function apiRoutes (app: FastifyInstance, { sim, closing }: ApiRout
       if (c.name === 'status') problems = problems.filter((p) => vals.includes(p.status.toLowerCase()))
       else if (c.name === 'displayId') problems = problems.filter((p) => vals.includes(p.displayId.toLowerCase()))
       else if (c.name === 'problemId') problems = problems.filter((p) => vals.includes(p.problemId.toLowerCase()))
-      else throw new SimBadRequest('problemSelector', `The simulator does not support the problemSelector criterion "${c.name}" (supported: status, displayId, problemId)`)
+      else if (c.name === 'severityLevel') problems = problems.filter((p) => vals.includes(p.severityLevel.toLowerCase()))
+      else if (c.name === 'managementZones') problems = problems.filter((p) => p.managementZones.some((z) => vals.includes(z.name.toLowerCase())))
+      else if (c.name === 'managementZoneIds') problems = problems.filter((p) => p.managementZones.some((z) => vals.includes(z.id.toLowerCase())))
+      else throw new SimBadRequest('problemSelector', `The simulator does not support the problemSelector criterion "${c.name}" (supported: status, displayId, problemId, severityLevel, managementZones, managementZoneIds)`)
     }
     problems.sort((a, b) => b.startTime - a.startTime)
     const fields = fieldSet(q.fields)

@@ -131,7 +131,10 @@ async function reconcileProblems (deps: PassDeps, horizon: number, memory: PassM
   if (!wanted(deps, 'problem', trackedList.length)) return undefined
   const tracked = byId(trackedList)
   const counts = zero()
-  const listing = await dt.listProblems({ problemSelector: criterion('status', ['open']), from: listingFrom(horizon, trackedList), pageSize: 500, limit: MAX_LISTED }, signal)
+  // DTR_RECONCILE_PROBLEM_SELECTOR narrows the listing as the alerting profile narrows what
+  // Dynatrace sends (criteria are ANDed); tracked problems outside it still get their status read.
+  const selector = [criterion('status', ['open']), ...(deps.reconcileProblemSelector === undefined ? [] : [deps.reconcileProblemSelector])].join(',')
+  const listing = await dt.listProblems({ problemSelector: selector, from: listingFrom(horizon, trackedList), pageSize: 500, limit: MAX_LISTED }, signal)
   if (listing.truncated) deps.log.warn({ listed: listing.items.length }, `more than ${MAX_LISTED} open problems: the rest are reconciled in a later pass`)
   counts.listed = listing.items.length
   counts.pages = listing.pages
