@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { decideOpen, decideResolved, type ApiStatus } from '../domain/decide/lifecycle.js'
-import { epochMs, normalizeState } from '../domain/enrichment.js'
+import { epochMs, notificationState } from '../domain/enrichment.js'
 import { NOT_STARTED_STATES, type RunState } from '../domain/runs.js'
 import type { TransactionStores } from '../store/index.js'
 import type { StoredNotification } from '../store/notifications.js'
@@ -181,9 +181,7 @@ export async function handleNotification (deps: RunnerDeps, job: Job<Notificatio
   const n = await deps.store.notifications.get(job.key)
   if (n === undefined) return { status: 'done' }
   const log = ctx.log.child({ problemId: n.problemId, notificationId: n.id })
-  // A security notification carries no State: it is an OPEN, unless reconciliation found the
-  // security problem resolved.
-  const state = n.kind === 'problem' || n.state !== null ? normalizeState(n.state ?? undefined) : 'OPEN'
+  const state = notificationState(n)
   const foundBy = n.source
 
   if (state === 'RESOLVED') {

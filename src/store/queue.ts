@@ -38,6 +38,8 @@ export interface JobQueue {
   reschedule(queue: string, key: string, delayMs: number): Promise<boolean>
   /** Jobs not yet done or failed. */
   pending(queue?: string): Promise<number>
+  /** Of these keys, those whose job in the queue is not yet done or failed. */
+  waiting(queue: string, keys: readonly string[]): Promise<string[]>
   /** Jobs a worker could claim right now. */
   due(queue: string): Promise<number>
   /**
@@ -125,6 +127,12 @@ export function createJobQueue ({ db, dialect, clock }: StoreContext): JobQueue 
       const now = clock.now()
       const result = await db.updateTable('jobs').set({ lease_until: now - 1, updated_at: now }).where('state', '=', 'active').executeTakeFirst()
       return Number(result.numUpdatedRows)
+    },
+
+    async waiting (queue, keys) {
+      if (keys.length === 0) return []
+      const rows = await db.selectFrom('jobs').select('key').where('queue', '=', queue).where('key', 'in', keys).where('state', 'in', ['ready', 'active']).execute()
+      return rows.map((r) => r.key)
     },
 
     async pending (queue) {

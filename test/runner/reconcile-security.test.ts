@@ -3,11 +3,14 @@
  * found in the Security Problems API within one interval and acted on once; a security problem
  * that Dynatrace resolved without telling us is closed, and its waiting run cancelled.
  */
+import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import type { Test } from 'tap'
+import { toNewNotification, uuidV7 } from '../../src/domain/notification.js'
+import { parseSecurityPayload } from '../../src/domain/payload.js'
 import { bearer } from '../helpers/app.js'
 import { startLoop } from '../helpers/runner.js'
 import { securityNotificationOf } from '../helpers/world.js'
@@ -61,6 +64,25 @@ t.test('a lost security notification is found within one interval: one Slack mes
   t.equal(slack.messages.length, 1, 'still one message')
   t.equal((await loop.store.runs.list({ limit: 5 })).runs.length, 1)
   t.equal(loop.dt.sim.traffic.find({ operation: 'getSecurityProblems' }).filter((r) => r.url.includes('securityProblemSelector=status')).length, 2, 'one listing per interval')
+})
+
+t.test('a security notification stored and not yet planned when the pass lists its problem: left to it', async (t) => {
+  const slack = await slackSink(t)
+  const loop = await startLoop(t, { rules: rules(false), env: { DTR_HTTP_ALLOWED_HOSTS: '127.0.0.1' }, processEnv: { SLACK_WEBHOOK_URL: slack.url } })
+  const host = loop.dt.sim.addEntity({ type: 'PROCESS_GROUP_INSTANCE', displayName: 'checkout-7d9f' } as never)
+  const { securityProblem } = await loop.dt.sim.addSecurityProblem({ title: 'Remote code execution in log4j', affectedEntities: [host.entityId], riskLevel: 'CRITICAL', exposed: true, exploitAvailable: true, notify: false } as never)
+  // Stored as intake stores it, without waking the runner: only the pass that follows wakes it.
+  const body = securityNotificationOf(loop.dt, securityProblem).body
+  const parsed = parseSecurityPayload(body)
+  if (!parsed.ok) throw new Error(parsed.errors.join('; '))
+  await loop.store.notifications.record(toNewNotification(uuidV7(loop.clock.now(), randomUUID()), 'security', parsed.value, body))
+  await loop.advance(INTERVAL)
+  t.match(await loop.store.notifications.listByProblem('security', securityProblem.displayId), [{ source: 'webhook' }])
+  t.equal((await loop.store.notifications.listByProblem('security', securityProblem.displayId)).length, 1, 'nothing taken in beside it')
+  t.equal(slack.messages.length, 1, 'one Slack message')
+  const events = loop.dt.sim.tenant.events.filter((e) => e.eventType === 'CUSTOM_INFO')
+  t.equal(events.length, 1)
+  t.notOk(String(events[0]?.properties?.['dt-remediator.foundBy'] ?? '').startsWith('reconciliation'), 'the event does not say reconciliation found it')
 })
 
 t.test('a security problem resolved without a notification: its waiting run is cancelled', async (t) => {

@@ -202,20 +202,22 @@ t.test('a problem notified by webhook and found again by reconciliation has one 
     t.equal(loop.comments(problem).length, 1, 'one comment')
   })
 
-  t.test('both waiting to be planned at once', async (t) => {
+  t.test('the listing comes between the webhook\'s commit and its planning: the problem is left to the webhook', async (t) => {
     const loop = await startLoop(t)
     const { problem } = await openProblem(loop, 'Failure rate increase')
     // Stored as intake stores it, without waking the runner: the pass finds the problem not yet tracked.
     const body = notificationOf(loop.dt, problem).body
     await loop.store.notifications.record(toNewNotification(uuidV7(loop.clock.now(), randomUUID()), 'problem', (parseProblemPayload(body) as { value: ProblemPayload }).value, body))
-    // Only the pass wakes the runner: it lists before either notification is planned.
+    // Only the pass wakes the runner: it lists before the notification is planned.
     loop.clock.advance(INTERVAL)
     await loop.settle()
-    t.same((await loop.store.notifications.listByProblem('problem', problem.problemId)).map((n) => n.source).sort(), ['reconcile', 'webhook'])
+    t.same((await loop.store.notifications.listByProblem('problem', problem.problemId)).map((n) => n.source), ['webhook'], 'nothing taken in beside it')
     const runs = await runsOf(loop, problem)
     t.equal(runs.length, 1, 'one run')
     t.equal(changes(loop), 1, 'one action')
-    t.equal(loop.comments(problem).length, 1, 'one comment')
+    const comments = loop.comments(problem)
+    t.equal(comments.length, 1, 'one comment')
+    t.notOk(comments[0]?.includes('Found by'), 'which does not say reconciliation found it: a notification did reach us')
   })
 })
 

@@ -20,6 +20,22 @@ t.test('job queue', async (t) => {
       t.equal(await q.complete('not-a-job-id', 'w1'), false)
     })
 
+    t.test('waiting(): of the keys given, those whose job is ready or leased, not done or failed', async (t) => {
+      const clock = manualClock()
+      const { jobs: q } = await openTestStore(t, engine, { clock })
+      for (const key of ['done', 'failed', 'leased', 'ready']) {
+        await q.enqueue('w', key, null)
+        clock.advance(10)
+      }
+      await q.enqueue('other', 'elsewhere', null)
+      const claimed = await q.claim('w', 'w1', { leaseMs: 60_000, limit: 3 })
+      const byKey = new Map(claimed.map((j) => [j.key, j.id]))
+      await q.complete(byKey.get('done') as string, 'w1')
+      await q.fail(byKey.get('failed') as string, 'w1', 'no')
+      t.same((await q.waiting('w', ['ready', 'leased', 'done', 'failed', 'elsewhere', 'unknown'])).sort(), ['leased', 'ready'])
+      t.same(await q.waiting('w', []), [])
+    })
+
     t.test('claims in order of run_after, up to the limit', async (t) => {
       const clock = manualClock()
       const { jobs: q } = await openTestStore(t, engine, { clock })

@@ -23,6 +23,8 @@ import { isDynatraceApiError } from '../../dynatrace/errors.js'
 import type { Problem, SecurityProblemDetails } from '../../dynatrace/schemas.js'
 import type { NewNotification } from '../../store/notifications.js'
 import type { ProblemKind, TrackedProblem } from '../../store/problems.js'
+import { notificationState } from '../../domain/enrichment.js'
+import { NOTIFICATION_QUEUE } from '../../store/notifications.js'
 import type { RunnerDeps } from '../deps.js'
 import { problemBody, reconciledNotification, securityBody } from './body.js'
 
@@ -45,6 +47,8 @@ export interface KindReport {
   readonly reopened: number
   /** Already taken in by an earlier pass, not planned yet. */
   readonly duplicates: number
+  /** Brought by a webhook notification still waiting to be planned: left to it. */
+  readonly notified: number
   /** Tracked open, found closed: taken in as RESOLVED. */
   readonly resolved: number
   /** Started before the reconciliation horizon: left alone. */
@@ -62,7 +66,7 @@ export interface PassReport {
 }
 
 type Counts = { -readonly [K in keyof KindReport]: KindReport[K] }
-const zero = (): Counts => ({ listed: 0, pages: 0, tracked: 0, takenIn: 0, reopened: 0, duplicates: 0, resolved: 0, predates: 0, stillOpen: 0, unreadable: 0 })
+const zero = (): Counts => ({ listed: 0, pages: 0, tracked: 0, takenIn: 0, reopened: 0, duplicates: 0, notified: 0, resolved: 0, predates: 0, stillOpen: 0, unreadable: 0 })
 
 export interface PassDeps extends RunnerDeps {
   readonly dynatrace: DynatraceClient
@@ -125,6 +129,20 @@ function unreadable (deps: PassDeps, memory: PassMemory, counts: Counts, problem
   deps.log.warn({ problemId, err: isDynatraceApiError(err) ? err.message : (err as Error).message }, `${what} could not be read: left as it is (said once; the pass summary counts it)`)
 }
 
+/**
+ * Whether a webhook brought this problem (an OPEN received since we last saw it closed) and its
+ * notification waits to be planned. The listing may come between a webhook's commit and its
+ * planning; taking the problem in then would make no second run (the same keys), but whichever
+ * notification is planned first tells the comment how the problem was found, and "no
+ * notification reached dt-remediator" would be false.
+ */
+async function awaitingPlan (deps: PassDeps, kind: ProblemKind, problemId: string, last: TrackedProblem | undefined): Promise<boolean> {
+  const since = last?.closedAt ?? 0
+  const brought = (await deps.store.notifications.listByProblem(kind, problemId))
+    .filter((n) => n.source === 'webhook' && n.receivedAt >= since && notificationState(n) === 'OPEN')
+  return brought.length > 0 && (await deps.store.jobs.waiting(NOTIFICATION_QUEUE, brought.map((n) => n.id))).length > 0
+}
+
 async function reconcileProblems (deps: PassDeps, horizon: number, memory: PassMemory, signal: AbortSignal): Promise<KindReport | undefined> {
   const dt = deps.dynatrace
   const trackedList = await deps.store.problems.listOpen(MAX_TRACKED, 'problem')
@@ -146,6 +164,10 @@ async function reconcileProblems (deps: PassDeps, horizon: number, memory: PassM
     const last = seen.get(p.problemId)
     if (last === undefined && p.startTime < horizon) {
       counts.predates++
+      continue
+    }
+    if (await awaitingPlan(deps, 'problem', p.problemId, last)) {
+      counts.notified++
       continue
     }
     const occurrence = last === undefined ? 1 : last.occurrence + 1
@@ -196,6 +218,10 @@ async function reconcileSecurity (deps: PassDeps, horizon: number, memory: PassM
     const last = seen.get(idOf(s))
     if (last === undefined && (s.firstSeenTimestamp ?? 0) < horizon) {
       counts.predates++
+      continue
+    }
+    if (await awaitingPlan(deps, 'security', idOf(s), last)) {
+      counts.notified++
       continue
     }
     let details: SecurityProblemDetails
