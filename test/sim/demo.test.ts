@@ -29,4 +29,6 @@ t.test('the demo plays the story, ends by itself with 0 and leaves nothing behin
   t.ok(kubeconfig, 'it prints the kubectl command')
   t.notOk(existsSync(kubeconfig ?? '/nonexistent'), 'its temporary directory is gone')
   t.match(out, /The demo is over: everything it started is stopped/)
+  // Every problem of the story is notified; none of the comments may claim that none was.
+  t.notMatch(out, /Found by:\*\* reconciliation/, 'no comment says reconciliation found a problem the webhook brought')
 })
