@@ -70,7 +70,7 @@ type Attempt =
 
 export class Transport {
   readonly #o: TransportOptions
-  /** Made at the first request: undici is imported only then (it is a fifth of start-up). */
+  /** Made at the first request: undici (some 110 modules) is imported only then, not at start-up. */
   #pool: Promise<Pool> | undefined
   #closed: Promise<void> | undefined
   readonly #limiter: Limiter
