@@ -6,6 +6,8 @@
  *   not track as open is taken in as if notified: a new one (unless it started before the
  *   reconciliation horizon, so that installing the service never acts on days-old problems),
  *   or one we last saw closed (a re-open whose notification was lost: the next occurrence).
+ *   One whose webhook notification is stored and still waits to be planned is left to it.
+ *   DTR_RECONCILE_PROBLEM_SELECTOR adds its criteria to the listing's.
  * - Closed problems: a problem we track as open that the listing leaves out is read on its own
  *   (`GET /api/v2/problems/{id}`); closed, it is taken in as RESOLVED. Only a positive CLOSED
  *   closes it: one the API cannot read (a 404, a fault) stays as it is, and says so.
