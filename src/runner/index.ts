@@ -67,9 +67,10 @@ export async function startRunner (deps: RunnerDeps): Promise<Runner> {
     concurrency: CONCURRENCY[name],
     // SQLite has one writer: every transaction of the runner (a claim, a plan, a job's end) is
     // a commit that intake's group commit waits behind. Under a burst of webhooks the runner lets
-    // intake go first, for up to intakeYieldMs per claim: what Dynatrace sends is answered at
-    // full speed (it does not resend a refused notification), and the queued work, durable
-    // already, follows a moment later. PostgreSQL commits in parallel, so there it does not wait.
+    // intake go first, for up to intakeYieldMs per claim, and then claims one job at a time (each
+    // job is a few commits of its own): what Dynatrace sends is answered at full speed (it does
+    // not resend a refused notification), and the queued work, durable already, follows a moment
+    // later. PostgreSQL commits in parallel, so there it does not wait.
     ...(deps.store.engine === 'sqlite' ? { yieldTo: async () => deps.store.notifications.settled(deps.timings.intakeYieldMs) } : {}),
     onTakeover: (job) => {
       deps.metrics.leaseTakeovers.inc({ queue: QUEUES[name] })

@@ -46,8 +46,11 @@ export interface WorkerOptions<Payload> {
   readonly concurrency: number
   /** Called when a job is claimed after its lease ran out (a takeover after a crash or a stall). */
   readonly onTakeover?: (job: Job<Payload>) => void
-  /** Awaited before each claim: work that must let something more urgent go first waits here. */
-  readonly yieldTo?: () => Promise<void>
+  /**
+   * Awaited before each claim: work that must let something more urgent go first waits here.
+   * True when it had to wait: the worker then claims one job, not as many as it has room for.
+   */
+  readonly yieldTo?: () => Promise<boolean>
 }
 
 export interface Worker {
@@ -127,10 +130,11 @@ export function startWorker<Payload> (options: WorkerOptions<Payload>): Worker {
       woken = false
       const free = options.concurrency - running.size
       let claimed: Array<Job<Payload>> = []
+      let limit = free
       if (free > 0) {
         try {
-          await options.yieldTo?.()
-          claimed = await jobs.claim<Payload>(queue, owner, { leaseMs: options.leaseMs, limit: free })
+          if (await options.yieldTo?.() === true) limit = 1
+          claimed = await jobs.claim<Payload>(queue, owner, { leaseMs: options.leaseMs, limit })
         } catch (err) {
           log.error({ err, queue }, 'claiming jobs failed; trying again at the next poll')
         }
@@ -146,7 +150,7 @@ export function startWorker<Payload> (options: WorkerOptions<Payload>): Worker {
       }
       if (stopping.signal.aborted) break
       // A full claim may have left more: claim again before sleeping.
-      if (claimed.length > 0 && claimed.length === free) continue
+      if (claimed.length > 0 && claimed.length === limit) continue
       if (woken) continue
       if (running.size === 0) for (const resolve of idleWaiters.splice(0)) resolve()
       // Sleep until woken or the poll interval passes; a wake-up cancels the sleep's timer.

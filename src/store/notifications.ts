@@ -88,9 +88,9 @@ export interface NotificationStore {
   /**
    * Resolves once no notification is waiting for a commit, or after maxWaitMs, whichever comes
    * first: where the store has one writer, background work waits here so that it does not take
-   * turns with intake under a burst (see the runner).
+   * turns with intake under a burst (see the runner). True when notifications were waiting.
    */
-  settled(maxWaitMs: number): Promise<void>
+  settled(maxWaitMs: number): Promise<boolean>
 }
 
 interface Pending {
@@ -284,10 +284,11 @@ export function createNotificationStore (ctx: StoreContext, options: Notificatio
     },
     async settled (maxWaitMs) {
       const current = flushing
-      if (current === undefined) return
+      if (current === undefined) return false
       const timer = new AbortController()
       await Promise.race([current, clock.sleep(maxWaitMs, timer.signal)]).catch(() => {})
       timer.abort()
+      return true
     },
   }
 }

@@ -40,6 +40,27 @@ t.test('on SQLite, the runner claims nothing while intake has notifications wait
   t.equal(loop.comments().length, 1)
 })
 
+t.test('while intake is busy a worker claims one job at a time, then as many as it has room for', async (t) => {
+  const loop = await startLoop(t)
+  let busy = true
+  const settled = loop.store.notifications.settled
+  loop.store.notifications.settled = async (maxWaitMs) => { await settled(maxWaitMs); return busy }
+  const limits: number[] = []
+  const claim = loop.store.jobs.claim
+  loop.store.jobs.claim = async (queue, owner, options) => {
+    if (queue === 'notification') limits.push(options.limit ?? 0)
+    return claim(queue, owner, options)
+  }
+  t.equal(await loop.notify(), 202)
+  await loop.settle()
+  t.ok(limits.length > 0 && limits.every((l) => l === 1), `one at a time while intake is busy (limits ${limits.join(', ')})`)
+  busy = false
+  limits.length = 0
+  t.equal(await loop.notify(undefined, (b) => ({ ...b, ProblemTitle: 'Failure rate increase (merged)' })), 202)
+  await loop.settle()
+  t.ok(limits.length > 0 && limits.every((l) => l > 1), `as many as there is room for once it is not (limits ${limits.join(', ')})`)
+})
+
 t.test('on PostgreSQL, the runner does not wait for intake', { skip: skipWithoutPostgres ? 'DTR_TEST_DATABASE_URL is not set' : false }, async (t) => {
   const loop = await startLoop(t, { engine: postgresEngine })
   let asked = 0
