@@ -13,7 +13,7 @@ import { openSqlite } from '../../src/store/engine/sqlite.js'
 import { createStore } from '../../src/store/index.js'
 import { TEST_TOKEN } from '../helpers/dynatrace.js'
 import { runCliProcess } from '../helpers/server-process.js'
-import { deployment, imageOf, startKubernetesSim } from '../helpers/kubernetes.js'
+import { imageOf, rolloutCheckoutHistory, startKubernetesSim } from '../helpers/kubernetes.js'
 import { NOW, startDynatraceWorld } from '../helpers/world.js'
 
 function capture (): Output & { stdout: string, stderr: string } {
@@ -43,12 +43,7 @@ rules:
 async function worlds (t: Test) {
   const dt = await startDynatraceWorld(t)
   const k8s = await startKubernetesSim(t)
-  k8s.clock.now = NOW - 60 * 60_000
-  for (const version of ['1.4.0', '1.4.1']) k8s.sim.apply(deployment('checkout', `checkout:${version}`))
-  k8s.clock.now = NOW - 12 * 60_000
-  k8s.sim.apply(deployment('checkout', 'checkout:1.4.2'))
-  k8s.clock.now = NOW
-  k8s.sim.clearRequests()
+  rolloutCheckoutHistory(k8s, NOW)
   dt.sim.sim.traffic.reset()
   const dir = t.testdir({ 'rules.yaml': RULES, 'payload.json': JSON.stringify(dt.notification.body), 'kubeconfig.yaml': k8s.sim.kubeconfig() })
   const env = {

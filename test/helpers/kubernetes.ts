@@ -81,3 +81,17 @@ export function imageOf (object: Obj | undefined): string | undefined {
 export function revisionOf (object: Obj | undefined): string | undefined {
   return ((object?.metadata as { annotations?: Record<string, string> } | undefined)?.annotations ?? {})['deployment.kubernetes.io/revision']
 }
+
+/**
+ * Deployment shop/checkout with a history: 1.4.0 and 1.4.1 an hour before `now`, 1.4.2 rolled out
+ * 12 minutes before (when the deployment event of the Dynatrace world was posted). The clock is
+ * left at `now`, the request log cleared.
+ */
+export function rolloutCheckoutHistory (k8s: SimFixture, now: number): void {
+  k8s.clock.now = now - 60 * 60_000
+  for (const version of ['1.4.0', '1.4.1']) k8s.sim.apply(deployment('checkout', `checkout:${version}`))
+  k8s.clock.now = now - 12 * 60_000
+  k8s.sim.apply(deployment('checkout', 'checkout:1.4.2'))
+  k8s.clock.now = now
+  k8s.sim.clearRequests()
+}

@@ -9,7 +9,7 @@ import { kubernetesReader } from '../../src/kubernetes/reader.js'
 import { createActionRegistry } from '../../src/sdk/index.js'
 import { enrich } from '../../src/runner/enrich.js'
 import { planNotification, runInputs, type NotificationPlan, type PlanRequest } from '../../src/runner/plan.js'
-import { deployment, startKubernetesSim } from '../helpers/kubernetes.js'
+import { rolloutCheckoutHistory, startKubernetesSim } from '../helpers/kubernetes.js'
 import { NOW, startDynatraceWorld } from '../helpers/world.js'
 
 const log = pino({ level: 'silent' })
@@ -42,13 +42,8 @@ rules:
 async function world (t: Test, rulesText = RULES) {
   const dt = await startDynatraceWorld(t)
   const k8s = await startKubernetesSim(t)
-  // 1.4.0 and 1.4.1 an hour before; 1.4.2 rolled out when the deployment event was posted.
-  k8s.clock.now = NOW - 60 * 60_000
-  for (const version of ['1.4.0', '1.4.1']) k8s.sim.apply(deployment('checkout', `checkout:${version}`))
-  k8s.clock.now = NOW - 12 * 60_000
-  k8s.sim.apply(deployment('checkout', 'checkout:1.4.2'))
+  rolloutCheckoutHistory(k8s, NOW)
   k8s.clock.now = NOW + 10_000
-  k8s.sim.clearRequests()
   const registry = createActionRegistry(builtinActions({ kubernetes: k8s.kube, allowedHosts }))
   const env = { CI_TOKEN: 'ci-secret-token-value' }
   const parsed = parseRules(rulesText, { file: 'rules.yaml', env, actions: registry, allowedHosts })
