@@ -9,6 +9,7 @@ import { ConfigError } from './errors.js'
 import { MODES, type Mode } from './domain/mode.js'
 import { parseEnvironmentUrl } from './dynatrace/url.js'
 import type { AllowedHost } from './domain/hosts.js'
+import { parseDuration as parseRulesDuration } from './domain/rules/duration.js'
 
 export type { AllowedHost, Mode }
 
@@ -70,12 +71,12 @@ type Secret = (typeof SECRET_VARIABLES)[number]
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
-const DURATION_UNITS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
-
-/** Pure: `30d`, `12h`, `90m`, `3600s` in ms; undefined for anything else. */
+/**
+ * Pure: `30d`, `12h`, `90m`, `3600s` in ms; undefined for anything else. The rules file's grammar
+ * (one whole number, one unit), with the surrounding blanks an env file or a ConfigMap can leave.
+ */
 export function parseDuration (text: string): number | undefined {
-  const match = /^(\d{1,6})(s|m|h|d)$/.exec(text.trim())
-  return match === null ? undefined : Number(match[1]) * DURATION_UNITS[match[2] as keyof typeof DURATION_UNITS]
+  return parseRulesDuration(text.trim())
 }
 
 /** Shorter would spend the environment's API rate limit for little: a pass costs a call or more. */

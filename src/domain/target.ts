@@ -31,7 +31,5 @@ export function describeTarget (target: Target): string {
   return `${target.kind} ${target.namespace}/${target.name}`
 }
 
-/** Pure: whether two targets name the same workload. */
-export function sameTarget (a: Target, b: Target): boolean {
-  return a.kind === b.kind && a.namespace === b.namespace && a.name === b.name
-}
+/** Pure: `Deployment/shop/checkout`, the key the store's target locks, cooldowns and plan dedupe use. */
+export const targetKey = (target: Target): string => `${target.kind}/${target.namespace}/${target.name}`

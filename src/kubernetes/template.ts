@@ -2,6 +2,7 @@
  * Pure helpers over pod templates and workload metadata: equality the way the Deployment
  * controller sees it, the images a template runs, and label selectors as query strings.
  */
+import { isDeepStrictEqual } from 'node:util'
 import type { LabelSelector, PodTemplateSpec } from './resources.js'
 
 /** The label the Deployment controller adds to a ReplicaSet's template to tell revisions apart. */
@@ -22,20 +23,9 @@ export function withoutHash (template: PodTemplateSpec): PodTemplateSpec {
 
 /** Pure: true when two templates are equal once `pod-template-hash` is ignored (kubectl's EqualIgnoreHash). */
 export function templatesEqualIgnoringHash (a: PodTemplateSpec, b: PodTemplateSpec): boolean {
-  return deepEqual(withoutHash(a), withoutHash(b))
-}
-
-/** Pure: structural equality of JSON values; key order does not matter, and `{}`/absent differ. */
-export function deepEqual (a: unknown, b: unknown): boolean {
-  if (a === b) return true
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
-  if (Array.isArray(a) !== Array.isArray(b)) return false
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, i) => deepEqual(v, b[i]))
-  const ao = a as Record<string, unknown>
-  const bo = b as Record<string, unknown>
-  const keys = Object.keys(ao).filter((k) => ao[k] !== undefined)
-  if (keys.length !== Object.keys(bo).filter((k) => bo[k] !== undefined).length) return false
-  return keys.every((k) => deepEqual(ao[k], bo[k]))
+  // Both come from JSON as the API server sent it (no model classes, no undefined members), so
+  // node's strict deep equality is exactly the comparison kubectl's EqualIgnoreHash makes.
+  return isDeepStrictEqual(withoutHash(a), withoutHash(b))
 }
 
 export interface ContainerImage {

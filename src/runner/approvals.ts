@@ -6,7 +6,7 @@
  * reserves nothing. Rejecting cancels it; after `approvalTimeout` it expires. Each ends with a
  * comment naming who and why.
  */
-import { humanDuration } from '../domain/decide/verdict.js'
+import { humanDuration } from '../domain/rules/duration.js'
 import { describeTarget } from '../domain/target.js'
 import type { Run, RunState } from '../domain/runs.js'
 import type { TransactionStores } from '../store/index.js'

@@ -5,7 +5,8 @@
  */
 import type { GateFacts } from '../domain/decide/gates.js'
 import type { Store } from '../store/index.js'
-import { targetKey, type RunRecord } from '../store/runs.js'
+import type { RunRecord } from '../store/runs.js'
+import { targetKey } from '../domain/target.js'
 import type { RunnerDeps } from './deps.js'
 import { readPause } from './pause.js'
 import { lockName } from './record.js'

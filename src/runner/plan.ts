@@ -23,7 +23,7 @@ import { substituteDeep, substituteEnv, type PlaceholderValues } from '../domain
 import type { LoadedRule, LoadedRules, ModeSource } from '../domain/rules/types.js'
 import type { Mode } from '../domain/mode.js'
 import { tagValue } from '../domain/tags.js'
-import { describeTarget, type Target } from '../domain/target.js'
+import { describeTarget, targetKey, type Target } from '../domain/target.js'
 import type { DynatraceReader } from '../dynatrace/reader.js'
 import { errorCodeOf, isRetryable } from '../errors.js'
 import type { KubernetesReader } from '../kubernetes/reader.js'
@@ -129,7 +129,6 @@ export interface NotificationPlan {
   readonly gates: null
 }
 
-const targetKey = (t: Target): string => `${t.kind}/${t.namespace}/${t.name}`
 
 /** Pure: what placeholders are substituted from, for one entity. */
 export function placeholderValues (e: Enrichment, entity: ImpactedEntity, event: DeploymentEvent | undefined): PlaceholderValues {

@@ -6,7 +6,8 @@
  * state does.
  */
 import { resultComment, resultEvent, resultMarker, verdictComment, verdictMarker, type CommentContext } from '../domain/decide/comment.js'
-import { afterStep, humanDuration } from '../domain/decide/verdict.js'
+import { afterStep } from '../domain/decide/verdict.js'
+import { humanDuration } from '../domain/rules/duration.js'
 import type { DeploymentEvent, EntityRef, ProblemInfo } from '../domain/problem.js'
 import type { Verification } from '../domain/runs.js'
 import { criterion } from '../dynatrace/selectors.js'
@@ -15,7 +16,8 @@ import type { TransactionStores } from '../store/index.js'
 import { WRITEBACK_QUEUE } from '../store/outbox.js'
 import type { Outcome } from '../domain/outcome.js'
 import type { RunState } from '../domain/runs.js'
-import { targetKey, type RunRecord } from '../store/runs.js'
+import type { RunRecord } from '../store/runs.js'
+import { targetKey } from '../domain/target.js'
 import type { RunnerDeps } from './deps.js'
 
 export const QUEUES = {

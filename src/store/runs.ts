@@ -11,7 +11,7 @@
 import type { Selectable } from 'kysely'
 import type { Outcome } from '../domain/outcome.js'
 import type { Run, RunState, TimelineEntry, Verification } from '../domain/runs.js'
-import type { Target } from '../domain/target.js'
+import { targetKey, type Target } from '../domain/target.js'
 import type { StoreContext } from './context.js'
 import type { RunsTable } from './schema.js'
 
@@ -114,7 +114,6 @@ export interface RunStore {
 const FINAL: readonly RunState[] = ['succeeded', 'failed', 'skipped', 'dry_run', 'cancelled', 'expired']
 
 /** Pure: `Deployment/shop/checkout`. */
-export const targetKey = (target: Target): string => `${target.kind}/${target.namespace}/${target.name}`
 
 const iso = (ms: number): string => new Date(ms).toISOString()
 

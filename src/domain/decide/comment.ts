@@ -12,7 +12,7 @@
 import type { Outcome } from '../outcome.js'
 import type { Run, RunState, Verification } from '../runs.js'
 import { describeTarget } from '../target.js'
-import { humanDuration } from './verdict.js'
+import { humanDuration } from '../rules/duration.js'
 
 export type CommentRun = Pick<Run, 'id' | 'state' | 'reason' | 'kind' | 'problemId' | 'displayId' | 'entityId' | 'rule' | 'action' | 'step' | 'target' | 'dryRun' | 'approvedBy' | 'attempts' | 'outcome' | 'occurrence'>
 

@@ -12,7 +12,7 @@
  */
 import type { Target } from '../target.js'
 import { describeTarget } from '../target.js'
-import { humanDuration } from './verdict.js'
+import { humanDuration } from '../rules/duration.js'
 
 export const GATES = ['pause', 'mode', 'scope', 'maxTargets', 'cooldown', 'budget', 'lock', 'approval'] as const
 export type Gate = (typeof GATES)[number]

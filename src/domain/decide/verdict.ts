@@ -9,6 +9,7 @@
  *   escalates). A RESOLVED before `verifyAfter` gives the resolved verdict at once.
  */
 import type { RunState, Verdict } from '../runs.js'
+import { humanDuration } from '../rules/duration.js'
 
 /** Why a run was skipped: by the action (nothing to do), by a gate, or for want of a target. */
 export type SkipSource = 'action' | 'gate' | 'target'
@@ -46,18 +47,4 @@ export function decideVerdict (status: ProblemStatus, hasNextStep: boolean, wait
     escalate: hasNextStep,
     note: hasNextStep ? `the problem is still open ${after} after the action: escalating to the next step` : `the problem is still open ${after} after the action, and this was the last step`,
   }
-}
-
-/** Pure: `340 ms`, `1.4 s`, `45 s`, `12 min`, `2 h 5 min`, `1 d 3 h`. */
-export function humanDuration (ms: number): string {
-  if (ms > 0 && ms < 1000) return `${Math.round(ms)} ms`
-  if (ms >= 1000 && ms < 9_950) return `${Number((ms / 1000).toFixed(1))} s`
-  const s = Math.max(0, Math.round(ms / 1000))
-  if (s < 90) return `${s} s`
-  const min = Math.round(s / 60)
-  if (min < 120) return `${min} min`
-  const h = Math.floor(min / 60)
-  if (h < 48) return min % 60 === 0 ? `${h} h` : `${h} h ${min % 60} min`
-  const d = Math.floor(h / 24)
-  return h % 24 === 0 ? `${d} d` : `${d} d ${h % 24} h`
 }

@@ -23,3 +23,21 @@ export function formatDuration (ms: number): string {
 }
 
 export const DURATION_HINT = 'a whole number and a unit s, m, h or d (30s, 10m, 2h, 1d)'
+
+/**
+ * Pure: a duration for a person reading a comment (`12 min`), where formatDuration gives the exact
+ * rules-file form (`12m`): `340 ms`, `1.4 s`, `45 s`, `12 min`, `2 h 5 min`, `1 d 3 h`. The
+ * Kubernetes simulator keeps kubectl's own HumanDuration (`12m`, `2h5m`), which it must match.
+ */
+export function humanDuration (ms: number): string {
+  if (ms > 0 && ms < 1000) return `${Math.round(ms)} ms`
+  if (ms >= 1000 && ms < 9_950) return `${Number((ms / 1000).toFixed(1))} s`
+  const s = Math.max(0, Math.round(ms / 1000))
+  if (s < 90) return `${s} s`
+  const min = Math.round(s / 60)
+  if (min < 120) return `${min} min`
+  const h = Math.floor(min / 60)
+  if (h < 48) return min % 60 === 0 ? `${h} h` : `${h} h ${min % 60} min`
+  const d = Math.floor(h / 24)
+  return h % 24 === 0 ? `${d} d` : `${d} d ${h % 24} h`
+}

@@ -7,6 +7,7 @@
  * comment or simulate's output) and the runner substitutes them just before it executes
  * (substituteEnv). Substituted values are strings.
  */
+import { distance } from 'fastest-levenshtein'
 
 export const PLACEHOLDER_KINDS = ['tag', 'event', 'entity', 'problem', 'env'] as const
 export type PlaceholderKind = (typeof PLACEHOLDER_KINDS)[number]
@@ -147,16 +148,4 @@ export function nearest (word: string, candidates: Iterable<string>): string | u
     }
   }
   return best !== undefined && bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined
-}
-
-function distance (a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i]
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1))
-    }
-    prev = row
-  }
-  return prev[b.length] ?? 0
 }

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { afterStep, decideVerdict, humanDuration } from '../../../src/domain/decide/verdict.js'
+import { afterStep, decideVerdict } from '../../../src/domain/decide/verdict.js'
+import { humanDuration } from '../../../src/domain/rules/duration.js'
 
 t.test('what follows a step', async (t) => {
   t.same(afterStep('succeeded', null, true), { next: 'verify' })
