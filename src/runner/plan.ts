@@ -129,7 +129,6 @@ export interface NotificationPlan {
   readonly gates: null
 }
 
-
 /** Pure: what placeholders are substituted from, for one entity. */
 export function placeholderValues (e: Enrichment, entity: ImpactedEntity, event: DeploymentEvent | undefined): PlaceholderValues {
   const p = e.problem
