@@ -32,7 +32,8 @@ export interface RunJob { readonly runId: string }
 /** The plan's inputs again, from what the run kept. */
 function inputsFor (deps: RunnerDeps, run: RunRecord, signal: AbortSignal, log: JobContext['log']) {
   const facts = factsOf(run)
-  const plan: Pick<RunPlan, 'entity' | 'target' | 'params' | 'deploymentEvent'> = { entity: facts.entity, target: run.target, params: run.params, deploymentEvent: facts.deploymentEvent }
+  // A run stored before EnvSites existed has none: its `${env:…}` stay text rather than scanning data for them.
+  const plan: Pick<RunPlan, 'entity' | 'target' | 'params' | 'envSites' | 'deploymentEvent'> = { entity: facts.entity, target: run.target, params: run.params, envSites: facts.envSites ?? [], deploymentEvent: facts.deploymentEvent }
   return runInputs(plan as RunPlan, { problem: facts.problem, rules: deps.rules().rules, readers: deps.readers, env: deps.env, plannedAt: facts.plannedAt, signal, log })
 }
 
