@@ -23,6 +23,8 @@ export interface RulesHolder {
   readonly loadedAt: number
   /** Loads the file again; swaps only when it is valid. Reloads run one at a time. */
   reload(): Promise<ReloadOutcome>
+  /** Called after each successful reload, before reload() resolves (the runner cancels the runs of removed rules). */
+  onReload(listener: (ruleSet: RuleSet) => Promise<void>): void
 }
 
 declare module 'fastify' {
@@ -50,6 +52,7 @@ export default fp<RulesPluginOptions>(async function rulesPlugin (fastify, optio
   for (const w of current.warnings) fastify.log.warn({ event: 'rules-warning' }, formatDiagnostic(w))
   let loadedAt = now()
   let queue: Promise<unknown> = Promise.resolve()
+  const listeners: Array<(ruleSet: RuleSet) => Promise<void>> = []
 
   async function reloadNow (): Promise<ReloadOutcome> {
     let result: RuleSetResult
@@ -68,7 +71,16 @@ export default fp<RulesPluginOptions>(async function rulesPlugin (fastify, optio
     fastify.metrics.rulesReloads.inc({ outcome: 'success' })
     for (const w of current.warnings) fastify.log.warn({ event: 'rules-warning' }, formatDiagnostic(w))
     fastify.log.info({ event: 'rules-reloaded', rules: current.rules.rules.length, mode: current.rules.mode }, `rules reloaded: ${current.rules.rules.length} rules in ${current.rules.mode} mode`)
-    return { ok: true, ruleSet: current }
+    const swapped = current
+    for (const listener of listeners) {
+      try {
+        await listener(swapped)
+      } catch (err) {
+        // Admission checks every run against the rules in force, so a failure here acts on nothing.
+        fastify.log.error({ err, event: 'rules-reload-listener-failed' }, `after the reload: ${(err as Error).message}`)
+      }
+    }
+    return { ok: true, ruleSet: swapped }
   }
 
   const holder: RulesHolder = {
@@ -79,6 +91,7 @@ export default fp<RulesPluginOptions>(async function rulesPlugin (fastify, optio
       queue = next
       return next
     },
+    onReload (listener) { listeners.push(listener) },
   }
   fastify.decorate('rules', holder)
 }, { name: 'rules', fastify: '5.x', dependencies: ['metrics'] })

@@ -8,6 +8,7 @@
  */
 import fp from 'fastify-plugin'
 import { approve, reject, startRunner, type ApprovalResult, type Runner, type RunnerDeps } from '../src/runner/index.js'
+import { cancelRemovedRuns } from '../src/runner/reload.js'
 
 export interface Decider {
   /** The admin token's name. */
@@ -53,6 +54,11 @@ export default fp<RunnerPluginOptions>(async function runnerPlugin (fastify, opt
     idle: async () => { await runner?.idle() },
     approve: async (runId: string, who: Decider) => { const r = await approve(deps, runId, who); runner?.wake(); return r },
     reject: async (runId: string, who: Decider) => { const r = await reject(deps, runId, who); runner?.wake(); return r },
+  })
+  // Every replica, runner or not: a reload cancels at once the not-started runs of removed rules (SPEC 9).
+  fastify.rules.onReload(async (ruleSet) => {
+    const n = await cancelRemovedRuns(deps, ruleSet.rules)
+    if (n > 0) deps.log.info({ event: 'runs-cancelled-by-reload', runs: n }, `${n} not-started runs cancelled: their rule or step was removed by the reload`)
   })
   if (!options.enabled) return
   fastify.addHook('onReady', async () => {

@@ -80,7 +80,11 @@ async function gatesNow (plan: NotificationPlan, ruleSet: RuleSet, config: Confi
         settings: { cooldownMs: rule?.cooldownMs ?? ruleSet.rules.defaults.cooldownMs, approval: rule?.approval ?? false },
       }
       const skip = await skipAnnotated({ readers: { dynatrace: unavailableDynatrace, kubernetes: readers.kubernetes } }, gateRun, AbortSignal.timeout(10_000))
-      const f = await gateFacts(deps, facts, gateRun, skip, now)
+      if (!skip.read) {
+        runs[run.runKey] = { decision: 'wait', dryRun: gateRun.dryRun, notes: [`${skip.reason}: the runner would read it again within the run's timeout, then skip; it never acts without it`] }
+        continue
+      }
+      const f = await gateFacts(deps, facts, gateRun, skip.annotated, now)
       const decision = decideGates({ ...f, targets: { count: plan.targets.length, max: plan.maxTargetsPerProblem } })
       runs[run.runKey] = decision.decision === 'run'
         ? { decision: 'run', dryRun: decision.dryRun, notes: decision.notes }

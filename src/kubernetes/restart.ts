@@ -42,7 +42,10 @@ export async function restartWorkload (kube: KubernetesClient, target: Target, p
     if (skip !== undefined) return { status: 'skipped', reason: skip }
     const previous = read.workload.spec.template.metadata?.annotations?.[RESTARTED_AT_ANNOTATION]
     try {
-      await kube.patch(workloadResource(target.kind), target.namespace, target.name, restartPatch(plan), { type: 'strategic', dryRun: options.dryRun, ...signal })
+      // The resourceVersion read above is the precondition: a workload changed since (say, just
+      // annotated dt-remediator.io/skip) is a 409, and the next round reads and checks it again.
+      const precondition = { metadata: { resourceVersion: read.workload.metadata.resourceVersion } }
+      await kube.patch(workloadResource(target.kind), target.namespace, target.name, { ...precondition, ...restartPatch(plan) }, { type: 'strategic', dryRun: options.dryRun, ...signal })
     } catch (err) {
       if (isKubernetesApiError(err, 404)) return notFound(target)
       throw toActionError(err)

@@ -116,7 +116,8 @@ export async function scaleWorkload (kube: KubernetesClient, target: Target, pla
       if (plan.via === 'hpa') {
         await kube.patch(resources.HorizontalPodAutoscaler, target.namespace, plan.hpa, { spec: { minReplicas: plan.to } }, { type: 'merge', dryRun: options.dryRun, ...signal })
       } else {
-        await kube.patch(workloadResource(target.kind), target.namespace, target.name, { spec: { replicas: plan.to } }, { type: 'merge', subresource: 'scale', dryRun: options.dryRun, ...signal })
+        // A Scale carries its workload's resourceVersion: the one read (and checked by preflight) is the precondition.
+        await kube.patch(workloadResource(target.kind), target.namespace, target.name, { metadata: { resourceVersion: read.workload.metadata.resourceVersion }, spec: { replicas: plan.to } }, { type: 'merge', subresource: 'scale', dryRun: options.dryRun, ...signal })
       }
     } catch (err) {
       if (isKubernetesApiError(err, 404)) {

@@ -33,11 +33,19 @@ export function notFound (target: Target): Outcome & { status: 'skipped' } {
   return { status: 'skipped', reason: `${describeTarget(target)} not found`, details: { target } }
 }
 
+/** The opt-out annotation (SPEC 9 scope): a workload carrying it with "true" is never changed. */
+export const SKIP_ANNOTATION = 'dt-remediator.io/skip'
+
 /**
- * Pure: the reason not to touch this workload, if any. `paused` applies to rollback and restart
+ * Pure: the reason not to touch this workload, if any. The opt-out annotation is checked here, on
+ * the object read in the same step as the change (the runner's scope gate read it earlier, and it
+ * may have been added since, or that read may have failed). `paused` applies to rollback and restart
  * (kubectl refuses both on a paused Deployment: the change would sit unrolled until resumed).
  */
 export function preflight (target: Target, workload: Workload, options: { gitops: GitOpsSetting, refusePaused: boolean, verb: string }): string | undefined {
+  if (workload.metadata.annotations?.[SKIP_ANNOTATION] === 'true') {
+    return `skipped by scope: ${describeTarget(target)} is annotated ${SKIP_ANNOTATION}: "true"`
+  }
   if (options.gitops === 'skip') {
     const gitops = detectGitOps(workload.metadata)
     if (gitops !== undefined) return gitOpsSkipReason(describeTarget(target), gitops)

@@ -19,6 +19,7 @@ import {
   isTestNotification, problemPayloadSchema, securityPayloadSchema,
   type NotificationKind, type ProblemPayload, type SecurityPayload,
 } from '../domain/payload.js'
+import { unsafeIntegerFields } from '../domain/unsafe-integers.js'
 import { unstorableFields } from '../domain/storable.js'
 import { DtrError, errorCodeOf, type ErrorCode } from '../errors.js'
 
@@ -76,6 +77,11 @@ const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (fastify, 
       body = JSON.parse(text)
     } catch (err) {
       done(new DtrError('DTR_ERR_INVALID_JSON', `Body is not valid JSON: ${(err as Error).message}`), undefined)
+      return
+    }
+    const unsafe = unsafeIntegerFields(body, text)
+    if (unsafe.length > 0) {
+      done(new DtrError('DTR_ERR_INVALID_PAYLOAD', unsafe.join('; '), { details: { errors: unsafe } }), undefined)
       return
     }
     const unstorable = unstorableFields(body)

@@ -64,7 +64,8 @@ export async function approve (deps: RunnerDeps, id: string, who: { tokenName: s
     if (run === undefined) return { ok: false, status: 404 }
     if (run.state !== 'awaiting_approval') return { ok: false, status: 409, state: run.state }
     const note = `approved by ${name} from ${who.from}${who.reason === undefined || who.reason === '' ? '' : `: ${who.reason}`}`
-    await tx.runs.transition(id, ['awaiting_approval'], 'queued', note, { approvedBy: name, reason: null })
+    // Queued afresh: its timeout (status retries, lock wait) counts from now, not from when it first waited.
+    await tx.runs.transition(id, ['awaiting_approval'], 'queued', note, { approvedBy: name, reason: null, queuedAt: deps.clock.now() })
     await tx.jobs.enqueue(QUEUES.run, `${id}:approved`, { runId: id })
     return undefined
   })

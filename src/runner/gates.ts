@@ -53,15 +53,24 @@ export async function gateFacts (deps: Pick<RunnerDeps, 'rules' | 'ownNamespace'
   }
 }
 
-/** Whether the live workload carries `dt-remediator.io/skip: "true"` (read before the gate transaction). */
-export async function skipAnnotated (deps: Pick<RunnerDeps, 'readers'>, run: Pick<RunRecord, 'target'>, signal: AbortSignal): Promise<boolean> {
-  if (run.target === null) return false
+/** What reading the workload's opt-out annotation found: `unreadable` is not "not annotated". */
+export type SkipAnnotationRead =
+  | { readonly read: true, readonly annotated: boolean }
+  | { readonly read: false, readonly reason: string }
+
+/**
+ * Whether the live workload carries `dt-remediator.io/skip: "true"` (read before the gate
+ * transaction). A failed read fails closed: the caller waits and reads again within the run's
+ * timeout, or skips saying so; it never counts as "not annotated". A workload that does not exist
+ * carries no annotation: the action finds it missing and skips "not found".
+ */
+export async function skipAnnotated (deps: Pick<RunnerDeps, 'readers'>, run: Pick<RunRecord, 'target'>, signal: AbortSignal): Promise<SkipAnnotationRead> {
+  if (run.target === null) return { read: true, annotated: false }
   try {
     const live = await deps.readers.kubernetes.get({ apiVersion: 'apps/v1', kind: run.target.kind, namespace: run.target.namespace, name: run.target.name }, signal)
     const annotations = (live?.metadata as { annotations?: Record<string, string> } | undefined)?.annotations
-    return annotations?.[SKIP_ANNOTATION] === 'true'
-  } catch {
-    // Unreadable here is decided by the action itself, which reads the workload first.
-    return false
+    return { read: true, annotated: annotations?.[SKIP_ANNOTATION] === 'true' }
+  } catch (err) {
+    return { read: false, reason: `${run.target.kind} ${run.target.namespace}/${run.target.name} could not be read for its ${SKIP_ANNOTATION} annotation (${(err as Error).message})` }
   }
 }

@@ -70,7 +70,7 @@ export function newRuns (deps: RunnerDeps, plan: NotificationPlan, n: StoredNoti
   return runs.map((r) => {
     const rule = rules.rules.find((x) => x.name === r.rule)
     const state: RunState = r.status === 'planned' ? 'queued' : r.status
-    const facts: RunFacts = { entity: r.entity, problem: plan.problem, deploymentEvent: r.deploymentEvent, targetSource: r.targetSource, plannedAt: plan.plannedAt, foundBy, entities, enrichmentNotes: notes }
+    const facts: RunFacts = { entity: r.entity, problem: plan.problem, deploymentEvent: r.deploymentEvent, targetSource: r.targetSource, plannedAt: plan.plannedAt, foundBy, entities, enrichmentNotes: notes, envSites: r.envSites }
     const note = r.status === 'planned'
       ? `planned by rule ${r.rule} (step ${r.step + 1}): ${r.target === null ? 'no target needed' : `target from ${r.targetSource ?? 'the rule'}`}`
       : `${r.status} when planned: ${r.reason ?? ''}`

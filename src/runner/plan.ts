@@ -8,8 +8,8 @@
  * skip, or a parameter/host error. Plain JSON, so the runner can store it and simulate print it.
  *
  * Nothing here writes, executes or evaluates a gate (SPEC 9): dry-run and live plan the same; the
- * runner decides what runs. `${env:…}` stays as written in the plan's parameters (substituteEnv
- * gives the runner the real ones just before it executes), and any value an `${env:…}` gave is
+ * runner decides what runs. `${env:…}` stays as written in the plan's parameters (applyEnv
+ * gives the runner the real ones just before it executes, at the places the rule's text had them), and any value an `${env:…}` gave is
  * masked wherever it appears in a plan, a reason or details.
  */
 import type { Logger } from 'pino'
@@ -19,7 +19,7 @@ import type { DeploymentEvent, EntityRef, ProblemInfo } from '../domain/problem.
 import { redactValues } from '../domain/redact.js'
 import { ANY_ENTITY, formatRunKey, type RunKey } from '../domain/run-key.js'
 import { DEPLOYMENT_LOOKBACK_MS, deploymentEventFor, matchRule } from '../domain/rules/match.js'
-import { substituteDeep, substituteEnv, type PlaceholderValues } from '../domain/rules/placeholders.js'
+import { applyEnv, substituteDeep, type EnvSite, type PlaceholderValues } from '../domain/rules/placeholders.js'
 import type { LoadedRule, LoadedRules, ModeSource } from '../domain/rules/types.js'
 import type { Mode } from '../domain/mode.js'
 import { tagValue } from '../domain/tags.js'
@@ -85,6 +85,8 @@ export interface RunPlan {
   readonly targetSource: TargetSource | undefined
   /** `with` with placeholders substituted but `${env:…}`, which stays as written. */
   readonly params: unknown
+  /** Where the rule's own text had `${env:…}` in `params` (never where a substituted value has one). */
+  readonly envSites: readonly EnvSite[]
   readonly deploymentEvent: DeploymentEvent | undefined
   /** `planned`: the action gave a plan; `skipped`: by the action itself, no target, same target, type not handled; `failed`: parameters, host, or a fault while planning. */
   readonly status: RunStatus
@@ -158,7 +160,7 @@ export function runInputs (run: RunPlan, context: { readonly problem: ProblemInf
     problem: context.problem,
     entity: run.entity,
     target: run.target,
-    params: substituteEnv(run.params, context.env).value,
+    params: applyEnv(run.params, run.envSites, context.env).value,
     deploymentEvent: run.deploymentEvent,
     settings: settingsOf(context.rules),
     log: context.log,
@@ -175,14 +177,14 @@ function stripEvent (ev: EntityDeploymentEvent | undefined): DeploymentEvent | u
   return ev === undefined ? undefined : { eventId: ev.eventId, startTime: ev.startTime, title: ev.title, properties: ev.properties }
 }
 
-async function planOne (req: PlanRequest, rule: LoadedRule, action: AnyAction, base: Omit<RunPlan, 'status' | 'plan' | 'reason' | 'details' | 'error' | 'sameTargetAs' | 'params'>, rawParams: unknown, values: PlaceholderValues): Promise<RunPlan> {
+async function planOne (req: PlanRequest, rule: LoadedRule, action: AnyAction, base: Omit<RunPlan, 'status' | 'plan' | 'reason' | 'details' | 'error' | 'sameTargetAs' | 'params' | 'envSites'>, rawParams: unknown, values: PlaceholderValues): Promise<RunPlan> {
   const substituted = substituteDeep(rawParams, values)
   const secrets = secretsOf(rule, req.env)
-  const done = (rest: Pick<RunPlan, 'status'> & Partial<RunPlan>): RunPlan => redactValues({ ...base, params: substituted.value, plan: undefined, reason: undefined, details: undefined, error: undefined, sameTargetAs: undefined, ...rest }, secrets)
+  const done = (rest: Pick<RunPlan, 'status'> & Partial<RunPlan>): RunPlan => redactValues({ ...base, params: substituted.value, envSites: substituted.envSites, plan: undefined, reason: undefined, details: undefined, error: undefined, sameTargetAs: undefined, ...rest }, secrets)
   if (substituted.missing.length > 0) {
     return done({ status: 'failed', reason: `${[...new Set(substituted.missing)].join(', ')} ${substituted.missing.length === 1 ? 'has' : 'have'} no value for this entity`, error: { code: 'DTR_ERR_ACTION_PARAMS', retryable: false } })
   }
-  const withEnv = substituteEnv(substituted.value, req.env)
+  const withEnv = applyEnv(substituted.value, substituted.envSites, req.env)
   if (withEnv.missing.length > 0) {
     return done({ status: 'failed', reason: `${withEnv.missing.join(', ')} ${withEnv.missing.length === 1 ? 'is' : 'are'} not set`, error: { code: 'DTR_ERR_CONFIG', retryable: false } })
   }
@@ -255,7 +257,7 @@ async function planRule (req: PlanRequest, rule: LoadedRule, step: number): Prom
     entities.push({ ...plan, target, targetSource: resolution.ok ? resolution.source : undefined, targetNote: resolution.ok ? resolution.note : resolution.reason, tried: resolution.tried })
     const k = key(entity.id)
     const base = { key: k, runKey: formatRunKey(k), rule: rule.name, step, action: action.name, entityId: entity.id, entity: entityRef(entity), target, targetSource: resolution.ok ? resolution.source : undefined, deploymentEvent: stripEvent(event) }
-    const none = { plan: undefined, details: undefined, error: undefined, sameTargetAs: undefined }
+    const none = { plan: undefined, details: undefined, error: undefined, sameTargetAs: undefined, envSites: [] }
     if (!handled) {
       runs.push({ ...base, ...none, params: ladderStep.with, status: 'skipped', reason: `${action.name} does not handle ${entity.type} entities (it handles ${(action.entityTypes as readonly string[]).join(', ')})` })
       continue

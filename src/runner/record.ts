@@ -10,6 +10,7 @@ import { afterStep } from '../domain/decide/verdict.js'
 import { humanDuration } from '../domain/rules/duration.js'
 import type { DeploymentEvent, EntityRef, ProblemInfo } from '../domain/problem.js'
 import type { Verification } from '../domain/runs.js'
+import type { EnvSite } from '../domain/rules/placeholders.js'
 import { criterion } from '../dynatrace/selectors.js'
 import { NOTIFICATION_QUEUE } from '../store/notifications.js'
 import type { TransactionStores } from '../store/index.js'
@@ -44,6 +45,8 @@ export interface RunFacts {
   /** The impacted (or affected) entities of the problem: a security run's event goes on these. */
   readonly entities: readonly string[]
   readonly enrichmentNotes: readonly string[]
+  /** Where the rule's text had `${env:…}` in the run's params (absent on runs stored before they were kept). */
+  readonly envSites?: readonly EnvSite[]
 }
 
 export const factsOf = (run: RunRecord): RunFacts => run.facts as unknown as RunFacts

@@ -1,7 +1,10 @@
 /**
- * Loading a rules file as the service, check-config and simulate do: read the text, load its
- * custom actions (`plugins:`), register them with the built-ins through the same door, then
- * parse the whole file against that registry. The result is a RuleSet — the rules and the
+ * Loading a rules file as the service, check-config and simulate do: read the text, check
+ * everything that needs no plugin (YAML, structure, durations, names, placeholders, the built-in
+ * actions' `with`, the `plugins:` paths), and only then load its custom actions (`plugins:`) —
+ * importing a module runs its code, so a file refused at the first step runs none — register
+ * them with the built-ins through the same door, then parse the whole file against that registry
+ * (each custom action's `with` against its schema). The result is a RuleSet — the rules and the
  * registry they were checked against, swapped together on reload — or every error, each with its
  * file and line. Nothing half-loads.
  */
@@ -12,6 +15,8 @@ import type { Mode } from '../domain/mode.js'
 import { formatDiagnostic, parseRules, rulesPlugins } from '../domain/rules/parse.js'
 import { parseYaml, sourceMap } from '../domain/rules/positions.js'
 import type { Diagnostic, LoadedRules } from '../domain/rules/types.js'
+import type { ActionCatalog, ActionSpec } from '../domain/rules/types.js'
+import { z } from 'zod'
 import { createActionRegistry, loadCustomActions, type ActionRegistry, type AnyAction } from '../sdk/index.js'
 
 export interface RuleSet {
@@ -54,6 +59,23 @@ export async function loadRuleSet (options: LoadRuleSetOptions): Promise<RuleSet
     return { ok: false, errors: [`${options.file}: cannot read the rules file (${code ?? (err as Error).message})${code === 'ENOENT' ? '; set DTR_RULES_FILE to its path' : ''}`], warnings: [] }
   }
   const plugins = rulesPlugins(text)
+  const parseOptions = {
+    file: options.file,
+    env: options.env,
+    allowedHosts: options.allowedHosts,
+    adminTokensSet: options.adminTokensSet,
+    modeOverride: options.modeOverride,
+  }
+  // First, without importing anything: an action the built-ins lack may come from a plugin, so it
+  // passes this step with any `with`, which the full parse below checks against its schema.
+  let builtins: ActionRegistry
+  try {
+    builtins = createActionRegistry([...options.builtins])
+  } catch (err) {
+    return { ok: false, errors: [`${options.file}: ${(err as Error).message}`], warnings: [] }
+  }
+  const first = parseRules(text, { ...parseOptions, actions: plugins.length === 0 ? builtins : pluginLenient(builtins) })
+  if (!first.ok) return { ok: false, errors: first.errors.map(formatDiagnostic), warnings: first.warnings.map(formatDiagnostic) }
   const custom = await loadCustomActions(plugins, {
     baseDir: dirname(resolve(options.file)),
     fresh: options.fresh,
@@ -77,14 +99,7 @@ export async function loadRuleSet (options: LoadRuleSetOptions): Promise<RuleSet
   } catch (err) {
     return { ok: false, errors: [`${options.file}: ${(err as Error).message}`], warnings: [] }
   }
-  const parsed = parseRules(text, {
-    file: options.file,
-    env: options.env,
-    actions: registry,
-    allowedHosts: options.allowedHosts,
-    adminTokensSet: options.adminTokensSet,
-    modeOverride: options.modeOverride,
-  })
+  const parsed = parseRules(text, { ...parseOptions, actions: registry })
   if (!parsed.ok) return { ok: false, errors: parsed.errors.map(formatDiagnostic), warnings: parsed.warnings.map(formatDiagnostic) }
   return {
     ok: true,
@@ -95,5 +110,14 @@ export async function loadRuleSet (options: LoadRuleSetOptions): Promise<RuleSet
       customActions: custom.actions.map((a) => (a.action as AnyAction).name),
       warnings: parsed.warnings,
     },
+  }
+}
+
+/** The built-ins, and any other name as an action a plugin may define: checked fully once the plugins are loaded. */
+function pluginLenient (builtins: ActionCatalog): ActionCatalog {
+  const params = z.record(z.string(), z.unknown())
+  return {
+    get: (name): ActionSpec => builtins.get(name) ?? { name, entityTypes: '*', params, needsTarget: false },
+    names: () => builtins.names(),
   }
 }

@@ -25,6 +25,7 @@ import { addApprovalRequest } from './approvals.js'
 import { factsOf, finishRun, lockName, QUEUES, type TimerJob } from './record.js'
 import { gateFacts, skipAnnotated } from './gates.js'
 import { problemStatus } from './status.js'
+import { ruleGone } from './reload.js'
 import type { JobContext, JobResult } from './worker.js'
 
 export interface RunJob { readonly runId: string }
@@ -32,7 +33,8 @@ export interface RunJob { readonly runId: string }
 /** The plan's inputs again, from what the run kept. */
 function inputsFor (deps: RunnerDeps, run: RunRecord, signal: AbortSignal, log: JobContext['log']) {
   const facts = factsOf(run)
-  const plan: Pick<RunPlan, 'entity' | 'target' | 'params' | 'deploymentEvent'> = { entity: facts.entity, target: run.target, params: run.params, deploymentEvent: facts.deploymentEvent }
+  // A run stored before EnvSites existed has none: its `${env:…}` stay text rather than scanning data for them.
+  const plan: Pick<RunPlan, 'entity' | 'target' | 'params' | 'envSites' | 'deploymentEvent'> = { entity: facts.entity, target: run.target, params: run.params, envSites: facts.envSites ?? [], deploymentEvent: facts.deploymentEvent }
   return runInputs(plan as RunPlan, { problem: facts.problem, rules: deps.rules().rules, readers: deps.readers, env: deps.env, plannedAt: facts.plannedAt, signal, log })
 }
 
@@ -42,8 +44,16 @@ type Admission =
 
 /** Gates, lock and the move to running, in one transaction. */
 async function admit (deps: RunnerDeps, run: RunRecord, ctx: JobContext): Promise<Admission> {
-  const skipAnnotation = await skipAnnotated(deps, run, ctx.signal)
+  const annotation = await skipAnnotated(deps, run, ctx.signal)
   const now = deps.clock.now()
+  if (!annotation.read) {
+    // Fail closed (SPEC 9): an unreadable workload is not "not annotated".
+    if (now - run.queuedAt < run.settings.timeoutMs) return { go: false, result: { status: 'retry', delayMs: deps.timings.statusRetryMs, error: annotation.reason } }
+    const reason = `skipped by scope: ${annotation.reason}, for longer than the run's timeout; not acting without it`
+    await finishRun(deps, run, ['queued'], 'skipped', { reason, skipSource: 'gate', note: 'workload unreadable' })
+    return { go: false, result: { status: 'done' } }
+  }
+  const skipAnnotation = annotation.annotated
   const outcome = await deps.store.transaction(async (tx): Promise<{ decision: GateDecision, run?: RunRecord }> => {
     await tx.lockGates()
     const current = await tx.runs.get(run.id)
@@ -94,6 +104,13 @@ export async function handleRun (deps: RunnerDeps, job: Job<RunJob>, ctx: JobCon
   const action = deps.rules().registry.get(run.action)
   if (action === undefined) {
     await finishRun(deps, run, [run.state], 'failed', { reason: `action ${run.action} is no longer registered (the rules were reloaded without it)`, note: 'action gone' })
+    return { status: 'done' }
+  }
+
+  // A rule or step removed by a reload (this replica's or, through the store, another's) starts nothing.
+  const gone = run.state === 'queued' ? ruleGone(deps.rules().rules, run) : undefined
+  if (gone !== undefined) {
+    await finishRun(deps, run, ['queued'], 'cancelled', { reason: gone, note: gone })
     return { status: 'done' }
   }
 

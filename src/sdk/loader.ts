@@ -127,23 +127,25 @@ export async function loadCustomActions (specs: readonly string[], options: Load
   const actions: RegisteredAction[] = []
   const errors: CustomActionError[] = []
   const serviceDir = options.serviceDir ?? packageRoot()
+  // Every path and package is found before any is imported: a list with one bad entry runs no module's code.
+  const files: string[] = []
+  for (const [i, spec] of specs.entries()) {
+    const fail = (message: string): void => { errors.push({ index: i, spec, message: `plugins[${i}] ${spec}: ${message}` }) }
+    if (isPathLike(spec)) {
+      const file = spec.startsWith('file:') ? fileURLToPath(spec) : resolve(options.baseDir, spec)
+      if (!existsSync(file)) fail(`${file} does not exist (paths are relative to the rules file's directory, ${options.baseDir})`)
+      files.push(file)
+    } else {
+      const file = resolvePackage(spec, options.baseDir) ?? resolvePackage(spec, serviceDir)
+      if (file === undefined) fail(`package not found from the rules file's directory (${options.baseDir}) nor from the service's installation (${serviceDir})`)
+      files.push(file ?? '')
+    }
+  }
+  if (errors.length > 0) return { actions, errors }
   for (const [i, spec] of specs.entries()) {
     const label = `plugins[${i}] ${spec}`
     const fail = (message: string): void => { errors.push({ index: i, spec, message: `${label}: ${message}` }) }
-    let file: string | undefined
-    if (isPathLike(spec)) {
-      file = spec.startsWith('file:') ? fileURLToPath(spec) : resolve(options.baseDir, spec)
-      if (!existsSync(file)) {
-        fail(`${file} does not exist (paths are relative to the rules file's directory, ${options.baseDir})`)
-        continue
-      }
-    } else {
-      file = resolvePackage(spec, options.baseDir) ?? resolvePackage(spec, serviceDir)
-      if (file === undefined) {
-        fail(`package not found from the rules file's directory (${options.baseDir}) nor from the service's installation (${serviceDir})`)
-        continue
-      }
-    }
+    const file = files[i] as string
     let exported: unknown
     try {
       const url = pathToFileURL(file)

@@ -62,6 +62,7 @@ export interface RunRecord extends Omit<Run, 'timeline'> {
   readonly plan: unknown
   readonly facts: Record<string, unknown>
   readonly settings: RunSettings
+  /** When the run was queued: planned, or approved (an approved run's timeout and lock wait count from its approval). */
   readonly queuedAt: number
   readonly startedAt: number | null
   readonly endedAt: number | null
@@ -85,6 +86,7 @@ export interface RunChange {
   readonly dryRun?: boolean
   readonly startedAt?: number
   readonly endedAt?: number
+  readonly queuedAt?: number
 }
 
 export interface RunStore {
@@ -215,6 +217,7 @@ export function createRunStore ({ db, dialect, clock }: StoreContext): RunStore 
     if (change.dryRun !== undefined) set.dry_run = change.dryRun ? 1 : 0
     if (change.startedAt !== undefined) set.started_at = change.startedAt
     if (change.endedAt !== undefined) set.ended_at = change.endedAt
+    if (change.queuedAt !== undefined) set.queued_at = change.queuedAt
     return set
   }
 

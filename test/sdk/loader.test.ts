@@ -70,7 +70,7 @@ t.test('a broken module is refused, naming it and what is wrong', async (t) => {
     'throws.mjs': 'export default ({ defineAction }) => defineAction({ name: "acme.x" })',
     'syntax.mjs': 'export default {',
   })
-  const specs = ['./no-run.mjs', './bad-name.mjs', './no-default.mjs', './throws.mjs', './syntax.mjs', './missing.mjs', 'not-installed-anywhere']
+  const specs = ['./no-run.mjs', './bad-name.mjs', './no-default.mjs', './throws.mjs', './syntax.mjs']
   const { actions, errors } = await loadCustomActions(specs, { baseDir: dir, serviceDir: dir })
   t.same(actions, [])
   const messages = errors.map((e) => e.message)
@@ -80,9 +80,14 @@ t.test('a broken module is refused, naming it and what is wrong', async (t) => {
     /^plugins\[2\] \.\/no-default\.mjs: has no default export; export an action, an array of actions, or a function \(\{ defineAction, z, TerminalError \}\) => actions$/,
     /^plugins\[3\] \.\/throws\.mjs: its default export threw: Action acme\.x does not satisfy the action contract: description must be a non-empty string/,
     /^plugins\[4\] \.\/syntax\.mjs: cannot be imported: /,
+  ])
+  // Paths and packages are all found before any module is imported: the missing ones alone are reported.
+  const missing = await loadCustomActions([...specs, './missing.mjs', 'not-installed-anywhere'], { baseDir: dir, serviceDir: dir })
+  t.match(missing.errors.map((e) => e.message), [
     /^plugins\[5\] \.\/missing\.mjs: .*missing\.mjs does not exist \(paths are relative to the rules file's directory/,
     /^plugins\[6\] not-installed-anywhere: package not found from the rules file's directory .* nor from the service's installation/,
   ])
+  t.equal(missing.errors.length, 2)
 })
 
 t.test('a rules file whose custom action is broken does not load: start-up and check-config stop, naming the module and its line', async (t) => {

@@ -11,7 +11,8 @@
  *   4. `event`: the matched (or newest within 2h) CUSTOM_DEPLOYMENT event's properties, same keys
  *      as (2).
  * With none, the reason lists every source and why it gave nothing. With DTR_CLUSTER_NAME, a
- * workload known to be in another cluster is no target.
+ * workload known to be in another cluster is no target, and so is one whose cluster nothing tells
+ * (no tag, no relationship, or a problem spanning several clusters): it fails closed.
  */
 import type { EntityDeploymentEvent, EntityDetails, ImpactedEntity } from '../enrichment.js'
 import { substituteString, type PlaceholderValues } from '../rules/placeholders.js'
@@ -205,7 +206,12 @@ export function resolveTarget (input: ResolveInput): Resolution {
     // A rule target or tags say nothing of the cluster; the workload entity may still tell.
     if (workload === undefined && input.entity.details !== undefined && won.source !== 'event') workload = fromWorkload(input).workload
     const cluster = knownCluster(input, workload, won.source)
-    if (cluster !== undefined && cluster.name !== input.clusterName) {
+    if (cluster === undefined) {
+      // Fail closed: a same-named workload in this cluster may not be the one with the problem.
+      const spans = input.problemClusters.length > 1 ? `; the problem spans several clusters (${input.problemClusters.map((c) => JSON.stringify(c)).join(', ')})` : ''
+      return { ok: false, reason: `unknown cluster: nothing says which cluster ${input.entity.id} is in (no k8s.cluster.name tag on it or its workload, no cluster relationship${won.source === 'event' ? ', no k8s.cluster.name in the deployment event' : ''})${spans}, and DTR_CLUSTER_NAME is set (${JSON.stringify(input.clusterName)}); add the tag k8s.cluster.name to the entity (or its Kubernetes workload) in Dynatrace`, tried }
+    }
+    if (cluster.name !== input.clusterName) {
       return { ok: false, reason: `other cluster: ${input.entity.id} is in ${JSON.stringify(cluster.name)} (${cluster.how}); this service acts on ${JSON.stringify(input.clusterName)} (DTR_CLUSTER_NAME)`, tried }
     }
   }

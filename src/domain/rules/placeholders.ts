@@ -5,7 +5,13 @@
  * `${env:NAME}`. They are checked when the file loads and substituted when a run is planned,
  * except `${env:…}`: a plan keeps those as written (so no secret lands in a stored plan, a
  * comment or simulate's output) and the runner substitutes them just before it executes
- * (substituteEnv). Substituted values are strings.
+ * (applyEnv). Substituted values are strings.
+ *
+ * One pass (SPEC 5): only the rule's own text is scanned. A value that came from Dynatrace or a
+ * notification (a title, a name, a tag) is data: it is never scanned again, so a problem titled
+ * `CPU ${env:DTR_ADMIN_TOKENS}` is sent with that literal text. Which `${env:…}` were in the
+ * rule's text is recorded as EnvSites when the rule's text is substituted, and applyEnv fills in
+ * exactly those: it never looks for a placeholder in a string.
  */
 import { distance } from 'fastest-levenshtein'
 
@@ -80,40 +86,107 @@ function lookup (values: PlaceholderValues, p: Placeholder): string | undefined 
   }
 }
 
-/** Pure: substitutes every placeholder but `${env:…}`, which stays as written. */
-export function substituteString (template: string, values: PlaceholderValues): Substituted<string> {
+/** One piece of a substituted string: text (the rule's and data, already final) or an `${env:NAME}` of the rule's text. */
+export type EnvPart = string | { readonly env: string }
+
+/** A string of the substituted parameters that held `${env:…}` in the rule's own text: where it is, and its pieces. */
+export interface EnvSite {
+  readonly path: ReadonlyArray<string | number>
+  readonly parts: readonly EnvPart[]
+}
+
+export interface SubstitutedString extends Substituted<string> {
+  /** The pieces, when the template held at least one `${env:…}`. */
+  readonly parts: readonly EnvPart[] | undefined
+}
+
+/** Pure: substitutes every placeholder but `${env:…}`, which stays as written; one pass over the template only. */
+export function substituteString (template: string, values: PlaceholderValues): SubstitutedString {
   const missing: string[] = []
-  const value = template.replace(PATTERN, (text, inner: string) => {
-    const check = checkPlaceholder(inner, 'with')
-    if (!check.ok) return text
-    if (check.placeholder.kind === 'env') return text
-    const v = lookup(values, check.placeholder)
-    if (v === undefined) {
-      missing.push(text)
-      return text
+  const parts: EnvPart[] = []
+  let text = ''
+  let hasEnv = false
+  let last = 0
+  for (const m of template.matchAll(PATTERN)) {
+    const at = m.index
+    text += template.slice(last, at)
+    last = at + m[0].length
+    const check = checkPlaceholder(m[1] ?? '', 'with')
+    if (check.ok && check.placeholder.kind === 'env') {
+      hasEnv = true
+      parts.push(text, { env: check.placeholder.name })
+      text = ''
+      continue
     }
-    return v
-  })
-  return { value, missing }
+    const v = check.ok ? lookup(values, check.placeholder) : undefined
+    if (check.ok && v === undefined) missing.push(m[0])
+    // The value is appended as data: the loop goes on in the template, never in what was inserted.
+    text += v ?? m[0]
+  }
+  text += template.slice(last)
+  parts.push(text)
+  const value = parts.map((p) => typeof p === 'string' ? p : `\${env:${p.env}}`).join('')
+  return { value, missing, parts: hasEnv ? parts.filter((p) => p !== '') : undefined }
+}
+
+export interface SubstitutedDeep extends Substituted<unknown> {
+  /** Where the rule's text had `${env:…}`: what applyEnv fills in at the last moment. */
+  readonly envSites: readonly EnvSite[]
 }
 
 /** Pure: substituteString over every string of a JSON-like value (keys are left alone). */
-export function substituteDeep (value: unknown, values: PlaceholderValues): Substituted<unknown> {
+export function substituteDeep (value: unknown, values: PlaceholderValues): SubstitutedDeep {
   const missing: string[] = []
-  const walk = (v: unknown): unknown => {
+  const envSites: EnvSite[] = []
+  const walk = (v: unknown, path: Array<string | number>): unknown => {
     if (typeof v === 'string') {
       const s = substituteString(v, values)
       missing.push(...s.missing)
+      if (s.parts !== undefined) envSites.push({ path, parts: s.parts })
       return s.value
     }
-    if (Array.isArray(v)) return v.map(walk)
-    if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]))
+    if (Array.isArray(v)) return v.map((x, i) => walk(x, [...path, i]))
+    if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, [...path, k])]))
     return v
   }
-  return { value: walk(value), missing }
+  return { value: walk(value, []), missing, envSites }
 }
 
-/** Pure: substitutes `${env:NAME}` from `env` everywhere in a JSON-like value; the runner's last step. */
+/**
+ * Pure: the substituted parameters with the `${env:NAME}` of the rule's text (its EnvSites)
+ * filled in from `env`. Nothing else is looked at: a `${env:…}` that a value brought stays text.
+ */
+export function applyEnv (value: unknown, sites: readonly EnvSite[], env: Readonly<Record<string, string | undefined>>): Substituted<unknown> {
+  const missing: string[] = []
+  const copy = structuredClone(value)
+  let root: unknown = copy
+  for (const site of sites) {
+    const text = site.parts.map((p) => {
+      if (typeof p === 'string') return p
+      const found = env[p.env]
+      if (found === undefined || found === '') {
+        missing.push(`\${env:${p.env}}`)
+        return `\${env:${p.env}}`
+      }
+      return found
+    }).join('')
+    if (site.path.length === 0) {
+      root = text
+      continue
+    }
+    let at: unknown = root
+    for (const key of site.path.slice(0, -1)) at = typeof at === 'object' && at !== null ? (at as Record<string | number, unknown>)[key] : undefined
+    const lastKey = site.path[site.path.length - 1] as string | number
+    if (typeof at === 'object' && at !== null) (at as Record<string | number, unknown>)[lastKey] = text
+  }
+  return { value: root, missing }
+}
+
+/**
+ * Pure: substitutes `${env:NAME}` from `env` everywhere in a JSON-like value. Only for text that
+ * is all the rule's own (an example `with`): parameters that hold substituted values go through
+ * substituteDeep's EnvSites and applyEnv instead.
+ */
 export function substituteEnv (value: unknown, env: Readonly<Record<string, string | undefined>>): Substituted<unknown> {
   const missing: string[] = []
   const walk = (v: unknown): unknown => {

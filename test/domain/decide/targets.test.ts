@@ -107,5 +107,15 @@ t.test('with DTR_CLUSTER_NAME, a workload of another cluster is no target', asyn
   const rule = resolveTarget(input(checkout.service, { clusterName: 'prod-us-1', ruleTarget: deployment }))
   t.match(!rule.ok && rule.reason, /^other cluster/, 'an explicit rule target of an entity in another cluster is refused too')
   const unknown = resolveTarget(input(topology('x', 'shop', { suffix: '5' }).service, { clusterName: 'prod-us-1', lookup: (id) => topology('x', 'shop', { suffix: '5' }).related[id] }))
-  t.ok(unknown.ok, 'an unknown cluster is not "another" cluster')
+  t.match(!unknown.ok && unknown.reason, /^unknown cluster: nothing says which cluster SERVICE-\S+ is in \(no k8s\.cluster\.name tag on it or its workload, no cluster relationship\), and DTR_CLUSTER_NAME is set \("prod-us-1"\); add the tag k8s\.cluster\.name to the entity/, 'an unknown cluster fails closed, saying how to tell it')
+})
+
+t.test('with DTR_CLUSTER_NAME, a problem spanning several clusters gives an entity of unknown cluster no target', async (t) => {
+  const entity = withTags(bare('SERVICE-0000000000000009'), ['k8s.namespace.name:shop', 'k8s.deployment.name:checkout'])
+  const several = resolveTarget(input(entity, { clusterName: 'prod-eu-1', problemClusters: ['prod-eu-1', 'prod-us-1'] }))
+  t.match(!several.ok && several.reason, /^unknown cluster: .*; the problem spans several clusters \("prod-eu-1", "prod-us-1"\), and DTR_CLUSTER_NAME is set/)
+  const one = resolveTarget(input(entity, { clusterName: 'prod-eu-1', problemClusters: ['prod-eu-1'] }))
+  t.ok(one.ok, 'a problem of this one cluster tells the cluster')
+  const without = resolveTarget(input(entity, { clusterName: undefined, problemClusters: ['prod-eu-1', 'prod-us-1'] }))
+  t.ok(without.ok, 'without DTR_CLUSTER_NAME the cluster is not asked')
 })
