@@ -194,7 +194,11 @@ export async function handleRun (deps: RunnerDeps, job: Job<RunJob>, ctx: JobCon
   const line = outcome.status === 'skipped' ? outcome.reason : outcome.summary
   // A dry run keeps the gates' "would be …" notes as its reason: they are what it reports.
   const reason = outcome.status === 'succeeded' ? (run.dryRun ? run.reason : null) : line
-  await finishRun(deps, run, ['running'], to, { reason, outcome, skipSource: outcome.status === 'skipped' ? 'action' : null, note: line, durationMs })
+  // No row moved: another process ended this run meanwhile (it took the job over); its end stands.
+  if (!(await finishRun(deps, run, ['running'], to, { reason, outcome, skipSource: outcome.status === 'skipped' ? 'action' : null, note: line, durationMs }))) {
+    log.warn({ state: to }, 'the run had moved on when its action returned; its outcome is not recorded over the state it reached')
+    return { status: 'done' }
+  }
   deps.metrics.runDuration.observe({ action: run.action }, durationMs / 1000)
   return { status: 'done' }
 }

@@ -98,13 +98,13 @@ for (const engine of engines) {
     g.attempts.push(ctx.attempt)
     if (ctx.attempt === 1) {
       g.started?.()
-      await new Promise((resolve, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true }))
+      await new Promise((resolve, reject) => ctx.signal.addEventListener('abort', () => { g.aborted = true; reject(ctx.signal.reason) }, { once: true }))
     }
     return { status: 'succeeded', summary: 'done on attempt ' + ctx.attempt }
   },
 })
 `)
-      const g = globalThis as unknown as Record<string, { attempts: number[], started: (() => void) | undefined } | undefined>
+      const g = globalThis as unknown as Record<string, { attempts: number[], started: (() => void) | undefined, aborted?: boolean } | undefined>
       const stuck = (g[name] ??= { attempts: [], started: undefined })
       const started = new Promise<void>((resolve) => { stuck.started = resolve })
       const loop = await startLoop(t, {
@@ -120,10 +120,11 @@ for (const engine of engines) {
       // While it is interrupted, another run holds the target (its lease had run out, say).
       await loop.store.leases.release(LOCK, run.id)
       t.ok(await loop.store.leases.acquire(LOCK, 'another-run', 3_600_000))
-      // The replica stops: past its grace period the action is aborted, its job given back.
+      // The replica stops: past its grace period the action is aborted (then the clock stands
+      // still, so the time an aborted handler has to settle never runs out), its job given back.
       const state = { closed: false }
       const closing = loop.stop().then(() => { state.closed = true })
-      while (!state.closed) {
+      while (!state.closed && stuck.aborted !== true) {
         await new Promise((resolve) => setImmediate(resolve))
         loop.clock.advance(500)
       }
