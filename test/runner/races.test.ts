@@ -82,12 +82,13 @@ for (const engine of engines) {
       t.equal(patches(loop), 1, 'and the action ran once')
     })
 
-    t.test('a resumed run waits for its target lock when another run holds it, then resumes', async (t) => {
-      const dir = mkdtempSync(join(tmpdir(), 'dtr-resume-'))
-      t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-      const name = `__resume_${engine.name}`
-      // The first attempt hangs until its signal aborts; later ones return at once.
-      writeFileSync(join(dir, 'stuck.mjs'), `export default ({ defineAction, z }) => defineAction({
+    for (const freed of [true, false]) {
+      t.test(freed ? 'a resumed run waits for its target lock when another run holds it, then resumes' : 'a resumed run whose target lock another run holds past its timeout fails, without acting', async (t) => {
+        const dir = mkdtempSync(join(tmpdir(), 'dtr-resume-'))
+        t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+        const name = `__resume_${engine.name}_${String(freed)}`
+        // The first attempt hangs until its signal aborts; later ones return at once.
+        writeFileSync(join(dir, 'stuck.mjs'), `export default ({ defineAction, z }) => defineAction({
   name: 'test.stuck-once',
   description: 'Hangs on its first attempt until aborted',
   entityTypes: '*',
@@ -104,42 +105,51 @@ for (const engine of engines) {
   },
 })
 `)
-      const g = globalThis as unknown as Record<string, { attempts: number[], started: (() => void) | undefined, aborted?: boolean } | undefined>
-      const stuck = (g[name] ??= { attempts: [], started: undefined })
-      const started = new Promise<void>((resolve) => { stuck.started = resolve })
-      const loop = await startLoop(t, {
-        engine,
-        rules: `mode: live\ndefaults: { timeout: 1h }\nplugins: [${join(dir, 'stuck.mjs')}]\nrules:\n  - name: stuck\n    on: problem\n    when: { entityTypes: [SERVICE] }\n    actions: [{ use: test.stuck-once }]\n`,
-        timings: { graceMs: 1_000, settleMs: 1_000 },
+        const g = globalThis as unknown as Record<string, { attempts: number[], started: (() => void) | undefined, aborted?: boolean } | undefined>
+        const stuck = (g[name] ??= { attempts: [], started: undefined })
+        const started = new Promise<void>((resolve) => { stuck.started = resolve })
+        const loop = await startLoop(t, {
+          engine,
+          rules: `mode: live\ndefaults: { timeout: 1h }\nplugins: [${join(dir, 'stuck.mjs')}]\nrules:\n  - name: stuck\n    on: problem\n    when: { entityTypes: [SERVICE] }\n    actions: [{ use: test.stuck-once }]\n`,
+          timings: { graceMs: 1_000, settleMs: 1_000 },
+        })
+        t.equal(await loop.notify(), 202)
+        await started
+        const [run] = (await loop.store.runs.list({ limit: 5 })).runs
+        if (run === undefined) throw new Error('a run')
+        t.equal(await loop.store.leases.holder(LOCK), run.id, 'the running run holds its target lock')
+        // While it is interrupted, another run holds the target (its lease had run out, say).
+        await loop.store.leases.release(LOCK, run.id)
+        t.ok(await loop.store.leases.acquire(LOCK, 'another-run', 10 * 3_600_000))
+        // The replica stops: past its grace period the action is aborted (then the clock stands
+        // still, so the time an aborted handler has to settle never runs out), its job given back.
+        const state = { closed: false }
+        const closing = loop.stop().then(() => { state.closed = true })
+        while (!state.closed && stuck.aborted !== true) {
+          await new Promise((resolve) => setImmediate(resolve))
+          loop.clock.advance(500)
+        }
+        await closing
+        await loop.start()
+        await loop.settle()
+        t.same(stuck.attempts, [1], 'not resumed while another run holds the target')
+        t.equal((await loop.store.runs.get(run.id))?.state, 'running')
+        t.equal(await loop.store.leases.holder(LOCK), 'another-run')
+        if (freed) {
+          await loop.store.leases.release(LOCK, 'another-run')
+          await loop.advance(1_000)
+          t.same(stuck.attempts, [1, 2], 'resumed once the lock is free')
+          t.match(await loop.store.runs.view(run.id), { state: 'succeeded', attempts: 2 })
+          t.equal(await loop.store.leases.holder(LOCK), undefined, 'and its lock given back')
+          return
+        }
+        await loop.advance(3_600_000)
+        t.same(stuck.attempts, [1], 'never resumed under another run\'s lock')
+        t.match(await loop.store.runs.view(run.id), { state: 'failed', reason: /^timed out after 3600 s: interrupted, then waiting for the lock on Deployment shop\/checkout, which another run holds/ })
+        t.equal(await loop.store.leases.holder(LOCK), 'another-run', 'the other run keeps its lock')
+        t.equal(patches(loop), 0)
       })
-      t.equal(await loop.notify(), 202)
-      await started
-      const [run] = (await loop.store.runs.list({ limit: 5 })).runs
-      if (run === undefined) throw new Error('a run')
-      t.equal(await loop.store.leases.holder(LOCK), run.id, 'the running run holds its target lock')
-      // While it is interrupted, another run holds the target (its lease had run out, say).
-      await loop.store.leases.release(LOCK, run.id)
-      t.ok(await loop.store.leases.acquire(LOCK, 'another-run', 3_600_000))
-      // The replica stops: past its grace period the action is aborted (then the clock stands
-      // still, so the time an aborted handler has to settle never runs out), its job given back.
-      const state = { closed: false }
-      const closing = loop.stop().then(() => { state.closed = true })
-      while (!state.closed && stuck.aborted !== true) {
-        await new Promise((resolve) => setImmediate(resolve))
-        loop.clock.advance(500)
-      }
-      await closing
-      await loop.start()
-      await loop.settle()
-      t.same(stuck.attempts, [1], 'not resumed while another run holds the target')
-      t.equal((await loop.store.runs.get(run.id))?.state, 'running')
-      t.equal(await loop.store.leases.holder(LOCK), 'another-run')
-      await loop.store.leases.release(LOCK, 'another-run')
-      await loop.advance(1_000)
-      t.same(stuck.attempts, [1, 2], 'resumed once the lock is free')
-      t.match(await loop.store.runs.view(run.id), { state: 'succeeded', attempts: 2 })
-      t.equal(await loop.store.leases.holder(LOCK), undefined, 'and its lock given back')
-    })
+    }
 
     t.test('SPEC 8: a run\'s timeline starts with planned, then queued', async (t) => {
       const loop = await startLoop(t, { engine, rules: RESTART })
