@@ -16,12 +16,22 @@ export const FINAL_STATES: ReadonlySet<RunState> = new Set(['succeeded', 'failed
 /** States in which nothing has been done to the target yet: a RESOLVED cancels these. */
 export const NOT_STARTED_STATES: ReadonlySet<RunState> = new Set(['planned', 'awaiting_approval', 'queued'])
 
-/** Which state may follow which. `running` → `queued` is a retry after a retryable fault. */
+/**
+ * Which state may follow which: the one state machine every move is checked against (the store
+ * refuses any other, on both engines). The moves the runner makes:
+ * - planned → anything planning can end in (queued, skipped, failed when its parameters have no
+ *   value, dry_run, cancelled);
+ * - queued → running (admission), awaiting_approval, skipped (a gate), cancelled (a RESOLVED, a
+ *   closed problem), failed (its action is no longer registered);
+ * - running → running is a resume after an interruption (the next attempt, same plan), running →
+ *   queued a retry after a retryable fault; running → failed also when its action is gone;
+ * - awaiting_approval → queued (approved), cancelled (rejected, resolved), expired, skipped.
+ */
 const NEXT: Readonly<Record<RunState, readonly RunState[]>> = {
-  planned: ['queued', 'awaiting_approval', 'skipped', 'cancelled', 'dry_run'],
+  planned: ['queued', 'awaiting_approval', 'skipped', 'failed', 'cancelled', 'dry_run'],
   awaiting_approval: ['queued', 'cancelled', 'expired', 'skipped'],
-  queued: ['running', 'skipped', 'cancelled', 'awaiting_approval', 'dry_run'],
-  running: ['succeeded', 'failed', 'skipped', 'dry_run', 'queued', 'cancelled'],
+  queued: ['running', 'skipped', 'cancelled', 'awaiting_approval', 'dry_run', 'failed'],
+  running: ['running', 'succeeded', 'failed', 'skipped', 'dry_run', 'queued', 'cancelled'],
   succeeded: [],
   failed: [],
   skipped: [],
@@ -33,6 +43,11 @@ const NEXT: Readonly<Record<RunState, readonly RunState[]>> = {
 /** Pure: whether a run in `from` may move to `to`. */
 export function canTransition (from: RunState, to: RunState): boolean {
   return NEXT[from].includes(to)
+}
+
+/** Pure: the states of `from` that may not move to `to` (empty when the move is legal from each). */
+export function illegalFrom (from: readonly RunState[], to: RunState): RunState[] {
+  return from.filter((f) => !canTransition(f, to))
 }
 
 export const VERDICTS = ['resolved', 'unresolved', 'unknown'] as const

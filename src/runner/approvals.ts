@@ -57,7 +57,7 @@ export type ApprovalResult =
 /** Who decided, as recorded: the admin token's name, and the body's `by` beside it. */
 export const decider = (tokenName: string, by: string | undefined): string => (by === undefined || by === '' || by === tokenName ? tokenName : `${tokenName} (for ${by})`)
 
-export async function approve (deps: RunnerDeps, id: string, who: { tokenName: string, by?: string | undefined, reason?: string | undefined, from: string }): Promise<ApprovalResult> {
+export async function approve (deps: Pick<RunnerDeps, 'store' | 'log' | 'clock'>, id: string, who: { tokenName: string, by?: string | undefined, reason?: string | undefined, from: string }): Promise<ApprovalResult> {
   const name = decider(who.tokenName, who.by)
   const result = await deps.store.transaction(async (tx): Promise<ApprovalResult | undefined> => {
     const run = await tx.runs.get(id)
@@ -65,7 +65,13 @@ export async function approve (deps: RunnerDeps, id: string, who: { tokenName: s
     if (run.state !== 'awaiting_approval') return { ok: false, status: 409, state: run.state }
     const note = `approved by ${name} from ${who.from}${who.reason === undefined || who.reason === '' ? '' : `: ${who.reason}`}`
     // Queued afresh: its timeout (status retries, lock wait) counts from now, not from when it first waited.
-    await tx.runs.transition(id, ['awaiting_approval'], 'queued', note, { approvedBy: name, reason: null, queuedAt: deps.clock.now() })
+    // Of two approvals at once (two replicas, two people), both may have read awaiting_approval:
+    // the update decides. The one it touched no row for lost, and answers 409 with what the run is
+    // now; the record names the one that won (SPEC 9).
+    if (!(await tx.runs.transition(id, ['awaiting_approval'], 'queued', note, { approvedBy: name, reason: null, queuedAt: deps.clock.now() }))) {
+      const now = await tx.runs.get(id)
+      return { ok: false, status: 409, ...(now === undefined ? {} : { state: now.state }) }
+    }
     await tx.jobs.enqueue(QUEUES.run, `${id}:approved`, { runId: id })
     return undefined
   })

@@ -29,6 +29,11 @@ export interface RunnerTimings {
   readonly backoffMaxMs: number
   /** How long stop() waits for work in flight before it gives the leases back. */
   readonly graceMs: number
+  /**
+   * At stop, how long work aborted after graceMs may take to stop before its lease is given back;
+   * work still running then keeps its lease until it runs out (never handed over while in flight).
+   */
+  readonly settleMs: number
   /** DTR_RECONCILE_INTERVAL: a reconciliation pass with the Problems API this often; 0 turns it off. */
   readonly reconcileIntervalMs: number
   /**
@@ -47,6 +52,7 @@ export const defaultTimings: RunnerTimings = Object.freeze({
   backoffBaseMs: 1_000,
   backoffMaxMs: 60_000,
   graceMs: 20_000,
+  settleMs: 5_000,
   reconcileIntervalMs: 120_000,
   intakeYieldMs: 250,
 })

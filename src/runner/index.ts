@@ -63,6 +63,7 @@ export async function startRunner (deps: RunnerDeps): Promise<Runner> {
     log: deps.log.child({ queue: QUEUES[name] }),
     owner: deps.owner,
     leaseMs: deps.timings.leaseMs,
+    settleMs: deps.timings.settleMs,
     pollMs: deps.timings.pollMs,
     concurrency: CONCURRENCY[name],
     // SQLite has one writer: every transaction of the runner (a claim, a plan, a job's end) is
@@ -72,6 +73,7 @@ export async function startRunner (deps: RunnerDeps): Promise<Runner> {
     // not resend a refused notification), and the queued work, durable already, follows a moment
     // later. PostgreSQL commits in parallel, so there it does not wait.
     ...(deps.store.engine === 'sqlite' ? { yieldTo: async () => deps.store.notifications.settled(deps.timings.intakeYieldMs) } : {}),
+    onRenewalFailed: () => { deps.metrics.leaseRenewalFailures.inc({ queue: QUEUES[name] }) },
     onTakeover: (job) => {
       deps.metrics.leaseTakeovers.inc({ queue: QUEUES[name] })
       deps.log.warn({ queue: QUEUES[name], jobId: job.id, key: job.key, attempt: job.attempts }, 'taking over a job whose lease ran out')

@@ -71,9 +71,11 @@ export function newRuns (deps: RunnerDeps, plan: NotificationPlan, n: StoredNoti
     const rule = rules.rules.find((x) => x.name === r.rule)
     const state: RunState = r.status === 'planned' ? 'queued' : r.status
     const facts: RunFacts = { entity: r.entity, problem: plan.problem, deploymentEvent: r.deploymentEvent, targetSource: r.targetSource, plannedAt: plan.plannedAt, foundBy, entities, enrichmentNotes: notes, envSites: r.envSites }
+    // The timeline starts with what was planned (SPEC 8), then the state planning put it in.
     const note = r.status === 'planned'
       ? `planned by rule ${r.rule} (step ${r.step + 1}): ${r.target === null ? 'no target needed' : `target from ${r.targetSource ?? 'the rule'}`}`
-      : `${r.status} when planned: ${r.reason ?? ''}`
+      : `planned by rule ${r.rule} (step ${r.step + 1}) for ${r.entityId}`
+    const stateNote = r.status === 'planned' ? 'queued for the safety gates' : `${r.status} when planned: ${r.reason ?? ''}`
     return {
       id: randomUUID(),
       key: r.runKey,
@@ -103,6 +105,7 @@ export function newRuns (deps: RunnerDeps, plan: NotificationPlan, n: StoredNoti
         steps: rule?.ladder.length ?? 1,
       },
       note,
+      stateNote,
     }
   })
 }

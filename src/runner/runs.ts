@@ -42,6 +42,9 @@ type Admission =
   | { readonly go: true, readonly run: RunRecord }
   | { readonly go: false, readonly result: JobResult }
 
+/** What admission answers when the run was no longer `queued`: nothing to do, it moved on. */
+const movedOn: GateDecision = { decision: 'skip', gate: 'pause', reason: 'the run moved on meanwhile', results: [] }
+
 /** Gates, lock and the move to running, in one transaction. */
 async function admit (deps: RunnerDeps, run: RunRecord, ctx: JobContext): Promise<Admission> {
   const annotation = await skipAnnotated(deps, run, ctx.signal)
@@ -57,7 +60,7 @@ async function admit (deps: RunnerDeps, run: RunRecord, ctx: JobContext): Promis
   const outcome = await deps.store.transaction(async (tx): Promise<{ decision: GateDecision, run?: RunRecord }> => {
     await tx.lockGates()
     const current = await tx.runs.get(run.id)
-    if (current === undefined || current.state !== 'queued') return { decision: { decision: 'skip', gate: 'pause', reason: 'the run moved on meanwhile', results: [] } }
+    if (current === undefined || current.state !== 'queued') return { decision: movedOn }
     const decision = decideGates(await gateFacts(deps, tx, current, skipAnnotation, now))
     if (decision.decision === 'run') {
       const lock = lockName(current)
@@ -65,23 +68,30 @@ async function admit (deps: RunnerDeps, run: RunRecord, ctx: JobContext): Promis
         return { decision: { decision: 'wait', gate: 'lock', reason: `waiting for the lock on ${describeTarget(current.target as NonNullable<RunRecord['target']>)}`, results: decision.results } }
       }
       const notes = decision.notes.length === 0 ? '' : `; ${decision.notes.join('; ')}`
-      await tx.runs.transition(current.id, ['queued'], 'running', `attempt ${current.attempts + 1}${decision.dryRun ? ' (dry run)' : ''}: the gates passed${notes}`, {
+      const started = await tx.runs.transition(current.id, ['queued'], 'running', `attempt ${current.attempts + 1}${decision.dryRun ? ' (dry run)' : ''}: the gates passed${notes}`, {
         attempts: current.attempts + 1,
         dryRun: decision.dryRun,
         startedAt: current.startedAt ?? now,
         ...(decision.notes.length === 0 ? {} : { reason: decision.notes.join('; ') }),
       })
+      // No row moved: between the read and this update the run moved on (a RESOLVED cancelled
+      // it, a reload removed its rule). It must not start, and the lock it just took is given back.
+      if (!started) {
+        if (lock !== undefined) await tx.leases.release(lock, current.id)
+        return { decision: movedOn }
+      }
       return { decision, run: await tx.runs.get(current.id) }
     }
     if (decision.decision === 'skip') {
       await finishRun(deps, current, ['queued'], 'skipped', { reason: decision.reason, skipSource: 'gate', note: decision.reason }, tx)
     } else if (decision.decision === 'approval') {
-      await tx.runs.transition(current.id, ['queued'], 'awaiting_approval', decision.reason, { reason: decision.reason })
-      const waiting = await tx.runs.get(current.id)
-      if (waiting !== undefined) {
-        await addApprovalRequest(deps, tx, waiting)
-        await tx.jobs.enqueue(QUEUES.timer, `expire:${current.id}`, { type: 'expire', runId: current.id } satisfies TimerJob, { delayMs: current.settings.approvalTimeoutMs })
-      }
+      // Only a run that really moved to awaiting_approval asks for approval and gets an expiry.
+      const waiting = await tx.runs.transition(current.id, ['queued'], 'awaiting_approval', decision.reason, { reason: decision.reason })
+        ? await tx.runs.get(current.id)
+        : undefined
+      if (waiting === undefined) return { decision: movedOn }
+      await addApprovalRequest(deps, tx, waiting)
+      await tx.jobs.enqueue(QUEUES.timer, `expire:${current.id}`, { type: 'expire', runId: current.id } satisfies TimerJob, { delayMs: current.settings.approvalTimeoutMs })
     } else if (now - current.queuedAt >= current.settings.timeoutMs) {
       const reason = `skipped by lock: ${decision.reason.replace(/^waiting for /, '')} for longer than the timeout`
       await finishRun(deps, current, ['queued'], 'skipped', { reason, skipSource: 'gate', note: reason }, tx)
@@ -94,6 +104,31 @@ async function admit (deps: RunnerDeps, run: RunRecord, ctx: JobContext): Promis
     if (current?.state === 'queued') return { go: false, result: { status: 'retry', delayMs: deps.timings.lockRetryMs, error: outcome.decision.reason } }
   }
   if (outcome.decision.decision === 'approval') ctx.log.info({ problemId: run.problemId, runId: run.id }, outcome.decision.reason)
+  return { go: false, result: { status: 'done' } }
+}
+
+/**
+ * Interrupted while running: take the target's lock again and resume with the next attempt, in one
+ * transaction. The lock was ours, but an interruption longer than its lease let another run take
+ * it: then this one waits for it like any run (another action on the target must not overlap), and
+ * fails once its timeout has passed — it is not skipped, its change may be half made. The move
+ * running → running decides: if it touches no row the run moved on, and nothing is resumed.
+ */
+async function resume (deps: RunnerDeps, run: RunRecord): Promise<Admission> {
+  const lock = lockName(run)
+  const outcome = await deps.store.transaction(async (tx): Promise<'resumed' | 'moved' | 'wait' | 'failed'> => {
+    if (lock !== undefined && !(await tx.leases.acquire(lock, run.id, run.settings.timeoutMs + deps.timings.leaseMs * 3))) {
+      if (deps.clock.now() < (run.startedAt ?? run.queuedAt) + run.settings.timeoutMs) return 'wait'
+      const reason = `timed out after ${Math.round(run.settings.timeoutMs / 1000)} s: interrupted, then waiting for the lock on ${describeTarget(run.target as NonNullable<RunRecord['target']>)}, which another run holds`
+      return await finishRun(deps, run, ['running'], 'failed', { reason, note: reason }, tx) ? 'failed' : 'moved'
+    }
+    const moved = await tx.runs.transition(run.id, ['running'], 'running', `attempt ${run.attempts + 1}: resumed after an interruption, with the same plan`, { attempts: run.attempts + 1 })
+    if (moved) return 'resumed'
+    if (lock !== undefined) await tx.leases.release(lock, run.id)
+    return 'moved'
+  })
+  if (outcome === 'resumed') return { go: true, run: { ...run, attempts: run.attempts + 1 } }
+  if (outcome === 'wait') return { go: false, result: { status: 'retry', delayMs: deps.timings.lockRetryMs, error: `resuming waits for the lock on ${describeTarget(run.target as NonNullable<RunRecord['target']>)}` } }
   return { go: false, result: { status: 'done' } }
 }
 
@@ -134,11 +169,9 @@ export async function handleRun (deps: RunnerDeps, job: Job<RunJob>, ctx: JobCon
     if (!admitted.go) return admitted.result
     run = admitted.run
   } else {
-    // Interrupted while running: take the lock again (it is ours) and resume with the next attempt.
-    const lock = lockName(run)
-    if (lock !== undefined) await deps.store.leases.acquire(lock, run.id, run.settings.timeoutMs + deps.timings.leaseMs * 3)
-    await deps.store.runs.update(run.id, { attempts: run.attempts + 1 }, { state: 'running', note: `attempt ${run.attempts + 1}: resumed after an interruption, with the same plan` })
-    run = { ...run, attempts: run.attempts + 1 }
+    const resumed = await resume(deps, run)
+    if (!resumed.go) return resumed.result
+    run = resumed.run
   }
 
   const started = run.startedAt ?? deps.clock.now()
@@ -157,11 +190,14 @@ export async function handleRun (deps: RunnerDeps, job: Job<RunJob>, ctx: JobCon
     const timedOut = timeout.signal.aborted
     if (!timedOut && isRetryable(err) && deps.clock.now() < deadline) {
       const note = `attempt ${run.attempts} failed and will be retried: ${(err as Error).message}`
-      await deps.store.transaction(async (tx) => {
-        await tx.runs.transition(run.id, ['running'], 'queued', note, { reason: (err as Error).message })
+      const requeued = await deps.store.transaction(async (tx) => {
+        if (!(await tx.runs.transition(run.id, ['running'], 'queued', note, { reason: (err as Error).message }))) return false
         const lock = lockName(run)
         if (lock !== undefined) await tx.leases.release(lock, run.id)
+        return true
       })
+      // Not requeued: the run moved on meanwhile (another process ended it); nothing to retry.
+      if (!requeued) return { status: 'done' }
       log.warn({ err }, note)
       return { status: 'retry', delayMs: backoffMs(run.attempts, deps.timings, deps.random), error: (err as Error).message }
     }
@@ -175,7 +211,11 @@ export async function handleRun (deps: RunnerDeps, job: Job<RunJob>, ctx: JobCon
   const line = outcome.status === 'skipped' ? outcome.reason : outcome.summary
   // A dry run keeps the gates' "would be …" notes as its reason: they are what it reports.
   const reason = outcome.status === 'succeeded' ? (run.dryRun ? run.reason : null) : line
-  await finishRun(deps, run, ['running'], to, { reason, outcome, skipSource: outcome.status === 'skipped' ? 'action' : null, note: line, durationMs })
+  // No row moved: another process ended this run meanwhile (it took the job over); its end stands.
+  if (!(await finishRun(deps, run, ['running'], to, { reason, outcome, skipSource: outcome.status === 'skipped' ? 'action' : null, note: line, durationMs }))) {
+    log.warn({ state: to }, 'the run had moved on when its action returned; its outcome is not recorded over the state it reached')
+    return { status: 'done' }
+  }
   deps.metrics.runDuration.observe({ action: run.action }, durationMs / 1000)
   return { status: 'done' }
 }

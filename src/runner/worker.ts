@@ -8,8 +8,11 @@
  *   lost its lease through its AbortSignal.
  * - The worker sleeps until woken (an in-process signal when intake commits, LISTEN/NOTIFY on
  *   PostgreSQL for other replicas) or until the poll interval passes, its fallback.
+ * - A renewal that fails (the store did not answer) is not a renewal: the handler is aborted at
+ *   once, while the lease it had is still valid, rather than working on past a lease that may lapse.
  * - Stopping stops claiming, then waits for the handlers in flight up to a grace period; those
- *   still running are aborted and their leases released, so another process resumes them at once.
+ *   still running are aborted, and each lease is released only once its handler has settled (up
+ *   to settleMs), so no other process resumes a job whose request is still in flight here.
  */
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
@@ -46,6 +49,13 @@ export interface WorkerOptions<Payload> {
   readonly concurrency: number
   /** Called when a job is claimed after its lease ran out (a takeover after a crash or a stall). */
   readonly onTakeover?: (job: Job<Payload>) => void
+  /** Called when renewing a job's lease failed (its handler is then aborted). */
+  readonly onRenewalFailed?: (job: Job<Payload>) => void
+  /**
+   * At stop, how long an aborted handler may take to settle before its lease is released; one that
+   * takes longer keeps its lease (no longer renewed) until it runs out. Default: one lease.
+   */
+  readonly settleMs?: number
   /**
    * Awaited before each claim: work that must let something more urgent go first waits here.
    * True when it had to wait: the worker then claims one job, not as many as it has room for.
@@ -60,14 +70,16 @@ export interface Worker {
   idle(): Promise<void>
   /** Handlers running now. */
   busy(): number
-  /** Stops claiming, waits up to graceMs for handlers, aborts the rest and releases their leases. */
+  /** Stops claiming, waits up to graceMs for handlers, aborts the rest and releases each lease once its handler settled. */
   stop(graceMs: number): Promise<void>
 }
 
 export function startWorker<Payload> (options: WorkerOptions<Payload>): Worker {
   const { queue, jobs, handler, clock, log, owner } = options
   const renewMs = options.renewMs ?? Math.max(1, Math.floor(options.leaseMs / 3))
-  const running = new Map<string, { readonly controller: AbortController, done: Promise<void> }>()
+  const settleMs = options.settleMs ?? options.leaseMs
+  /** controller: the handler's signal; finished: stops renewing the lease; done: the job ended here. */
+  const running = new Map<string, { readonly controller: AbortController, readonly finished: AbortController, done: Promise<void> }>()
   /** Jobs whose lease stop() gave back: their end is not recorded, another process resumes them. */
   const released = new Set<string>()
   const stopping = new AbortController()
@@ -89,9 +101,18 @@ export function startWorker<Payload> (options: WorkerOptions<Payload>): Worker {
         return false
       }
       const held = await jobs.renew(job.id, owner, options.leaseMs).catch((err: unknown) => {
-        jobLog.warn({ err }, 'renewing the lease failed; trying again')
-        return true
+        jobLog.error({ err }, 'renewing the lease failed: the work is aborted; the job is taken up again once its lease runs out')
+        options.onRenewalFailed?.(job)
+        return undefined
       })
+      // Not knowing whether the lease is still ours is not holding it: stop the work now, while
+      // the lease last renewed is still valid, rather than act past it. (Work that ended while
+      // the renewal was under way records its end as usual.)
+      if (held === undefined) {
+        if (done.aborted) return false
+        controller.abort(new Error('lease renewal failed'))
+        return true
+      }
       if (!held) {
         jobLog.warn('lease lost: another process took the job over')
         controller.abort(new Error('lease lost'))
@@ -101,10 +122,9 @@ export function startWorker<Payload> (options: WorkerOptions<Payload>): Worker {
     return false
   }
 
-  async function execute (job: Job<Payload>, controller: AbortController): Promise<void> {
+  async function execute (job: Job<Payload>, controller: AbortController, finished: AbortController): Promise<void> {
     // `log` names the queue already (a binding given twice is written twice).
     const jobLog = log.child({ jobId: job.id, key: job.key, attempt: job.attempts })
-    const finished = new AbortController()
     const leaseLost = holdLease(job, controller, finished.signal, jobLog)
     let result: JobResult
     try {
@@ -141,9 +161,9 @@ export function startWorker<Payload> (options: WorkerOptions<Payload>): Worker {
       }
       for (const job of claimed) {
         if (job.takenOver) options.onTakeover?.(job)
-        const entry = { controller: new AbortController(), done: Promise.resolve() }
+        const entry = { controller: new AbortController(), finished: new AbortController(), done: Promise.resolve() }
         running.set(job.id, entry)
-        entry.done = execute(job, entry.controller).finally(() => {
+        entry.done = execute(job, entry.controller, entry.finished).finally(() => {
           running.delete(job.id)
           wake()
         })
@@ -187,16 +207,32 @@ export function startWorker<Payload> (options: WorkerOptions<Payload>): Worker {
       const timer = new AbortController()
       const graceOver = clock.sleep(graceMs, timer.signal).then(() => true, () => false)
       const allDone = Promise.all(inFlight.map(([, r]) => r.done)).then(() => false)
-      if (await Promise.race([allDone, graceOver])) {
-        log.warn({ queue, jobs: running.size }, 'grace period over: releasing the leases of the jobs still running, for another process to resume')
-        for (const [id, r] of running) {
-          released.add(id)
-          await jobs.retry(id, owner, 0, 'lease released at shutdown').catch((err: unknown) => { log.error({ err, jobId: id }, 'could not release a lease; it runs out instead') })
-          r.controller.abort(new Error('shutting down'))
-        }
+      if (!(await Promise.race([allDone, graceOver]))) {
+        timer.abort()
+        return
       }
       timer.abort()
-      await Promise.allSettled(inFlight.map(([, r]) => r.done))
+      // Abort first, release after: a lease given back while the handler's request is still in
+      // flight lets another process resume the run and act a second time.
+      const left = [...running.entries()]
+      log.warn({ queue, jobs: left.length }, 'grace period over: aborting the jobs still running; each lease is given back once its handler has stopped')
+      const settleTimer = new AbortController()
+      const settleOver = clock.sleep(settleMs, settleTimer.signal).then(() => false, () => false)
+      for (const [id, r] of left) {
+        released.add(id)
+        r.controller.abort(new Error('shutting down'))
+      }
+      await Promise.all(left.map(async ([id, r]) => {
+        if (await Promise.race([r.done.then(() => true), settleOver])) {
+          await jobs.retry(id, owner, 0, 'lease released at shutdown').catch((err: unknown) => { log.error({ err, jobId: id }, 'could not release a lease; it runs out instead') })
+          return
+        }
+        // Still running after its abort: keep the lease (no longer renewed), so nobody resumes the
+        // job before it runs out; by then this process is gone or the handler has stopped.
+        r.finished.abort()
+        log.error({ queue, jobId: id, settleMs }, 'a job did not stop within settleMs of its abort: its lease is not given back early, it runs out')
+      }))
+      settleTimer.abort()
     },
   }
 }

@@ -10,7 +10,8 @@
  */
 import type { Selectable } from 'kysely'
 import type { Outcome } from '../domain/outcome.js'
-import type { Run, RunState, TimelineEntry, Verification } from '../domain/runs.js'
+import { canTransition, FINAL_STATES, illegalFrom, type Run, type RunState, type TimelineEntry, type Verification } from '../domain/runs.js'
+import { DtrError } from '../errors.js'
 import { targetKey, type Target } from '../domain/target.js'
 import type { StoreContext } from './context.js'
 import type { RunsTable } from './schema.js'
@@ -49,8 +50,10 @@ export interface NewRun {
   readonly plan: unknown
   readonly facts: Record<string, unknown>
   readonly settings: RunSettings
-  /** The first timeline note. */
+  /** The first timeline entry's note, `planned` (SPEC 8: a timeline starts with what was planned). */
   readonly note: string
+  /** The note of the state planning put it in (`queued`, `skipped`, …), its second entry. */
+  readonly stateNote?: string
 }
 
 /** A run as the runner works with it: the API's view plus what only the runner needs. */
@@ -97,7 +100,11 @@ export interface RunStore {
   view(id: string): Promise<Run | undefined>
   list(filter: RunFilter): Promise<{ runs: Run[], nextCursor: string | null }>
   byProblem(problemId: string, kind?: 'problem' | 'security'): Promise<Run[]>
-  /** Moves the run to `to` if it is in one of `from`; true when it did. Writes the timeline entry. */
+  /**
+   * Moves the run to `to` if it is in one of `from`; true when it did, false when the run had
+   * moved on (the caller must then not act as if it had). Writes the timeline entry. A move the
+   * state machine (domain/runs.ts) does not allow is refused with an error, whatever the row holds.
+   */
   transition(id: string, from: readonly RunState[], to: RunState, note: string, change?: RunChange): Promise<boolean>
   /** Sets fields without a state change (a verdict, a note); writes a timeline entry when `note` is given. */
   update(id: string, change: RunChange, note?: { state: RunState, note: string }): Promise<void>
@@ -113,9 +120,10 @@ export interface RunStore {
   pending(): Promise<number>
 }
 
-const FINAL: readonly RunState[] = ['succeeded', 'failed', 'skipped', 'dry_run', 'cancelled', 'expired']
-
-/** Pure: `Deployment/shop/checkout`. */
+/** A move the state machine does not allow: a bug in the caller, never written. */
+function refuse (from: readonly RunState[], to: RunState): never {
+  throw new DtrError('DTR_ERR_INTERNAL', `illegal run transition ${from.join('|')} → ${to}: the state machine (domain/runs.ts) does not allow it`)
+}
 
 const iso = (ms: number): string => new Date(ms).toISOString()
 
@@ -224,6 +232,8 @@ export function createRunStore ({ db, dialect, clock }: StoreContext): RunStore 
   return {
     async insert (runs) {
       if (runs.length === 0) return []
+      // Every run starts `planned`: the state it is inserted in must be one planning can move to.
+      for (const r of runs) if (r.state !== 'planned' && !canTransition('planned', r.state)) refuse(['planned'], r.state)
       const now = clock.now()
       const inserted = await db.insertInto('runs').values(runs.map((r) => ({
         id: r.id,
@@ -259,7 +269,10 @@ export function createRunStore ({ db, dialect, clock }: StoreContext): RunStore 
         updated_at: now,
       }))).onConflict((oc) => oc.column('key').doNothing()).returning('id').execute()
       const ids = new Set(inserted.map((r) => r.id))
-      const events = runs.filter((r) => ids.has(r.id)).map((r) => ({ run_id: r.id, at: now, state: r.state, note: r.note }))
+      const events = runs.filter((r) => ids.has(r.id)).flatMap((r) => [
+        { run_id: r.id, at: now, state: 'planned', note: r.note },
+        ...(r.state === 'planned' ? [] : [{ run_id: r.id, at: now, state: r.state, note: r.stateNote ?? r.state }]),
+      ])
       if (events.length > 0) await db.insertInto('run_events').values(events).execute()
       return [...ids]
     },
@@ -295,9 +308,10 @@ export function createRunStore ({ db, dialect, clock }: StoreContext): RunStore 
     },
 
     async transition (id, from, to, note, change = {}) {
+      if (from.length === 0 || illegalFrom(from, to).length > 0) refuse(from, to)
       const now = clock.now()
       const result = await db.updateTable('runs')
-        .set({ ...changes(change), state: to, updated_at: now, ...(FINAL.includes(to) && change.endedAt === undefined ? { ended_at: now } : {}) })
+        .set({ ...changes(change), state: to, updated_at: now, ...(FINAL_STATES.has(to) && change.endedAt === undefined ? { ended_at: now } : {}) })
         .where('id', '=', id).where('state', 'in', [...from])
         .executeTakeFirst()
       if (Number(result.numUpdatedRows) === 0) return false

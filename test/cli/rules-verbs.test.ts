@@ -97,7 +97,8 @@ t.test('simulate shows the gates a run would meet now, from the store beside the
   // What a running service left in its store: a live rollback of shop/checkout 10 minutes ago, and the kill switch on.
   const store = await createStore(await openSqlite(w.env.DTR_DATA_DIR), { clock: { now: () => NOW + 20_000, sleep: async () => {} } })
   await store.runs.insert([{ id: 'earlier-run', key: 'earlier', kind: 'problem', problemId: 'P-OLD', displayId: 'P-1', occurrence: 1, notificationId: 'n', rule: 'rollback-bad-deploy', step: 0, entityId: 'SERVICE-1', action: 'kubernetes.rollback', target: { kind: 'Deployment', namespace: 'shop', name: 'checkout' }, state: 'queued', reason: null, skipSource: null, dryRun: false, params: {}, plan: null, facts: {}, settings: { timeoutMs: 1, verifyAfterMs: 1, cooldownMs: 1, approvalTimeoutMs: 1, approval: false, steps: 1 }, note: 'earlier' }])
-  await store.runs.transition('earlier-run', ['queued'], 'succeeded', 'done', { startedAt: NOW + 20_000 })
+  await store.runs.transition('earlier-run', ['queued'], 'running', 'go', { startedAt: NOW + 20_000 })
+  await store.runs.transition('earlier-run', ['running'], 'succeeded', 'done')
   await store.close()
   const io = capture()
   t.equal(await simulate(join(w.dir, 'payload.json'), {}, w.env, io, () => NOW + 30_000), 0, io.stderr)

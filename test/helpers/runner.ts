@@ -78,6 +78,8 @@ export interface LoopOptions {
   readonly runners?: readonly boolean[]
   /** Load shedding of every replica (`{ maxInFlight: 0 }`: every webhook gets a 503). */
   readonly underPressure?: UnderPressureOptions
+  /** What each replica's app gets instead of its store (a wrapper that pauses or counts; test/helpers/interleave.ts). */
+  readonly wrapStore?: (store: Store, replica: number) => Store
 }
 
 export async function startLoop (t: Test, options: LoopOptions = {}): Promise<Loop> {
@@ -103,8 +105,9 @@ export async function startLoop (t: Test, options: LoopOptions = {}): Promise<Lo
   const replicas: Array<{ app: FastifyInstance, store: Store }> = []
   const open = async (): Promise<void> => {
     for (let i = 0; i < (options.replicas ?? 1); i++) {
-      const store = await createStore(await engine.open(t, location), { clock })
-      t.teardown(() => store.close())
+      const opened = await createStore(await engine.open(t, location), { clock })
+      t.teardown(() => opened.close())
+      const store = options.wrapStore?.(opened, i) ?? opened
       // The Dynatrace client waits real (short) times between retries; the runner's clock is the test's.
       const { client } = startClient(t, dt.url)
       const app = await buildApp({

@@ -78,7 +78,7 @@ t.test('runs and problems to read', async (t) => {
 
   const one = await loop.app.inject({ url: `/api/runs/${run?.id ?? ''}`, headers: alice })
   check(t, '/api/runs/{id}', 'get', 200, one.json())
-  t.match(one.json().timeline, [{ state: 'queued' }, { state: 'running' }, { state: 'succeeded' }])
+  t.match(one.json().timeline, [{ state: 'planned' }, { state: 'queued' }, { state: 'running' }, { state: 'succeeded' }])
 
   const byProblem = await loop.app.inject({ url: `/api/problems/${loop.problem.displayId}`, headers: alice })
   t.equal(byProblem.statusCode, 200)
@@ -110,7 +110,7 @@ t.test('approval: the run waits with a comment saying how, approving runs it, th
   check(t, '/api/runs/{id}/approve', 'post', 200, res.json())
   t.match(res.json(), { state: 'queued', approvedBy: 'alice (for bob)' })
   await loop.settle()
-  t.match(await loop.store.runs.view(loop.runId), { state: 'succeeded', approvedBy: 'alice (for bob)', timeline: [{}, { state: 'awaiting_approval' }, { state: 'queued', note: /approved by alice \(for bob\) from .*: checked the dashboards/ }, { state: 'running' }, { state: 'succeeded' }] })
+  t.match(await loop.store.runs.view(loop.runId), { state: 'succeeded', approvedBy: 'alice (for bob)', timeline: [{ state: 'planned' }, { state: 'queued' }, { state: 'awaiting_approval' }, { state: 'queued', note: /approved by alice \(for bob\) from .*: checked the dashboards/ }, { state: 'running' }, { state: 'succeeded' }] })
   const result = loop.comments()[1] ?? ''
   t.match(result, /^✅ kubernetes\.restart succeeded on Deployment shop\/checkout/)
   t.match(result, /\*\*Approved by:\*\* alice \(for bob\)/)

@@ -12,7 +12,7 @@ import { postgresEngine, skipWithoutPostgres } from '../helpers/store.js'
 
 const PROBE = `export default ({ defineAction, z }) => defineAction({
   name: 'test.probe',
-  description: 'Counts how many runs execute at once, across every replica of the test process',
+  description: 'Counts how many runs execute at once, across every replica of the test process; holds while the test says so',
   entityTypes: '*',
   params: z.object({}).strict(),
   needsTarget: true,
@@ -21,14 +21,16 @@ const PROBE = `export default ({ defineAction, z }) => defineAction({
     g.running++
     g.max = Math.max(g.max, g.running)
     g.runs.push(ctx.runId)
-    // Widen the window in which a second run on the target would overlap.
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    g.entered?.(ctx.runId)
+    // No sleep widens a window: the test holds the first run here until it has seen every other
+    // run try for the target and wait for its lock.
+    if (g.hold !== undefined) await g.hold
     g.running--
     return { status: 'succeeded', summary: 'probed ' + ctx.target.name }
   },
 })
 `
-interface Probe { running: number, max: number, runs: string[] }
+interface Probe { running: number, max: number, runs: string[], hold?: Promise<void> | undefined, entered?: ((runId: string) => void) | undefined }
 const probe = (): Probe => ((globalThis as { __probe?: Probe }).__probe ??= { running: 0, max: 0, runs: [] })
 
 t.test('three replicas on one PostgreSQL', { skip: skipWithoutPostgres }, async (t) => {
@@ -46,22 +48,53 @@ t.test('three replicas on one PostgreSQL', { skip: skipWithoutPostgres }, async 
     const dir = mkdtempSync(join(tmpdir(), 'dtr-probe-'))
     t.teardown(() => rmSync(dir, { recursive: true, force: true }))
     writeFileSync(join(dir, 'probe.mjs'), PROBE)
+    // Every replica's store counts the run jobs put back to wait for the target's lock.
+    const lockWaits = { jobs: new Set<string>(), onWait: (_jobs: number): void => {} }
     const loop = await startLoop(t, {
       engine: postgresEngine,
       replicas: 3,
+      wrapStore: (store) => ({
+        ...store,
+        jobs: {
+          ...store.jobs,
+          async retry (id, owner, delayMs, error) {
+            const done = await store.jobs.retry(id, owner, delayMs, error)
+            if (error.startsWith('waiting for the lock on ')) {
+              lockWaits.jobs.add(id)
+              lockWaits.onWait(lockWaits.jobs.size)
+            }
+            return done
+          },
+        },
+      }),
       rules: `mode: live\ndefaults: { cooldown: 0s, timeout: 10m }\nplugins: [${join(dir, 'probe.mjs')}]\nrules:\n  - name: probe\n    on: problem\n    when: { entityTypes: [SERVICE] }\n    approval: true\n    actions: [{ use: test.probe }]\n`,
     })
     const problems = await Promise.all(Array.from({ length: 20 }, async (_, i) => loop.addProblem('checkout', `Failure ${i}`)))
     await Promise.all(problems.map(async (p, i) => loop.notify(p, undefined, i % 3)))
     await loop.settle()
-    // Every run waits for approval; approved all at once, all 20 are queued together, and every
-    // replica's workers reach for them: only the target's lock keeps them apart.
     const waiting = (await loop.store.runs.list({ limit: 50, state: 'awaiting_approval' })).runs
     t.equal(waiting.length, 20)
+    // The first run to start is held inside its action; the test goes on once each of the 19
+    // others has been tried by some replica and put back to wait for the target's lock — or as
+    // soon as a second run starts while the first is held (the lock failed).
+    let release: () => void = () => {}
+    const g = probe()
+    g.hold = new Promise<void>((resolve) => { release = resolve })
+    let checkpoint: () => void = () => {}
+    const reached = new Promise<void>((resolve) => { checkpoint = resolve })
+    g.entered = () => { if (g.runs.length > 1) checkpoint() }
+    lockWaits.onWait = (jobs) => { if (jobs >= 19) checkpoint() }
+    // Approved all at once, all 20 are queued together and every replica's workers reach for them.
     await Promise.all(waiting.map(async (r, i) => loop.replicas[i % 3]?.app.inject({ method: 'POST', url: `/api/runs/${r.id}/approve`, headers: { authorization: 'Bearer alice-admin-token' }, payload: {} })))
-    for (let i = 0; i < 60 && probe().runs.length < 20; i++) await loop.advance(1_000)
-    t.equal(probe().runs.length, 20, 'all 20 ran')
-    t.equal(probe().max, 1, 'never two at once on the target')
+    for (const r of loop.replicas) r.app.runner.wake()
+    await reached
+    t.equal(g.runs.length, 1, 'while one run acts on the target, no other starts')
+    t.equal(lockWaits.jobs.size, 19, 'every other run was tried and waits for the lock')
+    g.hold = undefined
+    release()
+    for (let i = 0; i < 60 && g.runs.length < 20; i++) await loop.advance(1_000)
+    t.equal(g.runs.length, 20, 'all 20 ran')
+    t.equal(g.max, 1, 'never two at once on the target')
     t.equal((await loop.store.runs.list({ limit: 50, state: 'succeeded' })).runs.length, 20)
   })
 

@@ -60,14 +60,37 @@ eachEngine(t, async (t, engine) => {
     const view = await store.runs.view(r.id)
     t.match(view, { state: 'succeeded', attempts: 1, outcome: { status: 'succeeded', summary: 'done' }, createdAt: '2024-05-01T10:00:00.000Z', updatedAt: '2024-05-01T10:00:03.000Z' })
     t.same(view?.timeline, [
-      { at: '2024-05-01T10:00:00.000Z', state: 'queued', note: 'planned: rule rollback matched' },
+      { at: '2024-05-01T10:00:00.000Z', state: 'planned', note: 'planned: rule rollback matched' },
+      { at: '2024-05-01T10:00:00.000Z', state: 'queued', note: 'queued' },
       { at: '2024-05-01T10:00:01.000Z', state: 'running', note: 'attempt 1' },
       { at: '2024-05-01T10:00:03.000Z', state: 'succeeded', note: 'rolled back' },
     ])
     const record = await store.runs.get(r.id)
     t.equal(record?.endedAt, clock.now(), 'a final state sets ended_at')
     await store.runs.update(r.id, { verification: { verdict: 'resolved', at: '2024-05-01T10:10:00.000Z', note: 'closed' } }, { state: 'succeeded', note: 'verified: resolved' })
-    t.match(await store.runs.view(r.id), { verification: { verdict: 'resolved' }, timeline: { length: 4 } })
+    t.match(await store.runs.view(r.id), { verification: { verdict: 'resolved' }, timeline: { length: 5 } })
+  })
+
+  t.test('SPEC 8: a timeline starts with planned, then the state planning put the run in', async (t) => {
+    const store = await openTestStore(t, engine)
+    const queued = run({ stateNote: 'queued for the safety gates' })
+    const skipped = run({ state: 'skipped', reason: 'no target', stateNote: 'skipped when planned: no target' })
+    await store.runs.insert([queued, skipped])
+    t.match((await store.runs.view(queued.id))?.timeline, [{ state: 'planned', note: 'planned: rule rollback matched' }, { state: 'queued', note: 'queued for the safety gates' }])
+    t.match((await store.runs.view(skipped.id))?.timeline, [{ state: 'planned' }, { state: 'skipped', note: 'skipped when planned: no target' }])
+  })
+
+  t.test('the store refuses a move the state machine does not allow, whatever the row holds', async (t) => {
+    const store = await openTestStore(t, engine)
+    const r = run()
+    await store.runs.insert([r])
+    await t.rejects(store.runs.transition(r.id, ['queued'], 'expired', 'no'), { code: 'DTR_ERR_INTERNAL', message: /illegal run transition queued → expired/ }, 'queued never expires (only an approval does)')
+    await t.rejects(store.runs.transition(r.id, ['queued', 'succeeded'], 'running', 'no'), /succeeded\|?.*→ running|illegal run transition/, 'one illegal source refuses the whole move')
+    t.equal((await store.runs.get(r.id))?.state, 'queued', 'nothing written')
+    t.match((await store.runs.view(r.id))?.timeline, { length: 2 })
+    t.ok(await store.runs.transition(r.id, ['queued'], 'failed', 'action gone'), 'queued → failed: an action no longer registered')
+    await t.rejects(store.runs.transition(r.id, ['failed'], 'queued', 'revive'), /illegal run transition failed → queued/, 'a final state is never left')
+    await t.rejects(store.runs.insert([run({ state: 'running' })]), /illegal run transition planned → running/, 'a run is never inserted running')
   })
 
   t.test('list pages newest first by cursor, and filters by problem (PID or display id) and state', async (t) => {
@@ -180,7 +203,10 @@ eachEngine(t, async (t, engine) => {
     const unfinished = run({ problemId: 'PC', key: 'unfinished' })
     await store.problems.open({ kind: 'problem', problemId: 'PO', displayId: null, occurrence: 1, source: 'webhook' })
     await store.runs.insert([closed, open, pending, unfinished])
-    for (const r of [closed, open, pending]) await store.runs.transition(r.id, ['queued'], 'succeeded', 'done')
+    for (const r of [closed, open, pending]) {
+      await store.runs.transition(r.id, ['queued'], 'running', 'go')
+      await store.runs.transition(r.id, ['running'], 'succeeded', 'done')
+    }
     const delivered = await store.outbox.add({ key: `result:${closed.id}`, runId: closed.id, kind: 'comment', problemId: 'PC', payload: {}, marker: 'm1' })
     await store.outbox.delivered(delivered as string)
     await store.outbox.add({ key: `result:${pending.id}`, runId: pending.id, kind: 'comment', problemId: 'PC', payload: {}, marker: 'm2' })
@@ -188,7 +214,8 @@ eachEngine(t, async (t, engine) => {
     clock.advance(40 * DAY)
     const young = run({ problemId: 'PC', key: 'young' })
     await store.runs.insert([young])
-    await store.runs.transition(young.id, ['queued'], 'succeeded', 'done')
+    await store.runs.transition(young.id, ['queued'], 'running', 'go')
+    await store.runs.transition(young.id, ['running'], 'succeeded', 'done')
     const result = await store.retention.pruneBatch(clock.now() - 30 * DAY, 100)
     t.equal(result.runs, 1, 'only the finished run of the closed problem')
     t.equal(await store.runs.get(closed.id), undefined)
