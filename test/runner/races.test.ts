@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import pino from 'pino'
 import t from 'tap'
 import { NOT_STARTED_STATES } from '../../src/domain/runs.js'
+import { systemClock } from '../../src/clock.js'
 import { approve } from '../../src/runner/approvals.js'
 import type { Store } from '../../src/store/index.js'
 import { pauseBeforeTransition } from '../helpers/interleave.js'
@@ -61,7 +62,7 @@ for (const engine of engines) {
         wrapStore: (store) => {
           // Bob's approval, on another replica, commits while Alice's request waits to write.
           interleaving = pauseBeforeTransition(store, (c) => c.to === 'queued' && c.from.includes('awaiting_approval'), async (s, call) => {
-            other = await approve({ store: s, log: pino({ level: 'silent' }) }, call.id, { tokenName: 'bob', from: 'replica 2' })
+            other = await approve({ store: s, log: pino({ level: 'silent' }), clock: systemClock }, call.id, { tokenName: 'bob', from: 'replica 2' })
           })
           return interleaving.store
         },
