@@ -4,7 +4,7 @@
  */
 import { z } from 'zod'
 import { RUN_STATES, runSchema } from '../../domain/runs.js'
-import { explanationSchema } from './report.js'
+import { explanationSchema } from './evidence-schemas.js'
 
 export const errorSchema = z.object({
   code: z.string().meta({ example: 'DTR_ERR_NOT_FOUND' }),
