@@ -119,7 +119,7 @@ export const defaultsSchema = z.strictObject({
   timeout: described(durationSchema.default(2 * 60_000), 'Per action run, retries included. Default 2m.'),
   maxTargetsPerProblem: described(z.int({ error: 'expected a whole number' }).positive({ error: 'must be at least 1' }).default(5), 'A problem resolving to more distinct targets than this (across rules) acts on none. Default 5.'),
   approvalTimeout: described(durationSchema.default(60 * 60_000), 'A run awaiting approval this long becomes `expired`. Default 1h.'),
-  maxRecurrences: described(maxRecurrencesSchema.default({ count: 3, per: 24 * 3_600_000 }), 'The recurrence gate: when the same action already succeeded live on the same target for `count` other problems within `per`, the run is skipped (the fix does not last). Default { count: 3, per: 24h }; count 0 turns it off.'),
+  maxRecurrences: described(maxRecurrencesSchema.prefault({ count: 3, per: '24h' }), 'The recurrence gate: when the same action already succeeded live on the same target for `count` other problems within `per`, the run is skipped (the fix does not last). Default { count: 3, per: 24h }; count 0 turns it off.'),
 }, { error: 'expected a map' })
 
 const namespaceName = z.string({ error: 'expected a namespace name' }).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { error: (issue) => `${JSON.stringify(issue.input)} is not a Kubernetes namespace name` })
