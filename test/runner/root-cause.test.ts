@@ -55,7 +55,7 @@ t.test('the root cause is the one candidate, also when not impacted: from the AP
       t.match(runs, [{ state: 'succeeded', entityId: rootCause, target: { kind: 'Deployment', namespace: 'shop', name: 'payments' } }])
       t.equal(runs.length, 1, 'the impacted checkout service is not a candidate')
       const view = (await loop.app.inject({ method: 'GET', url: `/api/problems/${problem.problemId}`, headers: admin })).json()
-      t.match(view.explanations, [{ rule: 'restart-root-cause', matched: true, reason: null, entities: [{ entityId: rootCause, matched: true, target: { name: 'payments' }, targetSource: String }] }])
+      t.match(view.explanations, [{ rule: 'restart-root-cause', matched: true, reason: null, entities: [{ entityId: rootCause, matched: true, target: { name: 'payments' }, targetSource: String, targetNote: String, tried: [{ source: String, note: String }] }], runs: [{ action: 'kubernetes.restart', entityId: rootCause, status: 'planned' }] }])
     })
   }
 })
