@@ -13,7 +13,6 @@ import type { Store } from '../../store/index.js'
 import { reportQuery, reportSchema, type ExplanationView } from './evidence-schemas.js'
 import { errorSchema } from './schemas.js'
 
-
 /** The stored explanations as the API shows them. */
 export function explanationViews (stored: readonly StoredExplanation[]): ExplanationView[] {
   return stored.map((s) => {
