@@ -59,7 +59,7 @@ export function renderReport (report: Report): string {
     const live = p.live?.timeToResolveSeconds
     const dry = p.dry?.timeToResolveSeconds
     let verdict: string
-    if (live === undefined || dry === undefined) verdict = `only ${live === undefined ? 'dry-run' : 'live'} runs: nothing to compare against yet`
+    if (live === undefined || dry === undefined) verdict = live === undefined ? 'too few runs to compare: no live runs yet' : 'too few runs to compare: no dry-run runs (a dryRun: true twin of the rule gives the baseline)'
     else if (live.n < MIN_RUNS_TO_COMPARE || dry.n < MIN_RUNS_TO_COMPARE) verdict = `too few runs to compare (live n=${live.n}, dry-run n=${dry.n}; ${MIN_RUNS_TO_COMPARE} each are needed)`
     else if (live.p50 !== null && dry.p50 !== null) verdict = live.p50 < dry.p50 ? `live resolves faster: median ${seconds(live.p50)} against ${seconds(dry.p50)} without the action` : `live is not faster: median ${seconds(live.p50)} against ${seconds(dry.p50)} without the action`
     else verdict = 'no resolution times yet'

@@ -41,3 +41,13 @@ t.test('the problem\'s end from a body: ProblemDetailsJSONv2.endTime, Gen 3 even
   t.equal(endTimeOf({ 'event.end': String(at * 1e6) }), at)
   t.equal(endTimeOf('nope'), undefined)
 })
+
+t.test('the table: live beside dry-run, "too few runs to compare" under 10 on a side', async (t) => {
+  const { renderReport } = await import('../../src/cli/report-run.js')
+  const many = (dryRun: boolean, k: number, step: number): ReportRun[] => Array.from({ length: k }, (_, i) => run({ dryRun, state: dryRun ? 'dry_run' : 'succeeded', resolvedAt: at + (i + 1) * step }))
+  const few = renderReport(buildReport([...many(false, 9, 60_000), ...many(true, 12, 600_000)], { since: at, until: at }))
+  t.match(few, 'r / kubernetes.restart: too few runs to compare (live n=9, dry-run n=12; 10 each are needed)')
+  const enough = renderReport(buildReport([...many(false, 10, 60_000), ...many(true, 10, 60_000)], { since: at, until: at }))
+  t.match(enough, 'r / kubernetes.restart: live is not faster: median 5 min against 5 min without the action')
+  t.match(renderReport(buildReport([], { since: at, until: at })), 'No runs in this window.')
+})

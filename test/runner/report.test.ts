@@ -83,7 +83,7 @@ t.test('live against dry-run: runs by state, verdicts, and nearest-rank time to 
   t.match(out, /^RULE\s+ACTION\s+LIVE RUNS\s+VERDICTS R\/U\/\?\s+LIVE TIME TO RESOLVE\s+DRY-RUN RUNS/m)
   t.match(out, /^restart\s+kubernetes\.restart\s+4 \(4 succeeded\)\s+2\/2\/0\s+n=3 p50 4 min p90 30 min\s+–\s+–\s+–$/m)
   t.match(out, /^restart-shadow\s+kubernetes\.restart\s+–\s+–\s+–\s+2 \(2 dry_run\)\s+0\/2\/0\s+n=2 p50 20 min p90 40 min$/m)
-  t.match(out, 'restart / kubernetes.restart: only live runs: nothing to compare against yet')
+  t.match(out, 'restart / kubernetes.restart: too few runs to compare: no dry-run runs (a dryRun: true twin of the rule gives the baseline)')
   out = ''
   t.equal(await report({ since: '30d', url, token: 'alice-admin-token', json: true }, {}, io), 0)
   t.same(JSON.parse(out).rows, body.rows, '--json prints the API\'s report')
