@@ -120,3 +120,14 @@ t.test('dt-remediator report from the store (DTR_DATA_DIR), read-only', async (t
   t.equal(await report({ since: '30d' }, { DTR_DATA_DIR: freshDataDir(t) }, io), 1)
   t.match(out, /^report: no store in DTR_DATA_DIR/)
 })
+
+t.test('retention: a notification\'s explanation goes with it, once older than the cut-off', async (t) => {
+  const clock = manualClock(Date.parse('2026-01-01T00:00:00Z'))
+  const store = await openTestStore(t, undefined, { clock })
+  await store.evidence.saveExplanations('problem', 'PR', [{ notificationId: 'gone', step: 0, rule: 'r', occurrence: 1, explanation: { matched: false } }])
+  await store.retention.pruneBatch(clock.now() - 1, 100)
+  t.equal((await store.evidence.explanations('PR')).length, 1, 'younger than the cut-off: kept')
+  clock.advance(60_000)
+  await store.retention.pruneBatch(clock.now() - 1, 100)
+  t.equal((await store.evidence.explanations('PR')).length, 0, 'older, its notification gone: pruned')
+})
