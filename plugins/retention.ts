@@ -9,6 +9,7 @@
  * `longestWindowMs` (from the rules, once they have windows) longer than the retention stops
  * start-up.
  */
+import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Clock } from '../src/clock.js'
 import { ConfigError } from '../src/errors.js'
@@ -33,15 +34,20 @@ export interface RetentionOptions {
   readonly clock: Clock
 }
 
+/** The recurrence gate's windows that are on (count 0 is off and needs no history). */
+function recurrenceWindows (rules: FastifyInstance['rules']['current']['rules']): number[] {
+  return [rules.defaults.maxRecurrences, ...rules.rules.map((r) => r.maxRecurrences)].filter((m) => m.count > 0).map((m) => m.perMs)
+}
+
 const formatHours = (ms: number): string => `${Math.ceil(ms / 3_600_000)}h`
 
 export default fp<RetentionOptions>(async function retentionPlugin (fastify, options) {
   // The rules' own windows: every cooldown and every budget period.
   const rules = fastify.hasDecorator('rules') ? fastify.rules.current.rules : undefined
-  const ruleWindows = rules === undefined ? [] : [rules.defaults.cooldownMs, ...rules.rules.map((r) => r.cooldownMs), ...rules.budgets.map((b) => b.perMs)]
+  const ruleWindows = rules === undefined ? [] : [rules.defaults.cooldownMs, ...rules.rules.map((r) => r.cooldownMs), ...rules.budgets.map((b) => b.perMs), ...recurrenceWindows(rules)]
   const longestWindow = Math.max(options.longestWindowMs ?? 0, ...ruleWindows)
   if (longestWindow > options.retentionMs) {
-    throw new ConfigError('DTR_RETENTION', `must be at least the longest cooldown or budget window of the rules (${formatHours(longestWindow)}), or their facts would be pruned`)
+    throw new ConfigError('DTR_RETENTION', `must be at least the longest cooldown, recurrence or budget window of the rules (${formatHours(longestWindow)}), or their facts would be pruned`)
   }
   const interval = options.intervalMs ?? 10 * 60_000
   const limit = options.batch ?? 500

@@ -15,6 +15,9 @@ export interface Metrics {
   readonly dynatraceRequests: Counter<'operation' | 'status'>
   readonly pendingRuns: Gauge
   readonly rulesReloads: Counter<'outcome'>
+  /** Per run that counts in the report (SPEC 11): its start to its problem's resolution. */
+  readonly timeToResolve: Histogram<'rule' | 'action' | 'mode'>
+  readonly verdicts: Counter<'rule' | 'action' | 'verdict'>
   readonly writebackPending: Gauge
   readonly writebackOldest: Gauge
   readonly writebackFailed: Counter
@@ -63,5 +66,7 @@ export function createMetrics (options: { defaultMetrics?: boolean, now?: () => 
     leaseRenewalFailures: new Counter({ name: 'dtr_lease_renewal_failures_total', help: 'Job lease renewals that failed (the store did not answer); each aborted its job\'s work before the lease could run out', labelNames: ['queue'], registers: [registry] }),
     paused: new Gauge({ name: 'dtr_paused', help: '1 while the kill switch is on (PUT /api/pause): no new execution starts on any replica', registers: [registry] }),
     rulesReloads: new Counter({ name: 'dtr_rules_reloads_total', help: 'Rules file reloads (SIGHUP) by outcome: success, or failure (the previous rules stay)', labelNames: ['outcome'], registers: [registry] }),
+    timeToResolve: new Histogram({ name: 'dtr_time_to_resolve_seconds', help: 'From a run\'s start (live) or evaluation (dry-run) to its problem\'s resolution, for runs that ended succeeded or dry_run: live against dry-run is the action\'s effect', labelNames: ['rule', 'action', 'mode'], registers: [registry], buckets: [60, 120, 300, 600, 900, 1800, 3600, 7200, 14_400, 43_200, 86_400] }),
+    verdicts: new Counter({ name: 'dtr_verdicts_total', help: 'Verifications by rule, action and verdict (resolved, unresolved, unknown)', labelNames: ['rule', 'action', 'verdict'], registers: [registry] }),
   }
 }

@@ -10,6 +10,7 @@ import { Command, CommanderError } from 'commander'
 import { packageVersion } from '../version.js'
 import { registerBackup } from './backup.js'
 import { registerCheckConfig } from './check-config.js'
+import { registerReport } from './report.js'
 import { registerSendTest } from './send-test.js'
 import { registerServe } from './serve.js'
 import { registerSimulate } from './simulate.js'
@@ -49,7 +50,7 @@ export async function runCli (argv: readonly string[]): Promise<ExitCode> {
     .showHelpAfterError()
     .exitOverride()
     .addHelpText('after', '\nExit codes: 0 done, 1 failed, 2 usage. With no command, runs serve.')
-  for (const register of [registerServe, registerCheckConfig, registerSimulate, registerSendTest, registerBackup]) register(program, done)
+  for (const register of [registerServe, registerCheckConfig, registerSimulate, registerSendTest, registerBackup, registerReport]) register(program, done)
   const sim = await simVerbs()
   if (sim === undefined) notInstalled(program, done)
   else sim(program, done)

@@ -83,6 +83,10 @@ export interface ProblemFacts {
   /** `k8s.cluster.name` of the v2 problem. */
   readonly clusters: readonly string[]
   readonly security: SecurityFacts | undefined
+  /** The root-cause entity Davis identified (v2 `rootCauseEntity`, Gen 3 `root_cause_entity_id`), when it did. */
+  readonly rootCause?: { readonly id: string, readonly type: string | undefined, readonly name: string | undefined } | undefined
+  /** Gen 3 `dt.davis.mute.status: MUTED`: a person muted (or closed) it; nothing is planned. */
+  readonly muted?: boolean | undefined
 }
 
 export interface Enrichment {
@@ -99,6 +103,8 @@ export interface Enrichment {
   /** The window events were read in (ms epoch); undefined when they were not read (notes say why). */
   readonly eventsWindow: { readonly from: number, readonly to: number } | undefined
   readonly evidence: readonly Evidence[]
+  /** The root-cause entity with its details, when the problem names one: `when.rootCause` rules' one candidate. */
+  readonly rootCause?: ImpactedEntity | undefined
 }
 
 /** Pure: the problem as actions see it (`ctx.problem`). */
@@ -114,6 +120,18 @@ export function problemInfo (p: ProblemFacts): ProblemInfo {
     tags: p.tags.map(formatTag),
     startTime: p.startTime,
   }
+}
+
+/** Pure: an entity of the enrichment by id: an impacted one, else the root cause. */
+export function entityOf (e: Enrichment, id: string): ImpactedEntity | undefined {
+  return e.entities.find((x) => x.id === id) ?? (e.rootCause?.id === id ? e.rootCause : undefined)
+}
+
+/** Pure: the root-cause entity as a candidate, before (or without) its details. */
+export function rootCauseStub (p: ProblemFacts, impacted: readonly ImpactedEntity[], missing: string | undefined): ImpactedEntity | undefined {
+  const rc = p.rootCause
+  if (rc === undefined) return undefined
+  return impacted.find((x) => x.id === rc.id) ?? { id: rc.id, type: rc.type ?? typeOfId(rc.id) ?? 'UNKNOWN', name: rc.name ?? rc.id, details: undefined, missing }
 }
 
 export function entityRef (e: ImpactedEntity): EntityRef {

@@ -67,7 +67,10 @@ export const WORKFLOW_PROBLEM_BODY_TEMPLATE = `{
   "event.start": "{{ event()['event.start'] }}",
   "dt.davis.is_duplicate": {{ event().get('dt.davis.is_duplicate', false) | to_json }},
   "maintenance.is_under_maintenance": {{ event().get('maintenance.is_under_maintenance', false) | to_json }},
-  "dt.davis.last_reopen_timestamp": "{{ event().get('dt.davis.last_reopen_timestamp', '') }}"
+  "dt.davis.last_reopen_timestamp": "{{ event().get('dt.davis.last_reopen_timestamp', '') }}",
+  "root_cause_entity_id": "{{ event().get('root_cause_entity_id', '') }}",
+  "root_cause_entity_name": {{ event().get('root_cause_entity_name', '') | to_json }},
+  "dt.davis.mute.status": "{{ event().get('dt.davis.mute.status', '') }}"
 }`
 
 /** Dynatrace's default custom-integration payload, used when a webhook is configured without one. */

@@ -14,7 +14,7 @@
  * source.
  */
 import type { Logger } from 'pino'
-import { epochMs, normalizeState, severityOfCategory, typeOfId, type EntityDeploymentEvent, type EntityDetails, type Enrichment, type Evidence, type ImpactedEntity, type ProblemFacts } from '../domain/enrichment.js'
+import { epochMs, normalizeState, rootCauseStub, severityOfCategory, typeOfId, type EntityDeploymentEvent, type EntityDetails, type Enrichment, type Evidence, type ImpactedEntity, type ProblemFacts } from '../domain/enrichment.js'
 import type { NotificationKind } from '../domain/payload.js'
 import { DEPLOYMENT_LOOKBACK_MS } from '../domain/rules/match.js'
 import { formatDuration } from '../domain/rules/duration.js'
@@ -98,6 +98,7 @@ function withProblem (base: ProblemFacts, p: Problem): ProblemFacts {
     maintenanceEntities: [...new Set([...base.maintenanceEntities, ...evidence.filter((e) => e.evidenceType === 'MAINTENANCE_WINDOW' && e.entityId !== undefined).map((e) => e.entityId as string)])],
     underMaintenance: base.underMaintenance ?? (evidence.some((e) => e.evidenceType === 'MAINTENANCE_WINDOW' && e.entityId === undefined) ? true : undefined),
     clusters: p['k8s.cluster.name'] ?? base.clusters,
+    rootCause: p.rootCauseEntity == null ? base.rootCause : { id: p.rootCauseEntity.entityId.id, type: p.rootCauseEntity.entityId.type, name: p.rootCauseEntity.name },
   }
 }
 
@@ -171,6 +172,9 @@ export function notificationFacts (n: NotificationInput): { problem: ProblemFact
     maintenanceEntities: [],
     clusters: [],
     security: undefined,
+    // A Gen 3 workflow body (WORKFLOW_PROBLEM_BODY_TEMPLATE): the root cause and the mute status under their Davis names.
+    rootCause: str(body.root_cause_entity_id) === undefined ? undefined : { id: str(body.root_cause_entity_id) as string, type: typeOfId(str(body.root_cause_entity_id) as string), name: str(body.root_cause_entity_name) },
+    muted: str(body['dt.davis.mute.status'])?.trim().toUpperCase() === 'MUTED' ? true : undefined,
   }
   const v2 = problemSchema.safeParse(body.ProblemDetailsJSONv2)
   let evidence: Evidence[] = []
@@ -210,6 +214,7 @@ export async function enrich (n: NotificationInput, options: EnrichOptions): Pro
       deploymentEvents: [],
       eventsWindow: undefined,
       evidence: base.evidence,
+      rootCause: rootCauseStub(base.problem, base.entities.map((e) => ({ ...e, missing: 'DTR_DYNATRACE_URL is not set' })), 'DTR_DYNATRACE_URL is not set'),
     }
   }
 
@@ -244,9 +249,18 @@ export async function enrich (n: NotificationInput, options: EnrichOptions): Pro
     return { ...e, type: e.type === 'UNKNOWN' ? got.type ?? e.type : e.type, name: e.name === e.id ? got.displayName ?? e.name : e.name, details: got }
   })
 
+  // The root cause (when:rootCause), read like an impacted entity when it is not one.
+  let rootCause = rootCauseStub(problem, entities, undefined)
+  if (rootCause !== undefined && rootCause.details === undefined && rootCause.missing === undefined) {
+    const got = await read(rootCause.id)
+    if (typeof got === 'string') notes.push(`the root-cause entity ${rootCause.id} could not be read: ${got}`)
+    rootCause = typeof got === 'string' ? { ...rootCause, missing: got } : { ...rootCause, type: rootCause.type === 'UNKNOWN' ? got.type ?? rootCause.type : rootCause.type, name: rootCause.name === rootCause.id ? got.displayName ?? rootCause.name : rootCause.name, details: got }
+  }
+  const candidates = rootCause === undefined || entities.includes(rootCause) ? entities : [...entities, rootCause]
+
   // The walk to the workloads: a level at a time, each level's reads in parallel.
   const related: Record<string, EntityDetails> = {}
-  let frontier = entities.flatMap((e) => (e.details === undefined ? [] : [e.details]))
+  let frontier = candidates.flatMap((e) => (e.details === undefined ? [] : [e.details]))
   for (let level = 0; level < MAX_WALK_LEVELS && frontier.length > 0; level++) {
     const ids = [...new Set(frontier.flatMap(nextReads))]
       .filter((id) => !reads.has(id) && (options.readClusters === true || typeOfId(id) !== 'KUBERNETES_CLUSTER'))
@@ -267,7 +281,7 @@ export async function enrich (n: NotificationInput, options: EnrichOptions): Pro
   let eventsWindow: Enrichment['eventsWindow']
   const start = problem.startTime ?? n.receivedAt
   if (problem.startTime === undefined && n.kind === 'problem') notes.push('the problem\'s start time is unknown: deployment events are looked for before the notification arrived')
-  const scope = [...new Set(entities.flatMap((e) => eventScope(e.details, e.id, (id) => related[id])))]
+  const scope = [...new Set(candidates.flatMap((e) => eventScope(e.details, e.id, (id) => related[id])))]
   if (n.kind === 'problem' && scope.length > 0) {
     const from = start - lookbackMs
     const byType = new Map<string, string[]>()
@@ -288,7 +302,7 @@ export async function enrich (n: NotificationInput, options: EnrichOptions): Pro
     }
   }
   options.log?.debug({ problemId: n.problemId, entities: entities.length, related: Object.keys(related).length, deploymentEvents: deploymentEvents.length }, 'enriched')
-  return { source: 'dynatrace', notes, problem, entities, related, deploymentEvents, eventsWindow, evidence }
+  return { source: 'dynatrace', notes, problem, entities, related, deploymentEvents, eventsWindow, evidence, rootCause }
 }
 
 /** S-1234 is a display id: map it to the security problem first. */

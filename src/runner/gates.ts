@@ -12,7 +12,7 @@ import { readPause } from './pause.js'
 import { lockName } from './record.js'
 
 /** What a gate decision reads: the store's runs, leases and settings (a transaction's, or a read-only store's). */
-export type GateFactSource = Pick<Store, 'runs' | 'leases' | 'settings'>
+export type GateFactSource = Pick<Store, 'runs' | 'leases' | 'settings'> & Partial<Pick<Store, 'evidence'>>
 
 /** What the gates need to know of a run. */
 export type GateRun = Pick<RunRecord, 'id' | 'action' | 'target' | 'kind' | 'problemId' | 'displayId' | 'rule' | 'occurrence' | 'dryRun' | 'approvedBy'> & { readonly settings: Pick<RunRecord['settings'], 'cooldownMs' | 'approval'> }
@@ -33,6 +33,7 @@ export async function gateFacts (deps: Pick<RunnerDeps, 'rules' | 'ownNamespace'
     else if (b.scope === 'rule') budgets.push({ scope: b.scope, key: run.rule, max: b.max, perMs: b.perMs, used: await tx.runs.countStarted(since, { rule: run.rule }) })
     else if (run.target !== null) budgets.push({ scope: b.scope, key: run.target.namespace, max: b.max, perMs: b.perMs, used: await tx.runs.countStarted(since, { namespace: run.target.namespace }) })
   }
+  const recurrence = await recurrenceFacts(rules, tx, run, now)
   const lock = lockName(run)
   const holder = lock === undefined ? undefined : await tx.leases.holder(lock)
   const deny = [...new Set([...rules.kubernetes.namespaces.deny, ...(deps.ownNamespace === undefined ? [] : [deps.ownNamespace])])]
@@ -47,10 +48,19 @@ export async function gateFacts (deps: Pick<RunnerDeps, 'rules' | 'ownNamespace'
     scope: { allow: rules.kubernetes.namespaces.allow, deny, skipAnnotation },
     targets: { count: await tx.runs.distinctTargets(run.kind, run.problemId, run.occurrence), max: rules.defaults.maxTargetsPerProblem },
     cooldown: { windowMs: run.settings.cooldownMs, last: last === undefined || last.id === run.id ? null : { runId: last.id, at: last.startedAt } },
+    recurrence,
     budgets,
     lockedBy: holder === undefined || holder === run.id ? null : holder,
     approval: { required: run.settings.approval, approvedBy: run.approvedBy },
   }
+}
+
+/** Recurrence (SPEC 9): the rule's maxRecurrences (else the defaults') and the other problems this action already fixed on this target. */
+async function recurrenceFacts (rules: ReturnType<RunnerDeps['rules']>['rules'], tx: GateFactSource, run: GateRun, now: number): Promise<GateFacts['recurrence']> {
+  const limit = rules.rules.find((r) => r.name === run.rule)?.maxRecurrences ?? rules.defaults.maxRecurrences
+  if (limit.count <= 0 || run.target === null || tx.evidence === undefined) return undefined
+  const problems = await tx.evidence.recurrences(run.action, targetKey(run.target), now - limit.perMs, { kind: run.kind, problemId: run.problemId })
+  return { count: limit.count, perMs: limit.perMs, problems }
 }
 
 /** What reading the workload's opt-out annotation found: `unreadable` is not "not annotated". */

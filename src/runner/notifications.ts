@@ -24,6 +24,7 @@ import { planNotification, type NotificationPlan, type RunPlan } from './plan.js
 import { occurrenceOf } from './reconcile/body.js'
 import { addResult, commentContext, followUp, nextActionOf, QUEUES, type RunFacts, type TimerJob } from './record.js'
 import { dynatraceStatus } from './status.js'
+import { endTimeOf, recordResolution, saveExplanations } from './evidence.js'
 import type { JobContext, JobResult } from './worker.js'
 
 /** Intake enqueues a notification's job with no payload: its key is the notification's id. */
@@ -37,8 +38,10 @@ export function reopenMark (body: unknown): number | undefined {
 const input = (n: StoredNotification): NotificationInput => ({ kind: n.kind, problemId: n.problemId, body: n.body, receivedAt: n.receivedAt })
 
 /** Closes the occurrence: not-started runs are cancelled, waiting verifications are due now. */
-export async function resolveOccurrence (deps: RunnerDeps, tx: TransactionStores, p: { kind: 'problem' | 'security', problemId: string, displayId: string | null, occurrence: number, source: 'webhook' | 'reconcile', note: string }): Promise<void> {
+export async function resolveOccurrence (deps: RunnerDeps, tx: TransactionStores, p: { kind: 'problem' | 'security', problemId: string, displayId: string | null, occurrence: number, source: 'webhook' | 'reconcile', note: string, endTime?: number | undefined }): Promise<void> {
   await tx.problems.close(p)
+  // The report's clock stops here: at the problem's endTime when the body carries it, else now.
+  await recordResolution(deps, tx, { kind: p.kind, problemId: p.problemId, occurrence: p.occurrence, at: p.endTime ?? deps.clock.now(), source: p.endTime !== undefined ? 'endTime' : p.source === 'reconcile' ? 'reconcile' : 'notification' })
   const runs = await tx.runs.ofOccurrence(p.kind, p.problemId, p.occurrence)
   for (const run of runs) {
     if (NOT_STARTED_STATES.has(run.state)) {
@@ -169,6 +172,7 @@ export async function planAndInsert (deps: RunnerDeps, n: StoredNotification, o:
   const inserted = await deps.store.transaction(async (tx) => {
     const tracked = await tx.problems.lock(n.kind, n.problemId)
     if (tracked !== undefined && (tracked.occurrence !== o.occurrence || tracked.status === 'closed')) return undefined
+    await saveExplanations(tx, n.id, plan)
     return insertRuns(deps, tx, newRuns(deps, plan, n, runs, o.foundBy, entities, enrichment.notes))
   })
   if (inserted === undefined) {
@@ -193,7 +197,7 @@ export async function handleNotification (deps: RunnerDeps, job: Job<Notificatio
       const decision = decideResolved(await tx.problems.lock(n.kind, n.problemId), occurrenceOf(n.body))
       log.info({ decision, source: n.source }, decision.note)
       const note = n.source === 'reconcile' ? 'found closed by reconciliation with the Problems API' : 'RESOLVED notification'
-      if (decision.action === 'resolve') await resolveOccurrence(deps, tx, { kind: n.kind, problemId: n.problemId, displayId: n.displayId, occurrence: decision.occurrence, source: foundBy, note })
+      if (decision.action === 'resolve') await resolveOccurrence(deps, tx, { kind: n.kind, problemId: n.problemId, displayId: n.displayId, occurrence: decision.occurrence, source: foundBy, note, endTime: endTimeOf(n.body) })
     })
     return { status: 'done' }
   }

@@ -14,7 +14,7 @@
  */
 import type { Logger } from 'pino'
 import { resolveTarget, type SourceAttempt, type TargetSource } from '../domain/decide/targets.js'
-import { entityRef, problemInfo, type EntityDeploymentEvent, type Enrichment, type ImpactedEntity } from '../domain/enrichment.js'
+import { entityOf, entityRef, problemInfo, type EntityDeploymentEvent, type Enrichment, type ImpactedEntity } from '../domain/enrichment.js'
 import type { DeploymentEvent, EntityRef, ProblemInfo } from '../domain/problem.js'
 import { redactValues } from '../domain/redact.js'
 import { ANY_ENTITY, formatRunKey, type RunKey } from '../domain/run-key.js'
@@ -221,7 +221,7 @@ async function planRule (req: PlanRequest, rule: LoadedRule, step: number): Prom
   const byTarget = new Map<string, string>()
 
   for (const m of match.entities) {
-    const entity = e.entities.find((x) => x.id === m.entityId)
+    const entity = entityOf(e, m.entityId)
     if (entity === undefined) continue
     const event = m.deploymentEvent ?? deploymentEventFor(e, entity, DEPLOYMENT_LOOKBACK_MS, start)
     const plan: EntityPlan = { entityId: entity.id, type: entity.type, name: entity.name, matched: m.matched, reason: m.reason, deploymentEvent: event, target: null, targetSource: undefined, targetNote: undefined, tried: [] }

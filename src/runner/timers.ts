@@ -11,6 +11,7 @@ import type { Job } from '../store/queue.js'
 import type { RunnerDeps } from './deps.js'
 import { addVerdict, finishRun, nextActionOf, QUEUES, type TimerJob } from './record.js'
 import { problemStatus } from './status.js'
+import { countVerdict, recordResolution } from './evidence.js'
 import type { JobContext, JobResult } from './worker.js'
 
 export async function handleTimer (deps: RunnerDeps, job: Job<TimerJob>, ctx: JobContext): Promise<JobResult> {
@@ -33,7 +34,10 @@ export async function handleTimer (deps: RunnerDeps, job: Job<TimerJob>, ctx: Jo
     const nextLine = decision.escalate ? `${next ?? 'the next step'} (step ${run.step + 2})` : undefined
     await addVerdict(tx, { ...run, verification }, verification, nextLine)
     if (decision.escalate) await tx.jobs.enqueue(QUEUES.plan, `next:${run.id}`, { runId: run.id })
+    // A status read that found it closed is the last-resort resolution time (a RESOLVED, if one came, was recorded already).
+    if (status === 'closed') await recordResolution(deps, tx, { kind: run.kind, problemId: run.problemId, occurrence: run.occurrence, at: deps.clock.now(), source: 'status' })
   })
+  countVerdict(deps, run, verification)
   ctx.log.info({ problemId: run.problemId, runId: run.id, verdict: verification.verdict }, `verification: ${verification.note}`)
   return { status: 'done' }
 }

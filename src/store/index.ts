@@ -14,6 +14,7 @@ import { openEngine, type StoreLocation } from './engine/index.js'
 import type { SqliteOptions } from './engine/sqlite.js'
 import { migrate, type MigrationResult } from './migrate.js'
 import { createNotificationStore, type NotificationStore, type NotificationStoreOptions } from './notifications.js'
+import { createEvidenceStore } from './evidence.js'
 import { createLeaseStore, type LeaseStore } from './leases.js'
 import { createOutboxStore, type OutboxStore } from './outbox.js'
 import { createProblemStore, type ProblemStore } from './problems.js'
@@ -35,6 +36,7 @@ function modules (ctx: StoreContext) {
     runs: createRunStore(ctx),
     outbox: createOutboxStore(ctx),
     leases: createLeaseStore(ctx),
+    evidence: createEvidenceStore(ctx),
   }
 }
 

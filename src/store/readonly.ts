@@ -13,6 +13,7 @@ import { systemClock, type Clock } from '../clock.js'
 import type { StoreContext } from './context.js'
 import type { StoreLocation } from './engine/index.js'
 import { DATABASE_FILE, sqliteDialect } from './engine/sqlite.js'
+import { createEvidenceStore, type EvidenceStore } from './evidence.js'
 import { createLeaseStore, type LeaseStore } from './leases.js'
 import { createRunStore, type RunStore } from './runs.js'
 import type { Tables } from './schema.js'
@@ -22,6 +23,8 @@ export interface ReadOnlyStore {
   readonly runs: RunStore
   readonly leases: LeaseStore
   readonly settings: SettingsStore
+  /** Recurrences for simulate's gates, and the runs `dt-remediator report` reads. */
+  readonly evidence: EvidenceStore
   /** Where it was read: `DTR_DATA_DIR /path` or `PostgreSQL host/db`. */
   readonly description: string
   close(): Promise<void>
@@ -45,5 +48,5 @@ export async function openStoreReadOnly (location: StoreLocation, clock: Clock =
     description = engine.description
     close = async () => engine.close()
   }
-  return { runs: createRunStore(ctx), leases: createLeaseStore(ctx), settings: createSettingsStore(ctx), description, close }
+  return { runs: createRunStore(ctx), leases: createLeaseStore(ctx), settings: createSettingsStore(ctx), evidence: createEvidenceStore(ctx), description, close }
 }

@@ -125,6 +125,21 @@ export interface RunsTable {
   ended_at: number | null
   created_at: number
   updated_at: number
+  /** When the run's problem (occurrence) resolved, and what told us (migration 007). */
+  resolved_at: ColumnType<number | null, number | null | undefined, number | null>
+  resolved_source: ColumnType<string | null, string | null | undefined, string | null>
+}
+
+/** Per notification planned, per step and rule: why the rule did or did not fire (migration 007). */
+export interface ExplanationsTable {
+  notification_id: string
+  step: number
+  rule: string
+  kind: 'problem' | 'security'
+  problem_id: string
+  occurrence: number
+  explanation: JsonColumn
+  created_at: number
 }
 
 export interface RunEventsTable {
@@ -172,4 +187,5 @@ export interface Tables {
   run_events: RunEventsTable
   outbox: OutboxTable
   leases: LeasesTable
+  explanations: ExplanationsTable
 }

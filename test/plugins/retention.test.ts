@@ -47,11 +47,23 @@ t.test('every interval, what is older than DTR_RETENTION is pruned in batches, a
 t.test('a retention shorter than the longest cooldown or budget window stops start-up in one line', async (t) => {
   await t.rejects(buildTestApp(t, { env: { DTR_RETENTION: '12h' }, retention: { longestWindowMs: DAY } }), {
     code: 'DTR_ERR_CONFIG',
-    message: 'DTR_RETENTION: must be at least the longest cooldown or budget window of the rules (24h), or their facts would be pruned',
+    message: 'DTR_RETENTION: must be at least the longest cooldown, recurrence or budget window of the rules (24h), or their facts would be pruned',
   })
 })
 
 t.test('a retention shorter than the rules\' longest cooldown or budget window stops start-up', async (t) => {
-  const dir = t.testdir({ 'remediation.yaml': 'mode: dry-run\ndefaults: { cooldown: 30m }\nbudgets: [{ scope: global, max: 20, per: 6h }]\nrules: []\n' })
-  await t.rejects(buildTestApp(t, { env: { DTR_RETENTION: '2h', DTR_RULES_FILE: `${dir}/remediation.yaml` } }), { code: 'DTR_ERR_CONFIG', message: /^DTR_RETENTION: must be at least the longest cooldown or budget window of the rules \(6h\)/ })
+  const dir = t.testdir({ 'remediation.yaml': 'mode: dry-run\ndefaults: { cooldown: 30m, maxRecurrences: { count: 0, per: 1h } }\nbudgets: [{ scope: global, max: 20, per: 6h }]\nrules: []\n' })
+  await t.rejects(buildTestApp(t, { env: { DTR_RETENTION: '2h', DTR_RULES_FILE: `${dir}/remediation.yaml` } }), { code: 'DTR_ERR_CONFIG', message: /^DTR_RETENTION: must be at least the longest cooldown, recurrence or budget window of the rules \(6h\)/ })
+})
+
+t.test('the recurrence window is kept too: the default 3 per 24h stops a 12h retention, a rule\'s own window a longer one, and count 0 needs no history', async (t) => {
+  const dir = t.testdir({
+    'default.yaml': 'mode: dry-run\nrules: []\n',
+    'rule.yaml': 'mode: dry-run\nrules:\n  - name: r\n    on: problem\n    maxRecurrences: { count: 2, per: 3d }\n    actions: [{ use: kubernetes.restart }]\n',
+    'off.yaml': 'mode: dry-run\ndefaults: { maxRecurrences: { count: 0, per: 3d } }\nrules: []\n',
+  })
+  await t.rejects(buildTestApp(t, { env: { DTR_RETENTION: '12h', DTR_RULES_FILE: `${dir}/default.yaml` } }), { code: 'DTR_ERR_CONFIG', message: /recurrence or budget window of the rules \(24h\)/ })
+  await t.rejects(buildTestApp(t, { env: { DTR_RETENTION: '2d', DTR_RULES_FILE: `${dir}/rule.yaml` } }), { code: 'DTR_ERR_CONFIG', message: /recurrence or budget window of the rules \(72h\)/ })
+  const app = await buildTestApp(t, { env: { DTR_RETENTION: '12h', DTR_RULES_FILE: `${dir}/off.yaml` } })
+  t.ok(app, 'count 0: a 12h retention starts')
 })

@@ -67,7 +67,7 @@ t.test('three replicas on one PostgreSQL', { skip: skipWithoutPostgres }, async 
           },
         },
       }),
-      rules: `mode: live\ndefaults: { cooldown: 0s, timeout: 10m }\nplugins: [${join(dir, 'probe.mjs')}]\nrules:\n  - name: probe\n    on: problem\n    when: { entityTypes: [SERVICE] }\n    approval: true\n    actions: [{ use: test.probe }]\n`,
+      rules: `mode: live\ndefaults: { cooldown: 0s, timeout: 10m, maxRecurrences: { count: 0, per: 1h } }\nplugins: [${join(dir, 'probe.mjs')}]\nrules:\n  - name: probe\n    on: problem\n    when: { entityTypes: [SERVICE] }\n    approval: true\n    actions: [{ use: test.probe }]\n`,
     })
     const problems = await Promise.all(Array.from({ length: 20 }, async (_, i) => loop.addProblem('checkout', `Failure ${i}`)))
     await Promise.all(problems.map(async (p, i) => loop.notify(p, undefined, i % 3)))

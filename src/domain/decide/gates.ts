@@ -1,7 +1,7 @@
 /**
  * The safety gates (SPEC section 9), in their order, as one pure decision over facts the store
  * read: kill switch → mode / the rule's dryRun → scope → maxTargetsPerProblem → cooldown →
- * budgets → per-target lock → approval.
+ * recurrence → budgets → per-target lock → approval.
  *
  * Live, the first gate that does not pass decides: `skip` (with the gate named and its evidence),
  * `wait` (the target is locked by another run: stay queued until it frees, or until the run's
@@ -14,7 +14,7 @@ import type { Target } from '../target.js'
 import { describeTarget } from '../target.js'
 import { humanDuration } from '../rules/duration.js'
 
-export const GATES = ['pause', 'mode', 'scope', 'maxTargets', 'cooldown', 'budget', 'lock', 'approval'] as const
+export const GATES = ['pause', 'mode', 'scope', 'maxTargets', 'cooldown', 'recurrence', 'budget', 'lock', 'approval'] as const
 export type Gate = (typeof GATES)[number]
 
 export interface GateFacts {
@@ -38,6 +38,16 @@ export interface GateFacts {
   readonly targets: { readonly count: number, readonly max: number }
   /** The last run of this action on this target (or problem) that reached `running`, if within the window. */
   readonly cooldown: { readonly windowMs: number, readonly last: { readonly runId: string, readonly at: number } | null }
+  /**
+   * Recurrence (maxRecurrences): the other problems on which this action already succeeded live
+   * on this target within the window, newest first. Absent (or count 0) for an action without a
+   * target, or when the rule turns it off.
+   */
+  readonly recurrence?: {
+    readonly count: number
+    readonly perMs: number
+    readonly problems: ReadonlyArray<{ readonly problemId: string, readonly displayId: string | null }>
+  } | undefined
   readonly budgets: ReadonlyArray<{ readonly scope: 'global' | 'namespace' | 'rule', readonly key: string, readonly max: number, readonly perMs: number, readonly used: number }>
   /** The run holding the target's lock, when another does. */
   readonly lockedBy: string | null
@@ -79,6 +89,7 @@ export function evaluateGates (f: GateFacts): GateResult[] {
   results.push(last === null || f.now - last.at >= f.cooldown.windowMs
     ? pass('cooldown')
     : { gate: 'cooldown', result: 'skip', reason: `skipped by cooldown: ${f.action} ran on ${what} ${humanDuration(f.now - last.at)} ago (run ${last.runId}), cooldown ${humanDuration(f.cooldown.windowMs)}` })
+  results.push(recurrenceResult(f))
   const spent = f.budgets.find((b) => b.used >= b.max)
   results.push(spent === undefined
     ? pass('budget')
@@ -90,6 +101,19 @@ export function evaluateGates (f: GateFacts): GateResult[] {
     ? pass('approval')
     : { gate: 'approval', result: 'approval', reason: `awaiting approval to run ${f.action} on ${what}` })
   return results
+}
+
+/** Pure: the recurrence gate (SPEC 9): `count` or more other problems fixed by this action on this target within `per`. */
+function recurrenceResult (f: GateFacts): GateResult {
+  const r = f.recurrence
+  if (r === undefined || r.count <= 0 || f.target === null || r.problems.length < r.count) return pass('recurrence')
+  const ids = r.problems.map((p) => p.displayId ?? p.problemId)
+  const shown = ids.length > 10 ? `${ids.slice(0, 10).join(', ')} and ${ids.length - 10} more` : ids.join(', ')
+  return {
+    gate: 'recurrence',
+    result: 'skip',
+    reason: `skipped by recurrence: ${f.action} succeeded on ${describeTarget(f.target)} for ${ids.length} problems in the last ${humanDuration(r.perMs)} (${shown}); the fix does not last, a person should look`,
+  }
 }
 
 /** Pure: the decision of SPEC 9 for these facts. */

@@ -149,13 +149,18 @@ export function matchRule (rule: LoadedRule, e: Enrichment, options: MatchOption
   } else if (e.problem.status === 'RESOLVED') {
     return none('the security problem is resolved in Dynatrace: it plans nothing')
   }
-  if (e.entities.length === 0) return none('the notification names no impacted entity')
+  // A person muted (or closed) it in Dynatrace: no rule overrides that, unlike maintenance.
+  if (e.problem.kind === 'problem' && e.problem.muted === true) return none('the problem is muted in Dynatrace (dt.davis.mute.status: MUTED): a person muted or closed it, so nothing is planned; no rule overrides this')
+  const rootCause = rule.on === 'problem' && rule.when.rootCause === true
+  if (rootCause && e.rootCause === undefined) return none('rootCause: true, but Dynatrace identified no root-cause entity for this problem (no rootCauseEntity / root_cause_entity_id): it matches nothing')
+  const candidates = rootCause && e.rootCause !== undefined ? [e.rootCause] : e.entities
+  if (candidates.length === 0) return none('the notification names no impacted entity')
 
   let entities: EntityMatch[]
   if (rule.on === 'problem') {
     const failure = problemFailure(rule.when, e)
     if (failure !== undefined) return none(failure)
-    entities = e.entities.map((entity) => matchProblemEntity(rule.when, e, entity, options))
+    entities = candidates.map((entity) => matchProblemEntity(rule.when, e, entity, options))
   } else {
     const failure = securityFailure(rule.when, e)
     if (failure !== undefined) return none(failure)
@@ -169,7 +174,7 @@ export function matchRule (rule: LoadedRule, e: Enrichment, options: MatchOption
   return {
     rule: rule.name,
     matched,
-    reason: matched ? undefined : `no impacted entity matched: ${entities.map((m) => m.reason).join('; ')}`,
+    reason: matched ? undefined : `${rootCause ? 'the root-cause entity did not match' : 'no impacted entity matched'}: ${entities.map((m) => m.reason).join('; ')}`,
     entities,
   }
 }

@@ -290,6 +290,7 @@ function compileRule (file: RulesFile, rule: RuleSpec, i: number, line: number, 
     verifyAfterMs: rule.verifyAfter ?? d.verifyAfter,
     timeoutMs: rule.timeout ?? d.timeout,
     approvalTimeoutMs: rule.approvalTimeout ?? d.approvalTimeout,
+    maxRecurrences: { count: (rule.maxRecurrences ?? d.maxRecurrences).count, perMs: (rule.maxRecurrences ?? d.maxRecurrences).per },
     env: found.env,
   }
   if (rule.on === 'security') {
@@ -314,6 +315,7 @@ function compileRule (file: RulesFile, rule: RuleSpec, i: number, line: number, 
       deployedWithinMs: w.deployedWithin,
       duplicates: w.duplicates,
       maintenance: w.maintenance,
+      rootCause: w.rootCause,
     },
   }
 }
@@ -370,6 +372,7 @@ export function parseRules (text: string, options: ParseRulesOptions): ParseRule
       timeoutMs: file.defaults.timeout,
       approvalTimeoutMs: file.defaults.approvalTimeout,
       maxTargetsPerProblem: file.defaults.maxTargetsPerProblem,
+      maxRecurrences: { count: file.defaults.maxRecurrences.count, perMs: file.defaults.maxRecurrences.per },
     },
     budgets: file.budgets.map((b) => ({ scope: b.scope, max: b.max, perMs: b.per })),
     kubernetes: { gitops: file.kubernetes.gitops, namespaces: { allow: file.kubernetes.namespaces.allow, deny: file.kubernetes.namespaces.deny } },

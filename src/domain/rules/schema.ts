@@ -47,6 +47,7 @@ export const problemWhenSchema = z.strictObject({
   tags: list(tagCondition, 'Tags (`key`, `key:value`, `[context]key:value`); each must be on the problem or on the impacted entity.'),
   managementZones: list(nonEmpty('a management zone name'), 'Management zone names; one of them must be the problem\'s or the entity\'s.'),
   title: described(z.string({ error: 'expected a regular expression' }).min(1).optional(), 'Regular expression matched against the problem title, case-insensitively. Compiled when the file loads.'),
+  rootCause: described(z.boolean({ error: 'expected true or false' }).optional(), '`true`: the problem\'s root-cause entity (rootCauseEntity of the Problems API v2, root_cause_entity_id of a Gen 3 body) is the one candidate, also when it is not impacted; a problem without an identified root cause matches nothing.'),
   deployedWithin: described(durationSchema.optional(), 'A CUSTOM_DEPLOYMENT event on the entity (or its process group instances) at most this long before the problem started.'),
   duplicates: skipOrInclude('`skip`: problems Dynatrace flags as duplicates of another do not match. `include`: they do.'),
   maintenance: skipOrInclude('`skip`: entities under maintenance do not match. `include`: they do.'),
@@ -72,6 +73,11 @@ export const actionStepSchema = z.strictObject({
   with: described(z.record(z.string(), z.unknown(), { error: 'expected a map of parameters' }).optional(), 'The action\'s parameters, checked against its own schema when the file loads. Placeholders allowed; `${env:NAME}` only here.'),
 }, { error: 'expected a map with use (and with)' })
 
+export const maxRecurrencesSchema = z.strictObject({
+  count: described(z.int({ error: 'expected a whole number' }).min(0, { error: 'must be 0 (off) or more' }), 'Successful live runs of the same action on the same target, for other problems, that make the next one stop. 0 turns the gate off.'),
+  per: described(durationSchema, 'The window they are counted in.'),
+}, { error: 'expected a map with count and per' })
+
 const RULE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/
 
 const ruleCommon = {
@@ -84,6 +90,7 @@ const ruleCommon = {
   verifyAfter: described(durationSchema.optional(), 'Overrides defaults.verifyAfter for this rule.'),
   timeout: described(durationSchema.optional(), 'Overrides defaults.timeout for this rule.'),
   approvalTimeout: described(durationSchema.optional(), 'Overrides defaults.approvalTimeout for this rule.'),
+  maxRecurrences: described(maxRecurrencesSchema.optional(), 'Overrides defaults.maxRecurrences for this rule.'),
 }
 
 export const problemRuleSchema = z.strictObject({
@@ -112,6 +119,7 @@ export const defaultsSchema = z.strictObject({
   timeout: described(durationSchema.default(2 * 60_000), 'Per action run, retries included. Default 2m.'),
   maxTargetsPerProblem: described(z.int({ error: 'expected a whole number' }).positive({ error: 'must be at least 1' }).default(5), 'A problem resolving to more distinct targets than this (across rules) acts on none. Default 5.'),
   approvalTimeout: described(durationSchema.default(60 * 60_000), 'A run awaiting approval this long becomes `expired`. Default 1h.'),
+  maxRecurrences: described(maxRecurrencesSchema.prefault({ count: 3, per: '24h' }), 'The recurrence gate: when the same action already succeeded live on the same target for `count` other problems within `per`, the run is skipped (the fix does not last). Default { count: 3, per: 24h }; count 0 turns it off.'),
 }, { error: 'expected a map' })
 
 const namespaceName = z.string({ error: 'expected a namespace name' }).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { error: (issue) => `${JSON.stringify(issue.input)} is not a Kubernetes namespace name` })

@@ -43,6 +43,8 @@ export interface ProblemConditions {
   readonly deployedWithinMs: number | undefined
   readonly duplicates: 'skip' | 'include'
   readonly maintenance: 'skip' | 'include'
+  /** `when.rootCause: true`: the root-cause entity is the one candidate. */
+  readonly rootCause?: boolean | undefined
 }
 
 export interface SecurityConditions {
@@ -78,6 +80,8 @@ interface RuleBase {
   readonly verifyAfterMs: number
   readonly timeoutMs: number
   readonly approvalTimeoutMs: number
+  /** The recurrence gate (SPEC 9); count 0 is off. */
+  readonly maxRecurrences: MaxRecurrences
   /** The environment variables its `with` reads. */
   readonly env: readonly string[]
 }
@@ -85,6 +89,11 @@ interface RuleBase {
 export type LoadedRule =
   | (RuleBase & { readonly on: 'problem', readonly when: ProblemConditions })
   | (RuleBase & { readonly on: 'security', readonly when: SecurityConditions })
+
+export interface MaxRecurrences {
+  readonly count: number
+  readonly perMs: number
+}
 
 export interface Budget {
   readonly scope: 'global' | 'namespace' | 'rule'
@@ -102,6 +111,7 @@ export interface LoadedRules {
     readonly timeoutMs: number
     readonly approvalTimeoutMs: number
     readonly maxTargetsPerProblem: number
+    readonly maxRecurrences: MaxRecurrences
   }
   readonly budgets: readonly Budget[]
   readonly kubernetes: {

@@ -8,6 +8,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { readPause, writePause } from '../../runner/pause.js'
 import { runSchema } from '../../domain/runs.js'
+import { explanationViews, registerReportRoutes } from './report.js'
 import { decisionBody, errorSchema, pauseBody, pauseState, problemParams, problemView, runList, runListQuery, runParams } from './schemas.js'
 
 const iso = (ms: number): string => new Date(ms).toISOString()
@@ -42,8 +43,11 @@ const apiRoutes: FastifyPluginAsync = async (fastify) => {
       status: tracked?.status ?? null,
       notifications: notifications.map((n) => ({ id: n.id, kind: n.kind, displayId: n.displayId, state: n.state, receivedAt: iso(n.receivedAt), source: n.source })),
       runs,
+      explanations: explanationViews(await fastify.store.evidence.explanations(problemId)),
     }
   })
+
+  registerReportRoutes(fastify)
 
   for (const decision of ['approve', 'reject'] as const) {
     api.post(`/api/runs/:id/${decision}`, {

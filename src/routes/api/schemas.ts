@@ -4,6 +4,7 @@
  */
 import { z } from 'zod'
 import { RUN_STATES, runSchema } from '../../domain/runs.js'
+import { explanationSchema } from './evidence-schemas.js'
 
 export const errorSchema = z.object({
   code: z.string().meta({ example: 'DTR_ERR_NOT_FOUND' }),
@@ -48,6 +49,8 @@ export const problemView = z.object({
   status: z.enum(['open', 'closed']).nullable(),
   notifications: z.array(notificationSummary),
   runs: z.array(runSchema),
+  /** Per notification planned, per rule: why it did or did not fire (src/routes/api/report.ts). */
+  explanations: z.array(explanationSchema),
 }).meta({ id: 'Problem' })
 
 export const pauseBody = z.object({

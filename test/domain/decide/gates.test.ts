@@ -21,7 +21,7 @@ const base: GateFacts = {
 
 t.test('all gates open: run live', async (t) => {
   t.match(decideGates(base), { decision: 'run', dryRun: false, notes: [] })
-  t.same(evaluateGates(base).map((r) => r.gate), ['pause', 'mode', 'scope', 'maxTargets', 'cooldown', 'budget', 'lock', 'approval'], 'in SPEC order')
+  t.same(evaluateGates(base).map((r) => r.gate), ['pause', 'mode', 'scope', 'maxTargets', 'cooldown', 'recurrence', 'budget', 'lock', 'approval'], 'in SPEC order')
 })
 
 t.test('each gate alone stops a live run with its reason and evidence', async (t) => {
@@ -72,4 +72,15 @@ t.test('dry run: every gate evaluated and reported, none used, no waiting for ap
   ])
   t.match(decideGates({ ...base, ruleDryRun: true }), { decision: 'run', dryRun: true, notes: [] }, 'the rule\'s dryRun forces a dry run in live mode')
   t.match(decideGates({ ...facts, paused: { since: now, by: 'alice', reason: 'freeze' } }), { decision: 'skip', gate: 'pause' }, 'the kill switch stops dry runs too')
+})
+
+t.test('recurrence: count or more other problems fixed within the window skip the run, fewer or count 0 do not; a dry run reports it', async (t) => {
+  const problems = [{ problemId: '-1', displayId: 'P-3' }, { problemId: '-2', displayId: 'P-2' }, { problemId: '-3', displayId: null }]
+  const recurrence = { count: 3, perMs: 24 * 60 * MIN, problems }
+  t.match(decideGates({ ...base, recurrence }), { decision: 'skip', gate: 'recurrence', reason: `skipped by recurrence: ${base.action} succeeded on Deployment shop/checkout for 3 problems in the last 24 h (P-3, P-2, -3); the fix does not last, a person should look` })
+  t.match(decideGates({ ...base, recurrence: { ...recurrence, problems: problems.slice(0, 2) } }), { decision: 'run', dryRun: false })
+  t.match(decideGates({ ...base, recurrence: { ...recurrence, count: 0 } }), { decision: 'run', dryRun: false }, 'count 0 is off')
+  t.match(decideGates({ ...base, target: null, recurrence }), { decision: 'run' }, 'actions without a target are not counted')
+  t.match(decideGates({ ...base, mode: 'dry-run', recurrence }), { decision: 'run', dryRun: true, notes: [/^would be skipped by recurrence: .* succeeded on Deployment shop\/checkout for 3 problems in the last 24 h/] })
+  t.match(decideGates({ ...base, recurrence, cooldown: { windowMs: 60 * MIN, last: { runId: 'r-7', at: now - MIN } } }), { gate: 'cooldown' }, 'cooldown comes first')
 })

@@ -18,7 +18,7 @@ t.test('the SPEC section 5 example loads, with every default and override applie
   const rules = loadRules(specExample, { env: { SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/x' } })
   t.equal(rules.mode, 'dry-run')
   t.equal(rules.modeSource, 'rules file')
-  t.same(rules.defaults, { cooldownMs: 30 * 60_000, verifyAfterMs: 10 * 60_000, timeoutMs: 2 * 60_000, approvalTimeoutMs: 3_600_000, maxTargetsPerProblem: 5 })
+  t.same(rules.defaults, { cooldownMs: 30 * 60_000, verifyAfterMs: 10 * 60_000, timeoutMs: 2 * 60_000, approvalTimeoutMs: 3_600_000, maxTargetsPerProblem: 5, maxRecurrences: { count: 3, perMs: 24 * 3_600_000 } }, 'maxRecurrences is on by default, 3 per 24h')
   t.same(rules.budgets, [{ scope: 'global', max: 20, perMs: 3_600_000 }, { scope: 'namespace', max: 5, perMs: 3_600_000 }, { scope: 'rule', max: 3, perMs: 3_600_000 }])
   t.same(rules.kubernetes, { gitops: 'skip', namespaces: { allow: undefined, deny: ['kube-system'] } })
   t.same(rules.plugins, ['./actions/drain-queue.js'])
@@ -35,6 +35,7 @@ t.test('the SPEC section 5 example loads, with every default and override applie
     verifyAfterMs: 10 * 60_000,
     timeoutMs: 2 * 60_000,
     approvalTimeoutMs: 3_600_000,
+    maxRecurrences: { count: 3, perMs: 24 * 3_600_000 },
     target: { kind: 'Deployment', namespace: '${tag:k8s.namespace.name}', name: '${event:dt.event.deployment.name}' },
     ladder: [{ use: 'kubernetes.rollback', with: {} }, { use: 'kubernetes.scale', with: { by: 2, max: 10 } }],
     when: { entityTypes: ['SERVICE', 'PROCESS_GROUP_INSTANCE', 'CLOUD_APPLICATION'], severities: ['ERROR', 'PERFORMANCE', 'AVAILABILITY'], impacts: ['SERVICE', 'APPLICATION'], tags: ['env:production'], managementZones: ['Shop'], deployedWithinMs: 30 * 60_000, duplicates: 'skip', maintenance: 'skip' },
@@ -154,3 +155,12 @@ t.test('rulesPlugins reads the plugins list leniently, for loading custom action
 function rule (extra: string, on = 'problem', action = '{ use: kubernetes.restart }'): string {
   return `rules:\n  - name: r\n    on: ${on}\n    actions:\n      - ${action}\n${extra === '' ? '' : `    ${extra}\n`}`
 }
+
+t.test('maxRecurrences: in defaults or per rule, count 0 is off, a negative count or a bad per is an error', async (t) => {
+  const rules = loadRules('defaults: { maxRecurrences: { count: 0, per: 1h } }\nrules:\n  - name: a\n    on: problem\n    actions: [{ use: kubernetes.restart }]\n  - name: b\n    on: problem\n    maxRecurrences: { count: 2, per: 2d }\n    when: { rootCause: true }\n    actions: [{ use: kubernetes.restart }]\n')
+  t.same(rules.defaults.maxRecurrences, { count: 0, perMs: 3_600_000 })
+  t.match(rules.rules, [{ name: 'a', maxRecurrences: { count: 0, perMs: 3_600_000 } }, { name: 'b', maxRecurrences: { count: 2, perMs: 2 * 86_400_000 }, when: { rootCause: true } }])
+  const bad = parseRules('defaults: { maxRecurrences: { count: -1, per: 1h } }\nrules:\n  - name: a\n    on: problem\n    maxRecurrences: { count: 1, per: often }\n    actions: [{ use: kubernetes.restart }]\n', parseOptions())
+  t.notOk(bad.ok)
+  t.match(bad.ok ? [] : bad.errors.map((e) => `${e.path}: ${e.message}`), [/^defaults\.maxRecurrences\.count: must be 0 \(off\) or more/, /^rules\[0\]\.maxRecurrences\.per: "often" is not a duration/])
+})

@@ -36,6 +36,9 @@ t.test('the documented body, rendered from the sample Davis problem event, carri
     'dt.davis.is_duplicate': false,
     'maintenance.is_under_maintenance': false,
     'dt.davis.last_reopen_timestamp': '',
+    root_cause_entity_id: '',
+    root_cause_entity_name: '',
+    'dt.davis.mute.status': 'NOT_MUTED',
   })
   const parsed = parseProblemPayload(body)
   t.ok(parsed.ok, `passes the intake schema: ${parsed.ok ? '' : parsed.errors.join('; ')}`)
