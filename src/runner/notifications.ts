@@ -65,12 +65,14 @@ function skipSourceOf (run: RunPlan): SkipSource {
 }
 
 /** The runs a plan makes, as the store keeps them. */
-export function newRuns (deps: RunnerDeps, plan: NotificationPlan, n: StoredNotification, runs: readonly RunPlan[], foundBy: 'webhook' | 'reconcile', entities: readonly string[], notes: readonly string[]): NewRun[] {
+export function newRuns (deps: RunnerDeps, plan: NotificationPlan, n: StoredNotification, runs: readonly RunPlan[], foundBy: 'webhook' | 'reconcile', entities: readonly string[]): NewRun[] {
   const rules = deps.rules().rules
   return runs.map((r) => {
     const rule = rules.rules.find((x) => x.name === r.rule)
     const state: RunState = r.status === 'planned' ? 'queued' : r.status
-    const facts: RunFacts = { entity: r.entity, problem: plan.problem, deploymentEvent: r.deploymentEvent, targetSource: r.targetSource, plannedAt: plan.plannedAt, foundBy, entities, enrichmentNotes: notes }
+    // The impacted entities only where they are read (a security `*` run's event), and only its type's.
+    const eventEntities = plan.kind === 'security' && r.entityId === '*' ? { entities: entities.filter((id) => id.startsWith(`${r.entity.type}-`)) } : {}
+    const facts: RunFacts = { entity: r.entity, problem: plan.problem, deploymentEvent: r.deploymentEvent, targetSource: r.targetSource, plannedAt: plan.plannedAt, foundBy, ...eventEntities }
     const note = r.status === 'planned'
       ? `planned by rule ${r.rule} (step ${r.step + 1}): ${r.target === null ? 'no target needed' : `target from ${r.targetSource ?? 'the rule'}`}`
       : `${r.status} when planned: ${r.reason ?? ''}`
@@ -166,8 +168,10 @@ export async function planAndInsert (deps: RunnerDeps, n: StoredNotification, o:
   const inserted = await deps.store.transaction(async (tx) => {
     const tracked = await tx.problems.lock(n.kind, n.problemId)
     if (tracked !== undefined && (tracked.occurrence !== o.occurrence || tracked.status === 'closed')) return undefined
-    return insertRuns(deps, tx, newRuns(deps, plan, n, runs, o.foundBy, entities, enrichment.notes))
+    return insertRuns(deps, tx, newRuns(deps, plan, n, runs, o.foundBy, entities))
   })
+  // Said once per notification here, not copied into each of its runs.
+  if (enrichment.notes.length > 0) ctx.log.info({ notes: enrichment.notes.slice(0, 20), more: Math.max(0, enrichment.notes.length - 20) }, 'enrichment notes')
   if (inserted === undefined) {
     ctx.log.info({ occurrence: o.occurrence }, 'the problem was resolved while its runs were planned: nothing planned')
     return { status: 'done' }
