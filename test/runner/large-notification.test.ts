@@ -1,8 +1,9 @@
 /**
  * One notification with thousands of impacted entities must never take the service down
  * (issue 19 item 6): the entities are read in tens of batched requests (each selector within the
- * API's 2,000 characters, which the simulator enforces), the runs are inserted in chunks, and no
- * run copies the problem's whole entity list into its facts, on both engines.
+ * API's 2,000 characters, which the simulator enforces), the runs are inserted in chunks, no run
+ * copies the problem's whole entity list into its facts, and runs ending alike share one comment,
+ * on both engines.
  */
 import t from 'tap'
 import { eachEngine } from '../helpers/store.js'
@@ -42,4 +43,8 @@ eachEngine(t, async (t, engine) => {
   const biggest = Math.max(...runs.map((r) => JSON.stringify(r.facts).length))
   t.ok(biggest < 2048, `each run's facts are small (largest ${biggest} bytes), not a copy of every entity id`)
   t.equal(await loop.store.jobs.due('notification'), 0, 'the notification job is done, not retried')
+  const comments = loop.comments(problem)
+  t.equal(comments.length, 1, `one summary comment for ${ENTITIES} runs with the same outcome, not one each (${comments.length})`)
+  t.match(comments[0], new RegExp(`kubernetes\\.restart skipped for ${ENTITIES} entities`))
+  t.match(comments[0], /and 1990 more/)
 })
