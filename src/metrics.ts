@@ -19,6 +19,7 @@ export interface Metrics {
   readonly writebackOldest: Gauge
   readonly writebackFailed: Counter
   readonly leaseTakeovers: Counter<'queue'>
+  readonly poisonJobs: Counter<'queue' | 'reason'>
   readonly paused: Gauge
   /**
    * Where the gauges of stored state (pending runs, the outbox backlog) read from at scrape time;
@@ -58,6 +59,7 @@ export function createMetrics (options: { defaultMetrics?: boolean, now?: () => 
     writebackOldest: new Gauge({ name: 'dtr_writeback_oldest_seconds', help: 'Age of the oldest write-back waiting in the outbox (0 when none)', registers: [registry], async collect () { const s = await stored(); if (s !== undefined) this.set(s.writebackOldestAt === null ? 0 : Math.max(0, (now() - s.writebackOldestAt) / 1000)) } }),
     writebackFailed: new Counter({ name: 'dtr_writeback_failed_total', help: 'Write-backs Dynatrace refused for good (a 4xx other than 429)', registers: [registry] }),
     leaseTakeovers: new Counter({ name: 'dtr_lease_takeovers_total', help: 'Jobs taken over after their lease ran out (a process died or stalled)', labelNames: ['queue'], registers: [registry] }),
+    poisonJobs: new Counter({ name: 'dtr_jobs_poisoned_total', help: 'Jobs failed for good as poison: taken over 5 times after their holder died (reason "crashed") or failed 5 times with an error retrying cannot cure ("error")', labelNames: ['queue', 'reason'], registers: [registry] }),
     paused: new Gauge({ name: 'dtr_paused', help: '1 while the kill switch is on (PUT /api/pause): no new execution starts on any replica', registers: [registry] }),
     rulesReloads: new Counter({ name: 'dtr_rules_reloads_total', help: 'Rules file reloads (SIGHUP) by outcome: success, or failure (the previous rules stay)', labelNames: ['outcome'], registers: [registry] }),
   }
