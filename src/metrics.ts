@@ -24,6 +24,7 @@ export interface Metrics {
   readonly leaseTakeovers: Counter<'queue'>
   /** Lease renewals that failed (the store did not answer): each aborted the job's work. */
   readonly leaseRenewalFailures: Counter<'queue'>
+  readonly poisonJobs: Counter<'queue' | 'reason'>
   readonly paused: Gauge
   /**
    * Where the gauges of stored state (pending runs, the outbox backlog) read from at scrape time;
@@ -64,6 +65,7 @@ export function createMetrics (options: { defaultMetrics?: boolean, now?: () => 
     writebackFailed: new Counter({ name: 'dtr_writeback_failed_total', help: 'Write-backs Dynatrace refused for good (a 4xx other than 429)', registers: [registry] }),
     leaseTakeovers: new Counter({ name: 'dtr_lease_takeovers_total', help: 'Jobs taken over after their lease ran out (a process died or stalled)', labelNames: ['queue'], registers: [registry] }),
     leaseRenewalFailures: new Counter({ name: 'dtr_lease_renewal_failures_total', help: 'Job lease renewals that failed (the store did not answer); each aborted its job\'s work before the lease could run out', labelNames: ['queue'], registers: [registry] }),
+    poisonJobs: new Counter({ name: 'dtr_jobs_poisoned_total', help: 'Jobs failed for good as poison: taken over 5 times after their holder died (reason "crashed") or failed 5 times with an error retrying cannot cure ("error")', labelNames: ['queue', 'reason'], registers: [registry] }),
     paused: new Gauge({ name: 'dtr_paused', help: '1 while the kill switch is on (PUT /api/pause): no new execution starts on any replica', registers: [registry] }),
     rulesReloads: new Counter({ name: 'dtr_rules_reloads_total', help: 'Rules file reloads (SIGHUP) by outcome: success, or failure (the previous rules stay)', labelNames: ['outcome'], registers: [registry] }),
     timeToResolve: new Histogram({ name: 'dtr_time_to_resolve_seconds', help: 'From a run\'s start (live) or evaluation (dry-run) to its problem\'s resolution, for runs that ended succeeded or dry_run: live against dry-run is the action\'s effect', labelNames: ['rule', 'action', 'mode'], registers: [registry], buckets: [60, 120, 300, 600, 900, 1800, 3600, 7200, 14_400, 43_200, 86_400] }),

@@ -34,7 +34,13 @@ export function readQuoted (input: string, at: number): { value: string, end: nu
 }
 
 /** Pure: parses a selector string into its criteria. */
+/** The Environment API's longest selector: "The maximum string length is 2,000 characters" (env-v2.json). */
+export const MAX_SELECTOR_LENGTH = 2000
+
 export function parseSelector (parameter: string, input: string): Criterion[] {
+  // Refused as the API refuses a bean-validation failure: 400, "Constraints violated.", and a
+  // violation naming the parameter. A client that builds one selector for thousands of ids meets it here.
+  if (input.length > MAX_SELECTOR_LENGTH) throw new SimBadRequest(parameter, `size must be between 0 and ${MAX_SELECTOR_LENGTH}`)
   const out: Criterion[] = []
   let i = 0
   const fail = (why: string): never => { throw new SimBadRequest(parameter, `Invalid ${parameter} "${input}": ${why}`) }

@@ -11,7 +11,7 @@ import { DynatraceApiError, isDynatraceApiError } from './errors.js'
 import { defaultRetryOptions, nextDelayMs } from './retry.js'
 import type { RetryOptions } from './retry.js'
 import {
-  commentSchema, commentsListSchema, entitySchema, eventIngestResultsSchema, eventListSchema, problemCloseResultSchema,
+  commentSchema, commentsListSchema, entityListSchema, entitySchema, eventIngestResultsSchema, eventListSchema, problemCloseResultSchema,
   problemListSchema, problemSchema, securityProblemDetailsSchema, securityProblemListSchema,
 } from './schemas.js'
 import type {
@@ -130,6 +130,8 @@ export interface DynatraceClient {
   /** GET /events following nextPageKey up to `limit`. */
   getEvents(query: EventQuery, signal?: AbortSignal): Promise<Event[]>
   getEntity(entityId: string, signal?: AbortSignal, query?: EntityQuery): Promise<Entity>
+  /** GET /entities for one entitySelector (at most 2,000 characters), following nextPageKey. */
+  getEntities(entitySelector: string, signal?: AbortSignal, query?: EntityQuery): Promise<Entity[]>
   /** POST /events/ingest (201). Not retried once sent. */
   ingestEvent(event: EventIngest, signal?: AbortSignal): Promise<EventIngestResults>
   getSecurityProblem(securityProblemId: string, signal?: AbortSignal): Promise<SecurityProblemDetails>
@@ -320,6 +322,15 @@ export function createDynatraceClient (options: DynatraceClientOptions): Dynatra
 
     async getEntity (entityId, signal, query = {}) {
       return call({ operation: 'getEntity', method: 'GET', path: `/entities/${seg(entityId)}`, query: { fields: query.fields ?? DEFAULT_ENTITY_FIELDS, from: query.from, to: query.to }, expect: [200], signal }, entitySchema)
+    },
+
+    async getEntities (entitySelector, signal, query = {}) {
+      const fields = query.fields ?? DEFAULT_ENTITY_FIELDS
+      const req: ApiRequest = { operation: 'getEntities', method: 'GET', path: '/entities', query: { entitySelector, fields, from: query.from, to: query.to, pageSize: 500 }, expect: [200], signal }
+      const all: Entity[] = []
+      // `fields` is valid for one page only: the API wants it on each, beside the page key.
+      for await (const page of pages(req, entityListSchema, { fields })) all.push(...page.entities)
+      return all
     },
 
     async ingestEvent (event, signal) {

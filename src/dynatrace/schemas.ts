@@ -158,6 +158,12 @@ export const entitySchema = z.looseObject({
 })
 export type Entity = z.output<typeof entitySchema>
 
+export const entityListSchema = z.looseObject({
+  totalCount: z.number().optional(),
+  nextPageKey: z.string().optional(),
+  entities: z.array(entitySchema).default([]),
+})
+
 export const riskAssessmentSchema = z.looseObject({
   riskLevel: tolerantEnum(['CRITICAL', 'HIGH', 'LOW', 'MEDIUM', 'NONE']).optional(),
   riskScore: z.number().optional(),

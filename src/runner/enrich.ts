@@ -21,12 +21,13 @@ import { formatDuration } from '../domain/rules/duration.js'
 import { formatTag, parseTagList, type Tag } from '../domain/tags.js'
 import { eventScope, nextReads } from '../domain/topology.js'
 import type { DynatraceClient } from '../dynatrace/client.js'
-import { entityIdSelector, eventTypeSelector } from '../dynatrace/client.js'
+import { eventTypeSelector } from '../dynatrace/client.js'
+import { entityIdSelectorChunks } from '../dynatrace/selectors.js'
 import { isDynatraceApiError } from '../dynatrace/errors.js'
 import { problemSchema, type Entity, type Problem, type SecurityProblemDetails } from '../dynatrace/schemas.js'
 
 /** The reads enrichment makes; the full client satisfies it, tests may pass a fake. */
-export type EnrichmentSource = Pick<DynatraceClient, 'getProblem' | 'getEntity' | 'getEvents' | 'getSecurityProblem' | 'findSecurityProblemByDisplayId'>
+export type EnrichmentSource = Pick<DynatraceClient, 'getProblem' | 'getEntity' | 'getEntities' | 'getEvents' | 'getSecurityProblem' | 'findSecurityProblemByDisplayId'>
 
 /** A notification as the store keeps it (the fields enrichment reads). */
 export interface NotificationInput {
@@ -220,13 +221,33 @@ export async function enrich (n: NotificationInput, options: EnrichOptions): Pro
 
   const notes: string[] = []
   const reads = new Map<string, Promise<EntityDetails | string>>()
-  const read = async (id: string): Promise<EntityDetails | string> => {
-    let pending = reads.get(id)
-    if (pending === undefined) {
-      pending = dt.getEntity(id, signal).then(toDetails, describeError)
-      reads.set(id, pending)
+  /**
+   * Reads the ids not read yet: one GET /entities per `type(…),entityId(…)` selector of at most
+   * 2,000 characters (a 2,000-entity problem is tens of requests, not 2,000); an id whose type
+   * its prefix does not tell, or that fits no selector, on its own. Each id is read once.
+   */
+  const readAll = async (ids: readonly string[]): Promise<Array<EntityDetails | string>> => {
+    const byType = new Map<string | undefined, string[]>()
+    for (const id of new Set(ids)) {
+      if (reads.has(id)) continue
+      const type = typeOfId(id)
+      byType.set(type, [...(byType.get(type) ?? []), id])
     }
-    return pending
+    for (const [type, group] of byType) {
+      const { selectors, members, unfit } = type === undefined || group.length === 1 ? { selectors: [], members: [], unfit: group } : entityIdSelectorChunks(type, group)
+      for (const id of unfit) reads.set(id, dt.getEntity(id, signal).then(toDetails, describeError))
+      for (const [i, selector] of selectors.entries()) {
+        const listed = dt.getEntities(selector, signal).then(
+          (list) => new Map(list.map((e) => [e.entityId, toDetails(e)])),
+          (err: unknown) => describeError(err))
+        for (const id of members[i] ?? []) {
+          reads.set(id, listed.then((got) => typeof got === 'string'
+            ? got
+            : got.get(id) ?? 'Dynatrace did not list it (no such entity in this environment, or not seen in the last 3 days)'))
+        }
+      }
+    }
+    return Promise.all(ids.map(async (id) => reads.get(id) as Promise<EntityDetails | string>))
   }
 
   const problemRead = n.kind === 'problem'
@@ -239,7 +260,7 @@ export async function enrich (n: NotificationInput, options: EnrichOptions): Pro
       return { problem: base.problem, evidence: [] as Evidence[] }
     })
 
-  const [{ problem, evidence }, first] = await Promise.all([problemRead, Promise.all(base.entities.map(async (e) => read(e.id)))])
+  const [{ problem, evidence }, first] = await Promise.all([problemRead, readAll(base.entities.map((e) => e.id))])
   const entities = base.entities.map((e, i): ImpactedEntity => {
     const got = first[i] as EntityDetails | string
     if (typeof got === 'string') {
@@ -252,7 +273,7 @@ export async function enrich (n: NotificationInput, options: EnrichOptions): Pro
   // The root cause (when:rootCause), read like an impacted entity when it is not one.
   let rootCause = rootCauseStub(problem, entities, undefined)
   if (rootCause !== undefined && rootCause.details === undefined && rootCause.missing === undefined) {
-    const got = await read(rootCause.id)
+    const got = (await readAll([rootCause.id]))[0] as EntityDetails | string
     if (typeof got === 'string') notes.push(`the root-cause entity ${rootCause.id} could not be read: ${got}`)
     rootCause = typeof got === 'string' ? { ...rootCause, missing: got } : { ...rootCause, type: rootCause.type === 'UNKNOWN' ? got.type ?? rootCause.type : rootCause.type, name: rootCause.name === rootCause.id ? got.displayName ?? rootCause.name : rootCause.name, details: got }
   }
@@ -264,7 +285,8 @@ export async function enrich (n: NotificationInput, options: EnrichOptions): Pro
   for (let level = 0; level < MAX_WALK_LEVELS && frontier.length > 0; level++) {
     const ids = [...new Set(frontier.flatMap(nextReads))]
       .filter((id) => !reads.has(id) && (options.readClusters === true || typeOfId(id) !== 'KUBERNETES_CLUSTER'))
-    const got = await Promise.all(ids.map(async (id) => [id, await read(id)] as const))
+    const details = await readAll(ids)
+    const got = ids.map((id, i) => [id, details[i] as EntityDetails | string] as const)
     frontier = []
     for (const [id, d] of got) {
       if (typeof d === 'string') notes.push(`${id} (on the way to the workload) could not be read: ${d}`)
@@ -287,7 +309,12 @@ export async function enrich (n: NotificationInput, options: EnrichOptions): Pro
     const byType = new Map<string, string[]>()
     for (const id of scope) byType.set(typeOfId(id) ?? id, [...(byType.get(typeOfId(id) ?? id) ?? []), id])
     try {
-      const lists = await Promise.all([...byType.values()].map(async (ids) => dt.getEvents({ eventSelector: eventTypeSelector('CUSTOM_DEPLOYMENT'), entitySelector: entityIdSelector(ids), from, to: start, limit: 1000 }, signal)))
+      // Each selector within the API's 2,000 characters (a type's ids in as many as it takes).
+      const selectors = [...byType.values()].flatMap((ids) => {
+        const chunks = entityIdSelectorChunks(undefined, ids)
+        return [...chunks.selectors, ...chunks.unfit.map((id) => entityIdSelectorChunks(undefined, [id], Infinity).selectors[0] as string)]
+      })
+      const lists = await Promise.all(selectors.map(async (entitySelector) => dt.getEvents({ eventSelector: eventTypeSelector('CUSTOM_DEPLOYMENT'), entitySelector, from, to: start, limit: 1000 }, signal)))
       const seen = new Set<string>()
       deploymentEvents = lists.flat().flatMap((ev): EntityDeploymentEvent[] => {
         const entityId = ev.entityId?.entityId.id

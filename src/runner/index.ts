@@ -78,6 +78,7 @@ export async function startRunner (deps: RunnerDeps): Promise<Runner> {
       deps.metrics.leaseTakeovers.inc({ queue: QUEUES[name] })
       deps.log.warn({ queue: QUEUES[name], jobId: job.id, key: job.key, attempt: job.attempts }, 'taking over a job whose lease ran out')
     },
+    onPoison: (_job, reason) => { deps.metrics.poisonJobs.inc({ queue: QUEUES[name], reason }) },
   }))
 
   const dynatrace = deps.dynatrace

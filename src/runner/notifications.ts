@@ -13,6 +13,8 @@
 import { randomUUID } from 'node:crypto'
 import { decideOpen, decideResolved, type ApiStatus } from '../domain/decide/lifecycle.js'
 import { epochMs, notificationState } from '../domain/enrichment.js'
+import { resultMarker } from '../domain/decide/comment.js'
+import { outcomeGroupKey, SUMMARY_MIN_RUNS, summaryComment } from '../domain/decide/summary.js'
 import { NOT_STARTED_STATES, type RunState } from '../domain/runs.js'
 import type { TransactionStores } from '../store/index.js'
 import type { StoredNotification } from '../store/notifications.js'
@@ -68,12 +70,14 @@ function skipSourceOf (run: RunPlan): SkipSource {
 }
 
 /** The runs a plan makes, as the store keeps them. */
-export function newRuns (deps: RunnerDeps, plan: NotificationPlan, n: StoredNotification, runs: readonly RunPlan[], foundBy: 'webhook' | 'reconcile', entities: readonly string[], notes: readonly string[]): NewRun[] {
+export function newRuns (deps: RunnerDeps, plan: NotificationPlan, n: StoredNotification, runs: readonly RunPlan[], foundBy: 'webhook' | 'reconcile', entities: readonly string[]): NewRun[] {
   const rules = deps.rules().rules
   return runs.map((r) => {
     const rule = rules.rules.find((x) => x.name === r.rule)
     const state: RunState = r.status === 'planned' ? 'queued' : r.status
-    const facts: RunFacts = { entity: r.entity, problem: plan.problem, deploymentEvent: r.deploymentEvent, targetSource: r.targetSource, plannedAt: plan.plannedAt, foundBy, entities, enrichmentNotes: notes, envSites: r.envSites }
+    // The impacted entities only where they are read (a security `*` run's event), and only its type's.
+    const eventEntities = plan.kind === 'security' && r.entityId === '*' ? { entities: entities.filter((id) => id.startsWith(`${r.entity.type}-`)) } : {}
+    const facts: RunFacts = { entity: r.entity, problem: plan.problem, deploymentEvent: r.deploymentEvent, targetSource: r.targetSource, plannedAt: plan.plannedAt, foundBy, envSites: r.envSites, ...eventEntities }
     // The timeline starts with what was planned (SPEC 8), then the state planning put it in.
     const note = r.status === 'planned'
       ? `planned by rule ${r.rule} (step ${r.step + 1}): ${r.target === null ? 'no target needed' : `target from ${r.targetSource ?? 'the rule'}`}`
@@ -120,6 +124,11 @@ export function newRuns (deps: RunnerDeps, plan: NotificationPlan, n: StoredNoti
 export async function insertRuns (deps: RunnerDeps, tx: TransactionStores, runs: readonly NewRun[]): Promise<RunRecord[]> {
   const ids = new Set(await tx.runs.insert(runs))
   const inserted: RunRecord[] = []
+  // A problem's runs that planning ended alike (500 entities, no target for any) share one
+  // comment: counted first, so that a group big enough is summarised instead of commented per run.
+  const alike = new Map<string, number>()
+  for (const r of runs) if (ids.has(r.id) && summarised(r)) alike.set(outcomeGroupKey(r), (alike.get(outcomeGroupKey(r)) ?? 0) + 1)
+  const groups = new Map<string, RunRecord[]>()
   for (const r of runs) {
     if (!ids.has(r.id)) continue
     const run = await tx.runs.get(r.id)
@@ -130,10 +139,19 @@ export async function insertRuns (deps: RunnerDeps, tx: TransactionStores, runs:
       continue
     }
     const next = await followUp(tx, run, nextActionOf(deps, run))
-    await addResult(tx, run, commentContext(run, { next }))
+    const key = outcomeGroupKey(run)
+    if (summarised(run) && (alike.get(key) ?? 0) >= SUMMARY_MIN_RUNS) groups.set(key, [...(groups.get(key) ?? []), run])
+    else await addResult(tx, run, commentContext(run, { next }))
+  }
+  for (const group of groups.values()) {
+    const first = group[0] as RunRecord
+    await tx.outbox.add({ key: `result:${first.id}`, runId: first.id, kind: 'comment', problemId: first.problemId, payload: { message: summaryComment(group, first.settings.steps), context: 'dt-remediator' }, marker: resultMarker(first.id) })
   }
   return inserted
 }
+
+/** Whether a run planning ended may share a summary comment: a problem's skipped or failed run. */
+const summarised = (r: Pick<NewRun, 'kind' | 'state'>): boolean => r.kind === 'problem' && (r.state === 'skipped' || r.state === 'failed')
 
 /** Plans `step` of the rules (or one rule) for a notification and inserts the runs, unless the occurrence closed meanwhile. */
 export async function planAndInsert (deps: RunnerDeps, n: StoredNotification, o: { occurrence: number, step: number, rule?: string, entityId?: string, foundBy: 'webhook' | 'reconcile' }, ctx: JobContext): Promise<JobResult> {
@@ -173,8 +191,10 @@ export async function planAndInsert (deps: RunnerDeps, n: StoredNotification, o:
     const tracked = await tx.problems.lock(n.kind, n.problemId)
     if (tracked !== undefined && (tracked.occurrence !== o.occurrence || tracked.status === 'closed')) return undefined
     await saveExplanations(tx, n.id, plan)
-    return insertRuns(deps, tx, newRuns(deps, plan, n, runs, o.foundBy, entities, enrichment.notes))
+    return insertRuns(deps, tx, newRuns(deps, plan, n, runs, o.foundBy, entities))
   })
+  // Said once per notification here, not copied into each of its runs.
+  if (enrichment.notes.length > 0) ctx.log.info({ notes: enrichment.notes.slice(0, 20), more: Math.max(0, enrichment.notes.length - 20) }, 'enrichment notes')
   if (inserted === undefined) {
     ctx.log.info({ occurrence: o.occurrence }, 'the problem was resolved while its runs were planned: nothing planned')
     return { status: 'done' }

@@ -6,6 +6,7 @@
  */
 import type { ProblemStatus } from '../domain/decide/verdict.js'
 import type { DynatraceClient } from '../dynatrace/client.js'
+import type { Problem } from '../dynatrace/schemas.js'
 import type { Store } from '../store/index.js'
 
 export interface StatusQuery {
@@ -14,12 +15,42 @@ export interface StatusQuery {
   readonly occurrence: number
 }
 
+/**
+ * Problem reads in flight, per client: the runs of one problem that start together (a problem
+ * with hundreds of entities) share one GET /problems/{id} instead of one each. Only reads in
+ * flight are shared: one that starts after the last answered asks Dynatrace again, so no run acts
+ * on an older status than it would have read alone.
+ */
+const inFlight = new WeakMap<DynatraceClient, Map<string, Promise<Problem>>>()
+
+async function sharedProblemRead (dynatrace: DynatraceClient, problemId: string, signal: AbortSignal | undefined): Promise<Problem> {
+  let reads = inFlight.get(dynatrace)
+  if (reads === undefined) {
+    reads = new Map()
+    inFlight.set(dynatrace, reads)
+  }
+  let read = reads.get(problemId)
+  if (read === undefined) {
+    const started = dynatrace.getProblem(problemId).finally(() => reads.delete(problemId))
+    reads.set(problemId, started)
+    read = started
+  }
+  if (signal === undefined) return read
+  signal.throwIfAborted()
+  // The shared read is not this caller's to cancel; its abort only stops its own wait.
+  return new Promise<Problem>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    read.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}
+
 /** What Dynatrace says now: undefined without it, `unreadable` when the read failed. */
 export async function dynatraceStatus (kind: 'problem' | 'security', problemId: string, dynatrace: DynatraceClient | undefined, signal?: AbortSignal): Promise<ProblemStatus | undefined> {
   if (dynatrace === undefined) return undefined
   try {
     if (kind === 'problem') {
-      const problem = await dynatrace.getProblem(problemId, signal)
+      const problem = await sharedProblemRead(dynatrace, problemId, signal)
       return problem.status === 'CLOSED' ? 'closed' : problem.status === 'OPEN' ? 'open' : 'unreadable'
     }
     const id = /^S-\d+$/i.test(problemId) ? (await dynatrace.findSecurityProblemByDisplayId(problemId, signal))?.securityProblemId : problemId

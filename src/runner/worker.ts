@@ -17,6 +17,7 @@
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
 import type { Job, JobQueue } from '../store/queue.js'
+import { isTransientFault, MAX_POISON_ATTEMPTS } from './poison.js'
 
 export type JobResult =
   | { readonly status: 'done' }
@@ -56,6 +57,13 @@ export interface WorkerOptions<Payload> {
    * takes longer keeps its lease (no longer renewed) until it runs out. Default: one lease.
    */
   readonly settleMs?: number
+  /**
+   * Called once when a job is failed for good as poison: taken over `maxPoison` times (each
+   * holder died) or failed `maxPoison` times with an error retrying cannot cure.
+   */
+  readonly onPoison?: (job: Job<Payload>, reason: 'crashed' | 'error', error: string) => void
+  /** The bound of takeovers and incurable failures; default MAX_POISON_ATTEMPTS (5). */
+  readonly maxPoison?: number
   /**
    * Awaited before each claim: work that must let something more urgent go first waits here.
    * True when it had to wait: the worker then claims one job, not as many as it has room for.
@@ -122,21 +130,52 @@ export function startWorker<Payload> (options: WorkerOptions<Payload>): Worker {
     return false
   }
 
+  const maxPoison = options.maxPoison ?? MAX_POISON_ATTEMPTS
+
+  /** Fails the job for good as poison; says so once. */
+  async function poisoned (job: Job<Payload>, jobLog: Logger, reason: 'crashed' | 'error', error: string): Promise<void> {
+    const failed = await jobs.fail(job.id, owner, error).catch((err: unknown) => {
+      jobLog.error({ err }, 'could not mark a poison job failed; it is taken up again after its lease')
+      return false
+    })
+    if (!failed) return
+    jobLog.error({ event: 'job-poisoned', reason, error }, `job failed for good: ${error}`)
+    options.onPoison?.(job, reason, error)
+  }
+
   async function execute (job: Job<Payload>, controller: AbortController, finished: AbortController): Promise<void> {
     // `log` names the queue already (a binding given twice is written twice).
     const jobLog = log.child({ jobId: job.id, key: job.key, attempt: job.attempts })
+    // Each process that held it died (a notification that runs the heap out, taken over by every
+    // restart): a crash loop across every replica unless it stops here.
+    if (job.takenOver && job.takeovers >= maxPoison) {
+      await poisoned(job, jobLog, 'crashed', `taken over ${job.takeovers} times: each process that held it died before it finished (out of memory?); not tried again`)
+      return
+    }
     const leaseLost = holdLease(job, controller, finished.signal, jobLog)
     let result: JobResult
+    let incurable = false
     try {
       result = await handler(job, { signal: controller.signal, log: jobLog })
     } catch (err) {
-      jobLog.error({ err }, 'job handler threw; the job is retried')
-      result = { status: 'retry', delayMs: Math.min(60_000, 1000 * 2 ** Math.min(job.attempts, 6)), error: err instanceof Error ? err.message : String(err) }
+      const message = err instanceof Error ? err.message : String(err)
+      incurable = !isTransientFault(err)
+      if (incurable && job.faults + 1 >= maxPoison) {
+        result = { status: 'failed', error: `failed ${job.faults + 1} times with an error retrying cannot cure: ${message}` }
+      } else {
+        jobLog.error({ err }, 'job handler threw; the job is retried')
+        result = { status: 'retry', delayMs: Math.min(60_000, 1000 * 2 ** Math.min(job.attempts, 6)), error: message }
+      }
     }
     finished.abort()
     if (await leaseLost || released.has(job.id)) return
+    if (incurable && result.status === 'failed') {
+      await poisoned(job, jobLog, 'error', result.error)
+      return
+    }
     try {
       if (result.status === 'done') await jobs.complete(job.id, owner)
+      else if (result.status === 'retry' && incurable) await jobs.fault(job.id, owner, result.delayMs, result.error)
       else if (result.status === 'retry') await jobs.retry(job.id, owner, result.delayMs, result.error)
       else await jobs.fail(job.id, owner, result.error)
     } catch (err) {

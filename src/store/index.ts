@@ -97,6 +97,9 @@ export interface StoreOptions {
   readonly notifications?: NotificationStoreOptions
 }
 
+/** The readiness probe's largest write: DTR_BODY_LIMIT is 1 MiB by default; a probe of more would cost each poll more than it proves. */
+const MAX_PROBE_BYTES = 16 * 1024 * 1024
+
 /** The embedded store's: one process, nobody else to wake. */
 const noSignals: WakeSignals = { send: () => {}, listen: async () => async () => {} }
 
@@ -152,9 +155,18 @@ export async function createStore (engine: Engine, options: StoreOptions = {}): 
       if (!(await ping())) return { ready: false, store: 'unreachable' }
       const commits = notifications.health()
       if (!commits.failing) return { ready: true, store: 'ok' }
+      // Readiness follows the real commits: a small probe write succeeded on a full tmpfs where
+      // every notification's commit failed, and /readyz said ready while webhooks got 503. So the
+      // probe commits as many bytes as the smallest notification that failed (then shrinks the
+      // row again, in the same transaction); only that, or a real commit, makes the store ready.
+      const filler = 'x'.repeat(Math.min(Math.max(commits.failedBytes ?? 0, 64), MAX_PROBE_BYTES))
       try {
-        await base.settings.put('readiness-probe', new Date(clock.now()).toISOString())
-        notifications.markHealthy()
+        await engine.db.transaction().execute(async (trx) => {
+          const settings = createSettingsStore({ ...ctx, db: trx })
+          await settings.put('readiness-probe', filler)
+          await settings.put('readiness-probe', new Date(clock.now()).toISOString())
+        })
+        if (notifications.health().failing) notifications.markHealthy()
         return { ready: true, store: 'ok' }
       } catch {
         return { ready: false, store: 'failing', lastError: commits.lastError }

@@ -66,6 +66,11 @@ export interface CommitHealth {
   /** True after a commit failed for every notification it carried, until one succeeds. */
   readonly failing: boolean
   readonly lastError: string | undefined
+  /**
+   * Bytes of the smallest notification whose commit failed: a probe write smaller than what
+   * failed proves nothing (on a nearly full disk a few bytes still fit where a notification does not).
+   */
+  readonly failedBytes?: number
 }
 
 export interface NotificationStore {
@@ -193,17 +198,19 @@ export function createNotificationStore (ctx: StoreContext, options: Notificatio
   async function commitEach (batch: readonly Pending[]): Promise<void> {
     let firstError: unknown
     let stored = 0
+    let smallest = Infinity
     for (const p of batch) {
       try {
         await commit([p])
         stored++
       } catch (err) {
         firstError ??= err
+        smallest = Math.min(smallest, p.bytes)
         p.reject(storeFailure(err))
       }
     }
     // A culprit among good notifications is the notification's fault; every one failing is the store's.
-    health = stored > 0 || firstError === undefined ? { failing: false, lastError: undefined } : { failing: true, lastError: String((firstError as Error).message) }
+    health = stored > 0 || firstError === undefined ? { failing: false, lastError: undefined } : { failing: true, lastError: String((firstError as Error).message), failedBytes: smallest }
   }
 
   // Waiting one macrotask before each batch is what makes group commit work: requests whose
@@ -225,7 +232,7 @@ export function createNotificationStore (ctx: StoreContext, options: Notificatio
           await commitEach(batch)
         } else {
           for (const p of batch) p.reject(storeFailure(err))
-          health = { failing: true, lastError: String((err as Error).message) }
+          health = { failing: true, lastError: String((err as Error).message), failedBytes: batch[0]?.bytes }
         }
       }
       await nextTurn()

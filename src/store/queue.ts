@@ -21,6 +21,10 @@ export interface Job<Payload = unknown> {
   readonly attempts: number
   /** Claimed after its lease ran out: the process that held it died or stalled. */
   readonly takenOver: boolean
+  /** Claims so far that took it over from a holder that died (this one included). */
+  readonly takeovers: number
+  /** Failures so far that retrying cannot cure. */
+  readonly faults: number
 }
 
 export interface JobQueue {
@@ -34,6 +38,10 @@ export interface JobQueue {
   /** Puts a job back to be tried again after delayMs. */
   retry(jobId: string, owner: string, delayMs: number, error: string): Promise<boolean>
   fail(jobId: string, owner: string, error: string): Promise<boolean>
+  /** Counts a failure retrying cannot cure and puts the job back to be tried after delayMs. */
+  fault(jobId: string, owner: string, delayMs: number, error: string): Promise<boolean>
+  /** Of these keys, the reason each failed job of the queue failed with. */
+  failures(queue: string, keys: readonly string[]): Promise<Map<string, { error: string, at: number }>>
   /** Makes a waiting job due `delayMs` from now (e.g. a verification made due by a RESOLVED); false when none waits. */
   reschedule(queue: string, key: string, delayMs: number): Promise<boolean>
   /** Jobs not yet done or failed. */
@@ -85,13 +93,13 @@ export function createJobQueue ({ db, dialect, clock }: StoreContext): JobQueue 
         .limit(options.limit ?? 1))
       const rows = await db.updateTable('jobs')
         // SET reads the row as it was: taken_over says whether it was leased (and the lease ran out).
-        .set((eb) => ({ state: 'active', lease_owner: owner, lease_until: now + options.leaseMs, attempts: eb('attempts', '+', 1), updated_at: now, taken_over: eb.case().when('state', '=', 'active').then(1).else(0).end() }))
+        .set((eb) => ({ state: 'active', lease_owner: owner, lease_until: now + options.leaseMs, attempts: eb('attempts', '+', 1), updated_at: now, taken_over: eb.case().when('state', '=', 'active').then(1).else(0).end(), takeovers: eb.case().when('state', '=', 'active').then(eb('takeovers', '+', 1)).else(eb.ref('takeovers')).end() }))
         .where('id', 'in', claimable)
-        .returning(['id', 'queue', 'key', 'payload', 'attempts', 'taken_over'])
+        .returning(['id', 'queue', 'key', 'payload', 'attempts', 'taken_over', 'takeovers', 'faults'])
         .execute()
       return rows
         .sort((a, b) => Number(a.id) - Number(b.id))
-        .map((r) => ({ id: String(r.id), queue: r.queue, key: r.key, payload: dialect.fromJson(r.payload) as Payload, attempts: Number(r.attempts), takenOver: Number(r.taken_over) === 1 }))
+        .map((r) => ({ id: String(r.id), queue: r.queue, key: r.key, payload: dialect.fromJson(r.payload) as Payload, attempts: Number(r.attempts), takenOver: Number(r.taken_over) === 1, takeovers: Number(r.takeovers), faults: Number(r.faults) }))
     },
 
     renew: async (jobId, owner, leaseMs) => {
@@ -106,6 +114,24 @@ export function createJobQueue ({ db, dialect, clock }: StoreContext): JobQueue 
     },
     fail: async (jobId, owner, error) =>
       whileLeased(jobId, owner, { state: 'failed', last_error: error, lease_owner: null, lease_until: null, updated_at: clock.now() }),
+    async fault (jobId, owner, delayMs, error) {
+      const id = jobNumber(jobId)
+      if (id === undefined) return false
+      const now = clock.now()
+      const result = await db.updateTable('jobs')
+        .set((eb) => ({ state: 'ready', run_after: now + delayMs, last_error: error, lease_owner: null, lease_until: null, updated_at: now, faults: eb('faults', '+', 1) }))
+        .where('id', '=', id).where('lease_owner', '=', owner).where('state', '=', 'active')
+        .executeTakeFirst()
+      return Number(result.numUpdatedRows) > 0
+    },
+    async failures (queue, keys) {
+      const out = new Map<string, { error: string, at: number }>()
+      if (keys.length === 0) return out
+      const rows = await db.selectFrom('jobs').select(['key', 'last_error', 'updated_at'])
+        .where('queue', '=', queue).where('state', '=', 'failed').where('key', 'in', [...keys]).execute()
+      for (const r of rows) out.set(r.key, { error: r.last_error ?? '', at: Number(r.updated_at) })
+      return out
+    },
 
     async reschedule (queue, key, delayMs) {
       const now = clock.now()

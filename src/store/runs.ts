@@ -137,6 +137,22 @@ function decodeCursor (cursor: string): { createdAt: number, id: string } | unde
   return Number.isInteger(createdAt) && id.length > 0 ? { createdAt, id: id.join(':') } : undefined
 }
 
+/**
+ * Parameters one statement may bind, on both engines: below SQLite's SQLITE_MAX_VARIABLE_NUMBER
+ * (32,766 since 3.32) and PostgreSQL's 65,535.
+ */
+export const MAX_BOUND_PARAMETERS = 30_000
+
+/** Pure: rows in chunks whose parameters (rows × columns) stay within maxParameters. */
+export function chunked<T extends object> (rows: readonly T[], maxParameters: number): T[][] {
+  if (rows.length === 0) return []
+  const columns = Math.max(1, Object.keys(rows[0] as object).length)
+  const size = Math.max(1, Math.floor(maxParameters / columns))
+  const chunks: T[][] = []
+  for (let i = 0; i < rows.length; i += size) chunks.push(rows.slice(i, i + size))
+  return chunks
+}
+
 export function createRunStore ({ db, dialect, clock }: StoreContext): RunStore {
   const json = (value: unknown): string => dialect.toJson(value)
   const nullableJson = (value: unknown): string | null => (value === null || value === undefined ? null : dialect.toJson(value))
@@ -235,7 +251,7 @@ export function createRunStore ({ db, dialect, clock }: StoreContext): RunStore 
       // Every run starts `planned`: the state it is inserted in must be one planning can move to.
       for (const r of runs) if (r.state !== 'planned' && !canTransition('planned', r.state)) refuse(['planned'], r.state)
       const now = clock.now()
-      const inserted = await db.insertInto('runs').values(runs.map((r) => ({
+      const rows = runs.map((r) => ({
         id: r.id,
         key: r.key,
         kind: r.kind,
@@ -267,13 +283,19 @@ export function createRunStore ({ db, dialect, clock }: StoreContext): RunStore 
         ended_at: r.state === 'skipped' || r.state === 'cancelled' ? now : null,
         created_at: now,
         updated_at: now,
-      }))).onConflict((oc) => oc.column('key').doNothing()).returning('id').execute()
-      const ids = new Set(inserted.map((r) => r.id))
+      }))
+      // In chunks: one statement for 3,000 runs bound more variables than SQLite allows ("too
+      // many SQL variables") and would pass PostgreSQL's 65,535 parameters at 2,260.
+      const ids = new Set<string>()
+      for (const chunk of chunked(rows, MAX_BOUND_PARAMETERS)) {
+        const inserted = await db.insertInto('runs').values(chunk).onConflict((oc) => oc.column('key').doNothing()).returning('id').execute()
+        for (const r of inserted) ids.add(r.id)
+      }
       const events = runs.filter((r) => ids.has(r.id)).flatMap((r) => [
         { run_id: r.id, at: now, state: 'planned', note: r.note },
         ...(r.state === 'planned' ? [] : [{ run_id: r.id, at: now, state: r.state, note: r.stateNote ?? r.state }]),
       ])
-      if (events.length > 0) await db.insertInto('run_events').values(events).execute()
+      for (const chunk of chunked(events, MAX_BOUND_PARAMETERS)) await db.insertInto('run_events').values(chunk).execute()
       return [...ids]
     },
 

@@ -51,6 +51,10 @@ export interface JobsTable {
   updated_at: number
   /** 1 when the last claim took the job over from a lease that ran out (migration 002). */
   taken_over: ColumnType<number, number | undefined, number>
+  /** Claims that took the job over from a holder that died (migration 006). */
+  takeovers: ColumnType<number, number | undefined, number>
+  /** Failures retrying cannot cure (migration 006). */
+  faults: ColumnType<number, number | undefined, number>
 }
 
 export interface SettingsTable {

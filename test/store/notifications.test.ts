@@ -106,7 +106,7 @@ t.test('recording notifications', async (t) => {
       for (const r of results) {
         t.match(r.status === 'rejected' ? r.reason : undefined, { code: 'DTR_ERR_STORE', statusCode: 503, message: 'The notification could not be stored; retry later' })
       }
-      t.same(store.notifications.health(), { failing: true, lastError: 'database or disk is full' })
+      t.match(store.notifications.health(), { failing: true, lastError: 'database or disk is full', failedBytes: Number })
       t.same(await store.health(), { ready: false, store: 'failing', lastError: 'database or disk is full' }, 'the readiness probe\'s write fails too')
       failures.failing = false
       t.same(await store.health(), { ready: true, store: 'ok' }, 'the probe\'s write succeeds: ready again')

@@ -7,6 +7,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { readPause, writePause } from '../../runner/pause.js'
+import { NOTIFICATION_QUEUE } from '../../store/notifications.js'
 import { runSchema } from '../../domain/runs.js'
 import { explanationViews, registerReportRoutes } from './report.js'
 import { decisionBody, errorSchema, pauseBody, pauseState, problemParams, problemView, runList, runListQuery, runParams } from './schemas.js'
@@ -36,12 +37,16 @@ const apiRoutes: FastifyPluginAsync = async (fastify) => {
     const kind = runs[0]?.kind ?? (/^S-\d+$/i.test(pid) ? 'security' : 'problem')
     const notifications = await fastify.store.notifications.listByProblem(kind, problemId)
     const tracked = await fastify.store.problems.get(kind, problemId)
+    const failures = await fastify.store.jobs.failures(NOTIFICATION_QUEUE, notifications.map((n) => n.id))
     if (runs.length === 0 && notifications.length === 0 && tracked === undefined) throw fastify.httpErrors.notFound(`No problem ${pid} has reached dt-remediator`)
     return {
       problemId,
       occurrence: tracked?.occurrence ?? null,
       status: tracked?.status ?? null,
-      notifications: notifications.map((n) => ({ id: n.id, kind: n.kind, displayId: n.displayId, state: n.state, receivedAt: iso(n.receivedAt), source: n.source })),
+      notifications: notifications.map((n) => {
+        const failure = failures.get(n.id)
+        return { id: n.id, kind: n.kind, displayId: n.displayId, state: n.state, receivedAt: iso(n.receivedAt), source: n.source, ...(failure === undefined ? {} : { failed: { reason: failure.error, at: iso(failure.at) } }) }
+      }),
       runs,
       explanations: explanationViews(await fastify.store.evidence.explanations(problemId)),
     }

@@ -40,6 +40,8 @@ export const notificationSummary = z.object({
   receivedAt: z.string(),
   /** `webhook`: Dynatrace called; `reconcile`: taken in from the Problems API, no notification having brought it. */
   source: z.enum(['webhook', 'reconcile']),
+  /** Only when processing it failed for good (poison: it crashed the process or failed 5 times alike): why, and when. */
+  failed: z.object({ reason: z.string(), at: z.string() }).optional(),
 }).meta({ id: 'NotificationSummary' })
 
 export const problemView = z.object({

@@ -8,6 +8,7 @@ import type { Migration } from './migration.js'
 import { migration as intake } from './001_intake.js'
 import { migration as runner } from './002_runner.js'
 import { migration as reconcile } from './003_reconcile.js'
+import { migration as poisonJobs } from './006_poison_jobs.js'
 import { migration as evidence } from './007_evidence.js'
 
-export const MIGRATIONS: readonly Migration[] = [intake, runner, reconcile, evidence]
+export const MIGRATIONS: readonly Migration[] = [intake, runner, reconcile, poisonJobs, evidence]

@@ -1,0 +1,30 @@
+/**
+ * The runs of one problem that start together share one problem read (issue 19 item 6): 50 runs
+ * asking at once cost one GET /problems/{id}, not 50; a read after the shared one answered asks
+ * again (nothing acts on an older status than it would have read alone).
+ */
+import t from 'tap'
+import { dynatraceStatus } from '../../src/runner/status.js'
+import { startDynatraceWorld } from '../helpers/world.js'
+
+t.test('concurrent status reads of one problem share one request; later ones read afresh', async (t) => {
+  const world = await startDynatraceWorld(t)
+  const id = world.problem.problemId
+  const statuses = await Promise.all(Array.from({ length: 50 }, async () => dynatraceStatus('problem', id, world.client)))
+  t.same(new Set(statuses), new Set(['open']))
+  t.equal(world.sim.sim.traffic.find({ operation: 'getProblem' }).length, 1, 'one read for 50 runs')
+  world.sim.sim.tenant.closeProblem(id)
+  t.equal(await dynatraceStatus('problem', id, world.client), 'closed', 'a read after the shared one answered sees the change')
+  t.equal(world.sim.sim.traffic.find({ operation: 'getProblem' }).length, 2)
+})
+
+t.test('a caller that aborts stops waiting; the others still get the answer', async (t) => {
+  const world = await startDynatraceWorld(t)
+  const id = world.problem.problemId
+  const aborted = new AbortController()
+  const first = dynatraceStatus('problem', id, world.client, aborted.signal)
+  const second = dynatraceStatus('problem', id, world.client)
+  aborted.abort(new Error('lease lost'))
+  await t.rejects(first, /lease lost/)
+  t.equal(await second, 'open')
+})
