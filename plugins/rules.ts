@@ -23,6 +23,8 @@ export interface RulesHolder {
   readonly loadedAt: number
   /** Loads the file again; swaps only when it is valid. Reloads run one at a time. */
   reload(): Promise<ReloadOutcome>
+  /** The last reload's result (the console shows it); undefined before the first reload. */
+  readonly lastReload: { readonly at: number, readonly ok: boolean, readonly errors: readonly string[] } | undefined
 }
 
 declare module 'fastify' {
@@ -50,6 +52,7 @@ export default fp<RulesPluginOptions>(async function rulesPlugin (fastify, optio
   for (const w of current.warnings) fastify.log.warn({ event: 'rules-warning' }, formatDiagnostic(w))
   let loadedAt = now()
   let queue: Promise<unknown> = Promise.resolve()
+  let lastReload: RulesHolder['lastReload']
 
   async function reloadNow (): Promise<ReloadOutcome> {
     let result: RuleSetResult
@@ -61,10 +64,12 @@ export default fp<RulesPluginOptions>(async function rulesPlugin (fastify, optio
     if (!result.ok) {
       fastify.metrics.rulesReloads.inc({ outcome: 'failure' })
       fastify.log.error({ event: 'rules-reload-refused', errors: result.errors }, `rules reload refused, the previous rules stay: ${result.errors.join('; ')}`)
+      lastReload = { at: now(), ok: false, errors: result.errors }
       return { ok: false, errors: result.errors }
     }
     current = result.ruleSet
     loadedAt = now()
+    lastReload = { at: loadedAt, ok: true, errors: [] }
     fastify.metrics.rulesReloads.inc({ outcome: 'success' })
     for (const w of current.warnings) fastify.log.warn({ event: 'rules-warning' }, formatDiagnostic(w))
     fastify.log.info({ event: 'rules-reloaded', rules: current.rules.rules.length, mode: current.rules.mode }, `rules reloaded: ${current.rules.rules.length} rules in ${current.rules.mode} mode`)
@@ -74,6 +79,7 @@ export default fp<RulesPluginOptions>(async function rulesPlugin (fastify, optio
   const holder: RulesHolder = {
     get current () { return current as RuleSet },
     get loadedAt () { return loadedAt },
+    get lastReload () { return lastReload },
     async reload () {
       const next = queue.then(reloadNow, reloadNow)
       queue = next

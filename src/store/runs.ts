@@ -70,6 +70,11 @@ export interface RunRecord extends Omit<Run, 'timeline'> {
 export interface RunFilter {
   readonly problemId?: string | undefined
   readonly state?: RunState | undefined
+  /** The console's filters: exact rule and action names, and created within [since, until) (ms epoch). */
+  readonly rule?: string | undefined
+  readonly action?: string | undefined
+  readonly since?: number | undefined
+  readonly until?: number | undefined
   readonly limit: number
   /** From a previous page's nextCursor. */
   readonly cursor?: string | undefined
@@ -276,6 +281,10 @@ export function createRunStore ({ db, dialect, clock }: StoreContext): RunStore 
       let query = db.selectFrom('runs').selectAll()
       if (filter.problemId !== undefined) query = query.where((eb) => eb.or([eb('problem_id', '=', filter.problemId as string), eb('display_id', '=', filter.problemId as string)]))
       if (filter.state !== undefined) query = query.where('state', '=', filter.state)
+      if (filter.rule !== undefined) query = query.where('rule', '=', filter.rule)
+      if (filter.action !== undefined) query = query.where('action', '=', filter.action)
+      if (filter.since !== undefined) query = query.where('created_at', '>=', filter.since)
+      if (filter.until !== undefined) query = query.where('created_at', '<', filter.until)
       const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor)
       if (after !== undefined) {
         query = query.where((eb) => eb.or([eb('created_at', '<', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)])]))
