@@ -24,7 +24,7 @@ import { noConsoleData, type ConsoleData } from './data.js'
 import { runHref, type PageContext } from './layout.js'
 import { approvalsPage, errorPage, loginPage, overviewPage, pausePage, problemPage, reportPage, runPage, runsPage, type RunFilters } from './pages.js'
 import { decodeSession, encodeSession, safeNext, SESSION_COOKIE, SESSION_TTL_MS, sessionSigner, tokenName } from './session.js'
-import { CONSOLE_CSS } from './style.js'
+import { CONSOLE_CSS, FAVICON_SVG } from './style.js'
 
 export interface ConsoleOptions {
   readonly tokens: readonly AdminToken[]
@@ -110,7 +110,7 @@ const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (fastify, option
     return session.name
   }
 
-  const OPEN = new Set(['/ui/login', '/ui/console.css'])
+  const OPEN = new Set(['/ui/login', '/ui/console.css', '/ui/favicon.svg'])
   fastify.addHook('onRequest', async (request, reply) => {
     reply.header('cache-control', 'no-store')
     const path = request.routeOptions.url ?? ''
@@ -147,6 +147,8 @@ const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (fastify, option
   const csrf = { preHandler: fastify.csrfProtection }
 
   fastify.get('/ui/console.css', async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=300').send(CONSOLE_CSS))
+
+  fastify.get('/ui/favicon.svg', async (_request, reply) => reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(FAVICON_SVG))
 
   fastify.get('/ui/login', async (request, reply) => {
     return html(reply, loginPage({ ...context(request, reply), who: undefined }, safeNext(query(request, 'next')), undefined))

@@ -36,6 +36,7 @@ export function page (ctx: PageContext, section: Section, title: string, body: C
         <meta name='referrer' content='same-origin' />
         <title>{`${title} · dt-remediator`}</title>
         <link rel='stylesheet' href='/ui/console.css' />
+        <link rel='icon' href='/ui/favicon.svg' type='image/svg+xml' />
       </head>
       <body>
         <a class='skip' href='#main'>Skip to content</a>

@@ -19,6 +19,8 @@ export function loginPage (ctx: PageContext, next: string, error: string | undef
       <form class='stack' method='post' action='/ui/login'>
         <Csrf token={ctx.csrf} />
         <input type='hidden' name='next' value={next} />
+        {/* Password managers (and Chrome) expect a user name beside a password: the token has none. */}
+        <input type='text' name='username' autocomplete='username' value='dt-remediator' hidden />
         <label>Admin token
           <input type='password' name='token' autocomplete='current-password' required autofocus />
         </label>

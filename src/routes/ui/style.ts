@@ -61,3 +61,6 @@ figure.chart svg { width: 100%; height: auto; }
 figure.chart figcaption { color: var(--muted); font-size: .9rem; }
 @media (max-width: 40rem) { main { padding: .75rem; } h1 { font-size: 1.3rem; } dl.facts { grid-template-columns: 1fr; } dl.facts dd { margin-bottom: .5rem; } }
 `
+
+/** A small icon, so that browsers do not ask for /favicon.ico outside the console. */
+export const FAVICON_SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#0d1117"/><path d="M4 8h8M8 4v8" stroke="#f59e0b" stroke-width="2"/></svg>'
