@@ -51,11 +51,11 @@ function RunTable ({ runs, now, caption }: { runs: readonly Run[], now: number, 
         <tbody>
           {runs.map((r) => (
             <tr key={r.id}>
-              <td><a href={runHref(r.id)}>{r.id}</a></td>
+              <td><a href={runHref(r.id)} title={r.id}><code>{r.id.slice(0, 8)}</code></a></td>
               <td><State state={r.state} />{r.dryRun ? <span class='muted'> (dry run)</span> : null}</td>
               <td>{r.action} on <Target run={r} /></td>
               <td>{r.rule}</td>
-              <td><a href={problemHref(r.problemId)}>{r.displayId ?? r.problemId}</a></td>
+              <td class='nowrap'><a href={problemHref(r.problemId)}>{r.displayId ?? r.problemId}</a></td>
               <td><Time at={r.createdAt} now={now} /></td>
             </tr>
           ))}
@@ -210,7 +210,7 @@ export function runPage (ctx: PageContext, d: RunDetail): string {
         ? <p class='muted'>None.</p>
         : d.comments.map((c, i) => (
           <article key={i} aria-label={`${c.kind} ${c.state}`}>
-            <p class='muted'>{c.kind}, {c.state}{c.deliveredAt === null ? null : <>, delivered <Time at={c.deliveredAt} now={ctx.now} /></>}</p>
+            <p class='muted'>{c.kind === 'event' ? 'Event' : 'Comment'}{c.deliveredAt === null ? `, ${c.state}` : null}{c.deliveredAt === null ? null : <>, delivered <Time at={c.deliveredAt} now={ctx.now} /></>}</p>
             <pre>{c.text}</pre>
           </article>
         ))}

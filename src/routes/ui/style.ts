@@ -27,6 +27,8 @@ h2 { font-size: 1.2rem; margin: 1.5rem 0 .5rem; }
 .banner.ok { border-color: var(--ok); background: #dafbe1; }
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(13rem, 1fr)); gap: .75rem; }
 .card { border: 1px solid var(--line); border-radius: 6px; padding: .75rem 1rem; }
+.nowrap { white-space: nowrap; }
+.card h2 { margin-top: 0; }
 .card .big { font-size: 1.6rem; font-weight: 700; display: block; }
 .card .label { color: var(--muted); font-size: .9rem; }
 .table { overflow-x: auto; }
