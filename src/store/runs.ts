@@ -9,6 +9,7 @@
  * a problem occurrence.
  */
 import type { Selectable } from 'kysely'
+import type { GateDecision, GateResult } from '../domain/decide/gates.js'
 import type { Outcome } from '../domain/outcome.js'
 import type { Run, RunState, TimelineEntry, Verification } from '../domain/runs.js'
 import type { Target } from '../domain/target.js'
@@ -54,6 +55,14 @@ export interface NewRun {
 }
 
 /** A run as the runner works with it: the API's view plus what only the runner needs. */
+/** One admission's gate results, as the runner's gate transaction decided them. */
+export interface GateAdmission {
+  /** ms epoch. */
+  readonly at: number
+  readonly decision: GateDecision['decision']
+  readonly results: readonly GateResult[]
+}
+
 export interface RunRecord extends Omit<Run, 'timeline'> {
   readonly key: string
   readonly notificationId: string
@@ -65,6 +74,8 @@ export interface RunRecord extends Omit<Run, 'timeline'> {
   readonly queuedAt: number
   readonly startedAt: number | null
   readonly endedAt: number | null
+  /** Each admission's gate results, oldest first. */
+  readonly gates: readonly GateAdmission[]
 }
 
 export interface RunFilter {
@@ -87,6 +98,8 @@ export interface RunChange {
   readonly verification?: Verification | null
   readonly attempts?: number
   readonly approvedBy?: string | null
+  /** Replaces the stored admissions (the caller appends to what it read). */
+  readonly gates?: readonly GateAdmission[]
   readonly dryRun?: boolean
   readonly startedAt?: number
   readonly endedAt?: number
@@ -168,6 +181,7 @@ export function createRunStore ({ db, dialect, clock }: StoreContext): RunStore 
       queuedAt: Number(r.queued_at),
       startedAt: r.started_at === null ? null : Number(r.started_at),
       endedAt: r.ended_at === null ? null : Number(r.ended_at),
+      gates: (dialect.fromJson(r.gates) ?? []) as GateAdmission[],
     }
   }
 
@@ -218,6 +232,7 @@ export function createRunStore ({ db, dialect, clock }: StoreContext): RunStore 
     if (change.verification !== undefined) set.verification = nullableJson(change.verification)
     if (change.attempts !== undefined) set.attempts = change.attempts
     if (change.approvedBy !== undefined) set.approved_by = change.approvedBy
+    if (change.gates !== undefined) set.gates = nullableJson(change.gates)
     if (change.dryRun !== undefined) set.dry_run = change.dryRun ? 1 : 0
     if (change.startedAt !== undefined) set.started_at = change.startedAt
     if (change.endedAt !== undefined) set.ended_at = change.endedAt

@@ -122,6 +122,10 @@ t.test('approve through the form: the same approval function as the API, who and
   await loop.settle()
   t.match(await loop.store.runs.view(id), { state: 'succeeded', approvedBy: 'alice' })
   const after = await loop.app.inject({ url: `/ui/runs/${id}`, headers: { cookie: cookies.header() } })
+  // Each admission's gate results are stored with the run: the one that asked for approval, and the one that ran it.
+  t.match(after.body, /<li><strong>approval<\/strong>: approval — [^<]*<\/li>/, 'the first admission stopped at the approval gate')
+  t.match(after.body, /<li><strong>approval<\/strong>: pass<\/li>/, 'the second passed it')
+  t.match(after.body, /<li><strong>pause<\/strong>: pass<\/li>/)
   t.match(after.body, /Decided: approved by alice from [^:]+: dashboards look bad/)
   t.notMatch(after.body, /\/decide"/, 'no decision form once decided')
   const again = await loop.app.inject({ method: 'POST', url: `/ui/runs/${id}/decide`, headers: { cookie: cookies.header(), 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ _csrf: csrfOf(after.body), decision: 'reject' }).toString() })

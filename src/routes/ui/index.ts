@@ -216,11 +216,10 @@ const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (fastify, option
     if (run === undefined) return html(reply, errorPage(context(request, reply), 404, `No run ${request.params.id}.`), 404)
     const record = await fastify.store.runs.get(run.id)
     const outbox = await fastify.store.outbox.byRun(run.id)
-    const gates = (record?.facts as { gates?: Array<{ gate: string, result: string }> } | undefined)?.gates
     return html(reply, runPage(context(request, reply), {
       run,
       plan: record?.plan ?? null,
-      gates,
+      gates: record?.gates ?? [],
       comments: outbox.map((w) => {
         const p = w.payload as { message?: unknown, title?: unknown }
         return { kind: w.kind, text: typeof p.message === 'string' ? p.message : typeof p.title === 'string' ? p.title : JSON.stringify(w.payload), state: w.state, at: w.createdAt, deliveredAt: w.deliveredAt }

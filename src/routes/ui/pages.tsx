@@ -161,7 +161,8 @@ function decisionOf (run: Run): { note: string, at: string } | undefined {
 export interface RunDetail {
   readonly run: Run
   readonly plan: unknown
-  readonly gates: ReadonlyArray<{ readonly gate: string, readonly result: string }> | undefined
+  /** Each admission's gate results, oldest first. */
+  readonly gates: ReadonlyArray<{ readonly at: number, readonly decision: string, readonly results: ReadonlyArray<{ readonly gate: string, readonly result: string, readonly reason?: string }> }>
   readonly comments: ReadonlyArray<{ readonly kind: string, readonly text: string, readonly state: string, readonly at: number, readonly deliveredAt: number | null }>
   readonly dynatraceLink: string | undefined
   /** The problem's title as Dynatrace gave it (hostile: escaped like everything). */
@@ -198,9 +199,14 @@ export function runPage (ctx: PageContext, d: RunDetail): string {
       <h2>Plan</h2>
       <PlanView plan={d.plan} />
       <h2>Gates</h2>
-      {d.gates === undefined || d.gates.length === 0
-        ? <p class='muted'>No gate results were stored with this run; the timeline above says what the gates decided.</p>
-        : <ul>{d.gates.map((g) => <li key={g.gate}><strong>{g.gate}</strong>: {g.result}</li>)}</ul>}
+      {d.gates.length === 0
+        ? <p class='muted'>{run.state === 'planned' || run.state === 'queued' ? 'Not admitted yet: the gates are asked when the run is due.' : 'No gate results were stored with this run (it was decided before the gates, or by an older version); the timeline says what happened.'}</p>
+        : d.gates.map((a, i) => (
+          <section key={i} aria-label={`Admission ${i + 1}`}>
+            <p><Time at={a.at} now={ctx.now} />: {a.decision === 'run' ? 'admitted' : a.decision === 'approval' ? 'waiting for approval' : a.decision === 'skip' ? 'skipped' : 'waited for the lock'}</p>
+            <ul>{a.results.map((g) => <li key={g.gate}><strong>{g.gate}</strong>: {g.result}{g.reason === undefined ? null : ` — ${g.reason}`}</li>)}</ul>
+          </section>
+        ))}
       <h2>Outcome</h2>
       {run.outcome === null ? <p class='muted'>Not finished.</p> : <p><State state={run.outcome.status} /> {outcomeLine(run.outcome)}</p>}
       <h2>Verdict</h2>

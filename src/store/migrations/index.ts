@@ -8,5 +8,6 @@ import type { Migration } from './migration.js'
 import { migration as intake } from './001_intake.js'
 import { migration as runner } from './002_runner.js'
 import { migration as reconcile } from './003_reconcile.js'
+import { migration as gates } from './008_gates.js'
 
-export const MIGRATIONS: readonly Migration[] = [intake, runner, reconcile]
+export const MIGRATIONS: readonly Migration[] = [intake, runner, reconcile, gates]
