@@ -195,20 +195,15 @@ const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (fastify, option
     const filters: RunFilters = { state, rule: query(request, 'rule'), action: query(request, 'action'), problemId: query(request, 'problemId'), since: query(request, 'since'), until: query(request, 'until') }
     const validState = state === undefined || (RUN_STATES as readonly string[]).includes(state)
     const cursor = query(request, 'cursor')
-    let result: { runs: Run[], nextCursor: string | null } = { runs: [], nextCursor: null }
-    let error: string | undefined
-    try {
-      if (validState) {
-        result = await fastify.store.runs.list({ state: state as RunState | undefined, rule: filters.rule, action: filters.action, problemId: filters.problemId, since: utcInput(filters.since), until: utcInput(filters.until), limit: 25, cursor })
-      } else error = `There is no state “${state ?? ''}”.`
-    } catch (err) {
-      // A cursor that is not one of ours (edited by hand) answers 400 in the API; here, say so.
-      if ((err as { statusCode?: number }).statusCode !== 400) throw err
-      error = 'That page link is not valid any more; the list starts again from the newest run.'
-    }
+    const asked = Number(query(request, 'limit') ?? 25)
+    const limit = Number.isInteger(asked) && asked >= 1 && asked <= 100 ? asked : 25
+    const result = validState
+      ? await fastify.store.runs.list({ state: state as RunState | undefined, rule: filters.rule, action: filters.action, problemId: filters.problemId, since: utcInput(filters.since), until: utcInput(filters.until), limit, cursor })
+      : { runs: [], nextCursor: null }
+    const error = validState ? undefined : `There is no state “${state ?? ''}”.`
     const rules = fastify.rules.current.rules.rules.map((r) => r.name)
     const actions = [...new Set(fastify.rules.current.rules.rules.flatMap((r) => r.ladder.map((a) => a.use)))]
-    return html(reply, runsPage(context(request, reply), { ...result, filters, rules, actions, error }))
+    return html(reply, runsPage(context(request, reply), { ...result, filters: { ...filters, ...(limit === 25 ? {} : { limit: String(limit) }) }, rules, actions, error }))
   })
 
   fastify.get<{ Params: { id: string } }>('/ui/runs/:id', async (request, reply) => {
@@ -226,6 +221,7 @@ const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (fastify, option
       }),
       dynatraceLink: dynatraceProblemLink(options.dynatraceUrl, run),
       problemTitle: titleOf(record?.facts),
+      alreadyState: RUN_STATES.find((s) => s === query(request, 'already')),
     }))
   })
 

@@ -94,7 +94,7 @@ export function overviewPage (ctx: PageContext, o: Overview): string {
   ))
 }
 
-export interface RunFilters { readonly state?: string | undefined, readonly rule?: string | undefined, readonly action?: string | undefined, readonly problemId?: string | undefined, readonly since?: string | undefined, readonly until?: string | undefined }
+export interface RunFilters { readonly limit?: string | undefined, readonly state?: string | undefined, readonly rule?: string | undefined, readonly action?: string | undefined, readonly problemId?: string | undefined, readonly since?: string | undefined, readonly until?: string | undefined }
 
 export function runsPage (ctx: PageContext, o: { runs: readonly Run[], nextCursor: string | null, filters: RunFilters, rules: readonly string[], actions: readonly string[], error?: string | undefined }): string {
   const f = o.filters
@@ -167,6 +167,8 @@ export interface RunDetail {
   readonly dynatraceLink: string | undefined
   /** The problem's title as Dynatrace gave it (hostile: escaped like everything). */
   readonly problemTitle: string | undefined
+  /** Set when a decision arrived after the run had moved on (another person, a timeout). */
+  readonly alreadyState?: string | undefined
 }
 
 export function runPage (ctx: PageContext, d: RunDetail): string {
@@ -174,6 +176,7 @@ export function runPage (ctx: PageContext, d: RunDetail): string {
   const decided = decisionOf(run)
   return page(ctx, 'runs', `Run ${run.id}`, (
     <>
+      {d.alreadyState === undefined ? null : <p class='banner error' role='alert'>Your decision changed nothing: the run was already {d.alreadyState.replaceAll('_', ' ')} when it arrived.</p>}
       <dl class='facts'>
         <dt>State</dt><dd><State state={run.state} />{run.reason === null ? null : <> — {run.reason}</>}</dd>
         <dt>Action</dt><dd>{run.action} (step {run.step + 1}) {run.dryRun ? '— dry run, changes nothing' : '— live'}</dd>
