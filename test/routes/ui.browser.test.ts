@@ -53,66 +53,79 @@ if (!existsSync(CHROMIUM)) {
     const shots = join(tmpdir(), 'dtr-ui-screenshots')
     mkdirSync(shots, { recursive: true })
 
-    /** Runs a step; on a failure, the page's screenshot is saved and named in the failure. */
+    const screenshot = async (name: string): Promise<string> => {
+      const path = join(shots, `${name.replace(/\W+/g, '-')}-${Date.now()}.png`)
+      await page.screenshot({ path, fullPage: true }).catch(() => undefined)
+      return path
+    }
+    /**
+     * Runs a step; when it throws or one of its assertions fails, the page's screenshot is saved
+     * and its path named in the failure.
+     */
+    let stepFailed = false
+    /** Wraps an assertion of a step (tap's return true when they pass). */
+    const a = (passed: boolean): void => { if (!passed) stepFailed = true }
     const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+      stepFailed = false
+      let value: T
       try {
-        return await fn()
+        value = await fn()
       } catch (err) {
-        const path = join(shots, `${name.replace(/\W+/g, '-')}-${Date.now()}.png`)
-        await page.screenshot({ path, fullPage: true }).catch(() => undefined)
-        throw new Error(`${name}: ${(err as Error).message} (screenshot of the page: ${path})`)
+        throw new Error(`${name}: ${(err as Error).message} (screenshot of the page: ${await screenshot(name)})`)
       }
+      if (stepFailed) t.fail(`${name}: an assertion failed (screenshot of the page: ${await screenshot(name)})`)
+      return value
     }
 
     await step('signed out, a page redirects to sign-in', async () => {
       const res = await page.goto(`${base}/ui/approvals`)
-      t.equal(res?.status(), 200)
-      t.equal(new URL(page.url()).pathname, '/ui/login')
-      t.equal(new URL(page.url()).searchParams.get('next'), '/ui/approvals')
+      a(t.equal(res?.status(), 200))
+      a(t.equal(new URL(page.url()).pathname, '/ui/login'))
+      a(t.equal(new URL(page.url()).searchParams.get('next'), '/ui/approvals'))
     })
 
     await step('sign in with the admin token', async () => {
       await page.getByLabel('Admin token').fill(TOKEN)
       await page.getByRole('button', { name: 'Sign in' }).click()
       await page.waitForURL(`${base}/ui/approvals`)
-      t.ok(await page.getByText('Signed in as').isVisible(), 'signed in')
-      t.notOk(page.url().includes(TOKEN), 'the token is not in the URL')
-      t.notOk((await page.content()).includes(TOKEN), 'the token is not in the page')
+      a(t.ok(await page.getByText('Signed in as').isVisible(), 'signed in'))
+      a(t.notOk(page.url().includes(TOKEN), 'the token is not in the URL'))
+      a(t.notOk((await page.content()).includes(TOKEN), 'the token is not in the page'))
     })
 
     await step('the pending approval is listed, the hostile title is text', async () => {
-      t.ok(await page.getByRole('heading', { name: /kubernetes\.restart on Deployment shop\/cart/ }).isVisible(), 'the approval is listed')
+      a(t.ok(await page.getByRole('heading', { name: /kubernetes\.restart on Deployment shop\/cart/ }).isVisible(), 'the approval is listed'))
       await page.getByRole('link', { name: `Run ${runId}` }).click()
       await page.waitForURL(`${base}/ui/runs/${runId}`)
-      t.ok(await page.getByText(EVIL_TITLE, { exact: false }).first().isVisible(), 'the title shows as the text it is')
-      t.equal(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned), undefined, 'nothing in the title ran')
-      t.equal(await page.locator('main script, main img').count(), 0, 'no element came out of the title')
+      a(t.ok(await page.getByText(EVIL_TITLE, { exact: false }).first().isVisible(), 'the title shows as the text it is'))
+      a(t.equal(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned), undefined, 'nothing in the title ran'))
+      a(t.equal(await page.locator('main script, main img').count(), 0, 'no element came out of the title'))
     })
 
     await step('a POST without the CSRF token is refused', async () => {
       const res = await page.request.post(`${base}/ui/pause`, { form: { paused: 'true', reason: 'forged' } })
-      t.equal(res.status(), 403)
-      t.match(await loop.store.settings.get('pause') ?? '{"paused":false}', /"paused":false/, 'not paused')
+      a(t.equal(res.status(), 403))
+      a(t.match(await loop.store.settings.get('pause') ?? '{"paused":false}', /"paused":false/, 'not paused'))
     })
 
     await step('approve with a reason: the run succeeds and the deployment is restarted', async () => {
-      t.equal(loop.k8s.sim.requests.filter((r) => r.method === 'PATCH').length, 0, 'nothing changed before the approval')
+      a(t.equal(loop.k8s.sim.requests.filter((r) => r.method === 'PATCH').length, 0, 'nothing changed before the approval'))
       await page.getByLabel('Reason').fill('error rate on the dashboard, restart is safe')
       await page.getByRole('button', { name: 'Approve' }).click()
       await page.waitForURL(`${base}/ui/runs/${runId}`)
       await loop.settle()
       await page.reload()
-      t.ok(await page.getByText('Decided: approved by alice').isVisible(), 'who decided is shown')
-      t.equal(await page.locator('dl.facts .state').first().textContent(), 'succeeded', 'the run succeeded')
-      t.equal(loop.k8s.sim.requests.filter((r) => r.method === 'PATCH').length, 1, 'the Kubernetes simulator restarted the deployment')
-      t.match(await loop.store.runs.view(runId), { state: 'succeeded', approvedBy: 'alice' })
+      a(t.ok(await page.getByText('Decided: approved by alice').isVisible(), 'who decided is shown'))
+      a(t.equal(await page.locator('dl.facts .state').first().textContent(), 'succeeded', 'the run succeeded'))
+      a(t.equal(loop.k8s.sim.requests.filter((r) => r.method === 'PATCH').length, 1, 'the Kubernetes simulator restarted the deployment'))
+      a(t.match(await loop.store.runs.view(runId), { state: 'succeeded', approvedBy: 'alice' }))
     })
 
     await step('signing out ends the session', async () => {
       await page.getByRole('button', { name: 'Sign out' }).click()
       await page.waitForURL(/\/ui\/login/)
       await page.goto(`${base}/ui/pause`)
-      t.equal(new URL(page.url()).pathname, '/ui/login')
+      a(t.equal(new URL(page.url()).pathname, '/ui/login'))
     })
     t.same(scripts, [], 'no script ran, so none logged')
 
