@@ -61,6 +61,7 @@ t.test('signed out: a GET is redirected to sign-in with next, a POST answers 401
   t.equal(post.statusCode, 401)
   t.match(post.body, /signed out/)
   t.equal((await loop.app.inject({ url: '/ui/console.css' })).statusCode, 200)
+  t.equal((await loop.app.inject({ url: '/ui' })).headers.location, '/ui/', '/ui goes to /ui/')
   const bad = await loop.app.inject({ method: 'POST', url: '/ui/runs/x/decide', headers: { cookie: 'dtr_session=YWxpY2U.99999999999999.forged' }, payload: {} })
   t.equal(bad.statusCode, 401, 'a forged session cookie is no session')
 })
@@ -92,6 +93,8 @@ t.test('the session cookie is Secure when DTR_PUBLIC_URL is https', async (t) =>
   const loop = await startLoop(t, { rules: APPROVAL_RULES, env: { DTR_PUBLIC_URL: 'https://dtr.example.com' } })
   const { res } = await signIn(t, loop.app)
   t.match((res.cookies as Array<{ name: string, secure?: boolean }>).find((c) => c.name === 'dtr_session'), { secure: true })
+  const form = await loop.app.inject({ url: '/ui/login' })
+  t.match((form.cookies as Array<{ name: string, secure?: boolean }>).find((c) => c.name === 'dtr_csrf'), { secure: true, httpOnly: true, sameSite: 'Strict' }, 'the CSRF secret\'s cookie too')
 })
 
 t.test('a form without its CSRF token answers 403 and changes nothing', async (t) => {

@@ -78,7 +78,7 @@ const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (fastify, option
   await fastify.register(fastifyCsrf, {
     sessionPlugin: '@fastify/cookie',
     cookieKey: 'dtr_csrf',
-    cookieOpts: { path: '/ui', sameSite: 'strict', httpOnly: true, signed: false },
+    cookieOpts: { path: '/ui', sameSite: 'strict', httpOnly: true, signed: false, secure: httpsPublic },
   })
   await fastify.register(fastifyHelmet, {
     // No script at all, styles from the one stylesheet: nothing inline is allowed.
@@ -110,7 +110,7 @@ const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (fastify, option
     return session.name
   }
 
-  const OPEN = new Set(['/ui/login', '/ui/console.css', '/ui/favicon.svg'])
+  const OPEN = new Set(['/ui', '/ui/login', '/ui/console.css', '/ui/favicon.svg'])
   fastify.addHook('onRequest', async (request, reply) => {
     reply.header('cache-control', 'no-store')
     const path = request.routeOptions.url ?? ''
@@ -147,6 +147,8 @@ const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (fastify, option
   const csrf = { preHandler: fastify.csrfProtection }
 
   fastify.get('/ui/console.css', async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=300').send(CONSOLE_CSS))
+
+  fastify.get('/ui', async (_request, reply) => reply.redirect('/ui/', 303))
 
   fastify.get('/ui/favicon.svg', async (_request, reply) => reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(FAVICON_SVG))
 
