@@ -5,7 +5,7 @@
  */
 import t from 'tap'
 import type { Report } from '../../src/routes/ui/data.js'
-import { problemPage, reportPage } from '../../src/routes/ui/pages.js'
+import { problemPage, reportPage, runPage } from '../../src/routes/ui/pages.js'
 
 const ctx = { who: 'alice', csrf: 'csrf-token', now: Date.parse('2024-05-01T12:00:00Z') }
 const row = (mode: 'live' | 'dry-run', p50: number | null, p90: number | null, n: number) => ({
@@ -43,4 +43,13 @@ t.test('a problem page: per notification, why each rule did or did not match, an
   t.match(explained, /Failure &lt;b>rate&lt;\/b>/)
   t.match(problemPage(ctx, { ...base, explanations: undefined }), /This version keeps no explanation of what each rule matched/)
   t.match(problemPage(ctx, { ...base, explanations: new Map() }), /No explanation kept for this notification/)
+})
+
+t.test('a run page: a rollback\'s plan as revisions, its outcome with the images', async (t) => {
+  const at = '2024-05-01T11:00:00.000Z'
+  const run = { id: 'r1', state: 'succeeded' as const, reason: null, kind: 'problem' as const, problemId: 'PID-1', displayId: 'P-1', entityId: 'SERVICE-1', rule: 'rollback-bad-deploy', action: 'kubernetes.rollback', step: 0, target: { kind: 'Deployment' as const, namespace: 'shop', name: 'checkout' }, dryRun: false, approvedBy: null, createdAt: at, updatedAt: at, timeline: [], outcome: { status: 'succeeded' as const, summary: 'Rolled back Deployment shop/checkout from revision 2 to revision 1: checkout:1.4.2 → checkout:1.4.1', details: {} }, verification: null, occurrence: 1, attempts: 1 }
+  const html = runPage(ctx, { run, plan: { source: { kind: 'ReplicaSet', name: 'checkout-abc' }, toRevision: 1, fromRevision: 2, chosenBy: 'deploymentEvent' }, gates: [], comments: [], dynatraceLink: 'https://abc.live.dynatrace.com/#problems/problemdetails;pid=PID-1', problemTitle: 'Failure rate increase' })
+  t.match(html, /<strong>revision 2 → revision 1 \(chosen by deploymentEvent\)<\/strong>/)
+  t.match(html, /checkout:1\.4\.2 → checkout:1\.4\.1/)
+  t.match(html, /href="https:\/\/abc\.live\.dynatrace\.com\/#problems\/problemdetails;pid=PID-1"/)
 })

@@ -230,8 +230,15 @@ export function runPage (ctx: PageContext, d: RunDetail): string {
 /** The plan: an image change reads `checkout:1.4.2 → 1.4.1`; anything else as its JSON. */
 function PlanView ({ plan }: { plan: unknown }): VNode {
   if (plan === null || plan === undefined) return <p class='muted'>No plan recorded.</p>
-  const p = plan as { summary?: unknown, from?: unknown, to?: unknown }
-  const line = typeof p.summary === 'string' ? p.summary : typeof p.from === 'string' && typeof p.to === 'string' ? `${p.from} → ${p.to}` : undefined
+  const p = plan as { summary?: unknown, from?: unknown, to?: unknown, toRevision?: unknown, fromRevision?: unknown, chosenBy?: unknown }
+  // A rollback's plan names revisions; the images they carry are in its outcome (`checkout:1.4.2 → checkout:1.4.1`).
+  const line = typeof p.summary === 'string'
+    ? p.summary
+    : typeof p.from === 'string' && typeof p.to === 'string'
+      ? `${p.from} → ${p.to}`
+      : typeof p.toRevision === 'number'
+        ? `revision ${typeof p.fromRevision === 'number' ? p.fromRevision : '?'} → revision ${p.toRevision}${typeof p.chosenBy === 'string' ? ` (chosen by ${p.chosenBy})` : ''}`
+        : undefined
   return (
     <>
       {line === undefined ? null : <p><strong>{line}</strong></p>}
