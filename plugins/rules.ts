@@ -25,6 +25,8 @@ export interface RulesHolder {
   reload(): Promise<ReloadOutcome>
   /** Called after each successful reload, before reload() resolves (the runner cancels the runs of removed rules). */
   onReload(listener: (ruleSet: RuleSet) => Promise<void>): void
+  /** The last reload's result (the console shows it); undefined before the first reload. */
+  readonly lastReload: { readonly at: number, readonly ok: boolean, readonly errors: readonly string[] } | undefined
 }
 
 declare module 'fastify' {
@@ -53,6 +55,7 @@ export default fp<RulesPluginOptions>(async function rulesPlugin (fastify, optio
   let loadedAt = now()
   let queue: Promise<unknown> = Promise.resolve()
   const listeners: Array<(ruleSet: RuleSet) => Promise<void>> = []
+  let lastReload: RulesHolder['lastReload']
 
   async function reloadNow (): Promise<ReloadOutcome> {
     let result: RuleSetResult
@@ -64,10 +67,12 @@ export default fp<RulesPluginOptions>(async function rulesPlugin (fastify, optio
     if (!result.ok) {
       fastify.metrics.rulesReloads.inc({ outcome: 'failure' })
       fastify.log.error({ event: 'rules-reload-refused', errors: result.errors }, `rules reload refused, the previous rules stay: ${result.errors.join('; ')}`)
+      lastReload = { at: now(), ok: false, errors: result.errors }
       return { ok: false, errors: result.errors }
     }
     current = result.ruleSet
     loadedAt = now()
+    lastReload = { at: loadedAt, ok: true, errors: [] }
     fastify.metrics.rulesReloads.inc({ outcome: 'success' })
     for (const w of current.warnings) fastify.log.warn({ event: 'rules-warning' }, formatDiagnostic(w))
     fastify.log.info({ event: 'rules-reloaded', rules: current.rules.rules.length, mode: current.rules.mode }, `rules reloaded: ${current.rules.rules.length} rules in ${current.rules.mode} mode`)
@@ -86,6 +91,7 @@ export default fp<RulesPluginOptions>(async function rulesPlugin (fastify, optio
   const holder: RulesHolder = {
     get current () { return current as RuleSet },
     get loadedAt () { return loadedAt },
+    get lastReload () { return lastReload },
     async reload () {
       const next = queue.then(reloadNow, reloadNow)
       queue = next

@@ -8,7 +8,8 @@
  * rollback to 1.4.1 and its comment, the problem resolving and the verdict; a second problem
  * stopped by the cooldown; a restart that waits for approval and runs once approved. It prints a
  * timeline as it happens and the problems' comments as Dynatrace shows them, and removes its
- * temporary directory when it ends — unless --keep leaves the three running for exploration.
+ * temporary directory when it ends — unless --keep leaves the three running for exploration,
+ * with the operator console's URL, a sign-in token and one more run awaiting approval there.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -57,6 +58,16 @@ export interface DemoOptions {
   readonly write?: (text: string) => void
   /** How long to wait for each step before giving up (the demo fails rather than hangs). */
   readonly stepTimeoutMs?: number
+  /** With --keep: resolves when the demo should stop (default: Ctrl-C or SIGTERM); tests look around first. */
+  readonly untilStop?: (kept: KeptDemo) => Promise<unknown>
+}
+
+/** What --keep leaves running, for a person (printed) or a test (passed to untilStop). */
+export interface KeptDemo {
+  readonly consoleUrl: string
+  readonly adminToken: string
+  /** The run left awaiting approval, to approve in the console. */
+  readonly awaitingRunId: string
 }
 
 function deployment (name: string, image: string): Obj {
@@ -205,8 +216,19 @@ export async function runDemo (options: DemoOptions = {}): Promise<ExitCode> {
     write(`\nLook at the Deployment yourself${options.keep === true ? '' : ' (run the demo with --keep first)'}:\n  kubectl --kubeconfig ${kubeconfig} -n shop rollout history deployment/checkout\n`)
 
     if (options.keep === true) {
+      // One more run for a person to approve in the console: a memory problem on checkout (the
+      // restart rule; checkout has not been restarted, so no cooldown stops it once approved).
+      const { problem: leak2 } = await sim.openProblem({ title: 'Memory saturation on checkout-service', impactedEntities: [checkout.service.entityId], severityLevel: 'RESOURCE_CONTENTION' })
+      say('problem', `${leak2.displayId} "${leak2.title}" opened on ${checkout.service.displayName}`)
+      say('comment', firstLine(await comment(leak2, 1)))
+      const pending = await waitFor('the second run awaiting approval', async () => {
+        const res = await app.inject({ url: '/api/runs?state=awaiting_approval', headers })
+        return (res.json() as { runs: Array<{ id: string }> }).runs[0]
+      })
+      const consoleUrl = `${serviceUrl}/ui/`
+      write(`\nThe operator console: ${consoleUrl}\n  sign in with the admin token ${ADMIN_TOKEN}\n  run ${pending.id} is awaiting approval there: ${serviceUrl}/ui/runs/${pending.id}\n`)
       write(`\nRunning until Ctrl-C:\n  service     ${serviceUrl} (admin token ${ADMIN_TOKEN}, webhook token ${WEBHOOK_TOKEN})\n  dynatrace   ${dtUrl} (token ${DEFAULT_SIM_TOKEN})\n  kubernetes  ${k8sUrl} (kubeconfig ${kubeconfig})\n`)
-      await untilStopSignal()
+      await (options.untilStop ?? untilStopSignal)({ consoleUrl, adminToken: ADMIN_TOKEN, awaitingRunId: pending.id })
     }
   } catch (err) {
     write(`\ndemo: ${(err as Error).message}\n`)

@@ -37,6 +37,8 @@ import { createMetrics, type Metrics } from './metrics.js'
 import apiRoutes from './routes/api/index.js'
 import healthRoutes from './routes/health.js'
 import openApiRoute from './routes/openapi.js'
+import type { ConsoleData } from './routes/ui/data.js'
+import consoleRoutes from './routes/ui/index.js'
 import webhookRoutes from './routes/webhooks.js'
 import { defaultTimings, type RunnerTimings } from './runner/deps.js'
 import { loadRuleSet, type RuleSetResult } from './runner/rules-file.js'
@@ -98,6 +100,8 @@ export interface AppOptions {
   readonly kubernetes?: KubernetesClient
   /** The Dynatrace client; default: from DTR_DYNATRACE_URL and DTR_DYNATRACE_TOKEN, when set. */
   readonly dynatrace?: DynatraceClient
+  /** The console's report and explanations (src/routes/ui/data.ts); default: none, and the pages say so. */
+  readonly consoleData?: ConsoleData
 }
 
 /**
@@ -243,6 +247,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes)
   await app.register(webhookRoutes, { bodyLimit: config.bodyLimit })
   if (config.adminTokens !== undefined) await app.register(apiRoutes)
+  if (config.adminTokens !== undefined) await app.register(consoleRoutes, { tokens: config.adminTokens, publicUrl: config.publicUrl, dynatraceUrl: config.dynatrace?.url, data: options.consoleData })
   await app.register(openApiRoute)
   return app
 }

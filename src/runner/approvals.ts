@@ -22,7 +22,10 @@ export function approvalComment (run: RunRecord, o: { adminConfigured: boolean, 
   const what = run.target === null ? `for ${run.kind === 'security' ? 'security problem' : 'problem'} ${run.displayId ?? run.problemId}` : `on ${describeTarget(run.target)}`
   const how = o.adminConfigured
     ? [
-        'To approve (or use /reject), with an admin token from DTR_ADMIN_TOKENS:',
+        // The console's page for the run first: one click, sign in once, approve or reject there.
+        `Approve or reject in the console: ${base}/ui/runs/${run.id}`,
+        '',
+        'Or with curl (or use /reject), with an admin token from DTR_ADMIN_TOKENS:',
         '',
         '```',
         'curl -X POST -H "Authorization: Bearer $DTR_ADMIN_TOKEN" -H "Content-Type: application/json" \\',

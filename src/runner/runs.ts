@@ -62,6 +62,9 @@ async function admit (deps: RunnerDeps, run: RunRecord, ctx: JobContext): Promis
     const current = await tx.runs.get(run.id)
     if (current === undefined || current.state !== 'queued') return { decision: movedOn }
     const decision = decideGates(await gateFacts(deps, tx, current, skipAnnotation, now))
+    // Every gate's result is kept with the run (the console shows them); a wait for the lock is
+    // not, as it repeats until the lock frees or the run times out.
+    const gates = [...current.gates, { at: now, decision: decision.decision, results: decision.results }]
     if (decision.decision === 'run') {
       const lock = lockName(current)
       if (lock !== undefined && !(await tx.leases.acquire(lock, current.id, current.settings.timeoutMs + deps.timings.leaseMs * 3))) {
@@ -72,6 +75,7 @@ async function admit (deps: RunnerDeps, run: RunRecord, ctx: JobContext): Promis
         attempts: current.attempts + 1,
         dryRun: decision.dryRun,
         startedAt: current.startedAt ?? now,
+        gates,
         ...(decision.notes.length === 0 ? {} : { reason: decision.notes.join('; ') }),
       })
       // No row moved: between the read and this update the run moved on (a RESOLVED cancelled
@@ -84,9 +88,10 @@ async function admit (deps: RunnerDeps, run: RunRecord, ctx: JobContext): Promis
     }
     if (decision.decision === 'skip') {
       await finishRun(deps, current, ['queued'], 'skipped', { reason: decision.reason, skipSource: 'gate', note: decision.reason }, tx)
+      await tx.runs.update(current.id, { gates })
     } else if (decision.decision === 'approval') {
       // Only a run that really moved to awaiting_approval asks for approval and gets an expiry.
-      const waiting = await tx.runs.transition(current.id, ['queued'], 'awaiting_approval', decision.reason, { reason: decision.reason })
+      const waiting = await tx.runs.transition(current.id, ['queued'], 'awaiting_approval', decision.reason, { reason: decision.reason, gates })
         ? await tx.runs.get(current.id)
         : undefined
       if (waiting === undefined) return { decision: movedOn }
@@ -95,6 +100,7 @@ async function admit (deps: RunnerDeps, run: RunRecord, ctx: JobContext): Promis
     } else if (now - current.queuedAt >= current.settings.timeoutMs) {
       const reason = `skipped by lock: ${decision.reason.replace(/^waiting for /, '')} for longer than the timeout`
       await finishRun(deps, current, ['queued'], 'skipped', { reason, skipSource: 'gate', note: reason }, tx)
+      await tx.runs.update(current.id, { gates })
     }
     return { decision }
   })

@@ -9,6 +9,7 @@
  * a problem occurrence.
  */
 import type { Selectable } from 'kysely'
+import type { GateDecision, GateResult } from '../domain/decide/gates.js'
 import type { Outcome } from '../domain/outcome.js'
 import { canTransition, FINAL_STATES, illegalFrom, type Run, type RunState, type TimelineEntry, type Verification } from '../domain/runs.js'
 import { DtrError } from '../errors.js'
@@ -57,6 +58,14 @@ export interface NewRun {
 }
 
 /** A run as the runner works with it: the API's view plus what only the runner needs. */
+/** One admission's gate results, as the runner's gate transaction decided them. */
+export interface GateAdmission {
+  /** ms epoch. */
+  readonly at: number
+  readonly decision: GateDecision['decision']
+  readonly results: readonly GateResult[]
+}
+
 export interface RunRecord extends Omit<Run, 'timeline'> {
   readonly key: string
   readonly notificationId: string
@@ -69,11 +78,18 @@ export interface RunRecord extends Omit<Run, 'timeline'> {
   readonly queuedAt: number
   readonly startedAt: number | null
   readonly endedAt: number | null
+  /** Each admission's gate results, oldest first. */
+  readonly gates: readonly GateAdmission[]
 }
 
 export interface RunFilter {
   readonly problemId?: string | undefined
   readonly state?: RunState | undefined
+  /** The console's filters: exact rule and action names, and created within [since, until) (ms epoch). */
+  readonly rule?: string | undefined
+  readonly action?: string | undefined
+  readonly since?: number | undefined
+  readonly until?: number | undefined
   readonly limit: number
   /** From a previous page's nextCursor. */
   readonly cursor?: string | undefined
@@ -86,6 +102,8 @@ export interface RunChange {
   readonly verification?: Verification | null
   readonly attempts?: number
   readonly approvedBy?: string | null
+  /** Replaces the stored admissions (the caller appends to what it read). */
+  readonly gates?: readonly GateAdmission[]
   readonly dryRun?: boolean
   readonly startedAt?: number
   readonly endedAt?: number
@@ -188,6 +206,7 @@ export function createRunStore ({ db, dialect, clock }: StoreContext): RunStore 
       queuedAt: Number(r.queued_at),
       startedAt: r.started_at === null ? null : Number(r.started_at),
       endedAt: r.ended_at === null ? null : Number(r.ended_at),
+      gates: (dialect.fromJson(r.gates) ?? []) as GateAdmission[],
     }
   }
 
@@ -238,6 +257,7 @@ export function createRunStore ({ db, dialect, clock }: StoreContext): RunStore 
     if (change.verification !== undefined) set.verification = nullableJson(change.verification)
     if (change.attempts !== undefined) set.attempts = change.attempts
     if (change.approvedBy !== undefined) set.approved_by = change.approvedBy
+    if (change.gates !== undefined) set.gates = nullableJson(change.gates)
     if (change.dryRun !== undefined) set.dry_run = change.dryRun ? 1 : 0
     if (change.startedAt !== undefined) set.started_at = change.startedAt
     if (change.endedAt !== undefined) set.ended_at = change.endedAt
@@ -313,6 +333,10 @@ export function createRunStore ({ db, dialect, clock }: StoreContext): RunStore 
       let query = db.selectFrom('runs').selectAll()
       if (filter.problemId !== undefined) query = query.where((eb) => eb.or([eb('problem_id', '=', filter.problemId as string), eb('display_id', '=', filter.problemId as string)]))
       if (filter.state !== undefined) query = query.where('state', '=', filter.state)
+      if (filter.rule !== undefined) query = query.where('rule', '=', filter.rule)
+      if (filter.action !== undefined) query = query.where('action', '=', filter.action)
+      if (filter.since !== undefined) query = query.where('created_at', '>=', filter.since)
+      if (filter.until !== undefined) query = query.where('created_at', '<', filter.until)
       const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor)
       if (after !== undefined) {
         query = query.where((eb) => eb.or([eb('created_at', '<', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)])]))

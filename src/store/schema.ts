@@ -121,6 +121,8 @@ export interface RunsTable {
   settings: JsonColumn
   outcome: NullableJsonColumn
   verification: NullableJsonColumn
+  /** Each admission's gate results (migration 008): `[{at, decision, results}]`, NULL before the first. */
+  gates: NullableJsonColumn
   attempts: number
   approved_by: string | null
   queued_at: number

@@ -104,10 +104,15 @@ t.test('the runtime stage ships production dependencies and the build output onl
   t.equal(resolveDest(modules.dest, 'node_modules'), `${dir}/node_modules`)
 
   // The compiled tree keeps its layout: CMD runs dist/src/cli.js, and the store reads its
-  // migrations next to the compiled code (dist/src/store/migrations).
-  const tsconfig = JSON.parse(read('tsconfig.json')) as { compilerOptions: { outDir: string } }
+  // migrations next to the compiled code (dist/src/store/migrations). The operator console is
+  // compiled with it (TSX to dist/src/routes/ui/*.js, its stylesheet a string in style.js):
+  // nothing else to build or copy, and what it renders with is a production dependency.
+  const tsconfig = JSON.parse(read('tsconfig.json')) as { compilerOptions: { outDir: string, jsx?: string, jsxImportSource?: string } }
+  t.equal(tsconfig.compilerOptions.jsx, 'react-jsx', 'tsc compiles the console\'s TSX itself: no bundler step')
+  const deps = (JSON.parse(read('package.json')) as { dependencies: Record<string, string> }).dependencies
+  for (const dep of [tsconfig.compilerOptions.jsxImportSource ?? 'preact', 'preact-render-to-string', '@fastify/cookie', '@fastify/csrf-protection', '@fastify/formbody', '@fastify/helmet']) t.ok(deps[dep], `${dep} is a production dependency (installed by npm ci --omit=dev)`)
   const outDir = posix.normalize(tsconfig.compilerOptions.outDir)
-  for (const file of ['dist/src/cli.js', 'dist/src/store/migrations']) {
+  for (const file of ['dist/src/cli.js', 'dist/src/store/migrations', 'dist/src/routes/ui/index.js']) {
     const shipped = copies.some((c) => {
       const buildStage = stages.find((s) => s.name === c.from)
       if (buildStage === undefined) return false

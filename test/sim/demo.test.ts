@@ -32,3 +32,24 @@ t.test('the demo plays the story, ends by itself with 0 and leaves nothing behin
   // Every problem of the story is notified; none of the comments may claim that none was.
   t.notMatch(out, /Found by:\*\* reconciliation/, 'no comment says reconciliation found a problem the webhook brought')
 })
+
+t.test('--keep prints the console URL and a sign-in token, and leaves a run awaiting approval there', async (t) => {
+  let out = ''
+  let seen: { signedOut?: string | null, awaiting?: string, page?: number } = {}
+  const code = await runDemo({
+    keep: true,
+    write: (text) => { out += text },
+    untilStop: async (kept) => {
+      const signedOut = await fetch(kept.consoleUrl, { redirect: 'manual' })
+      const runs = await fetch(new URL('/api/runs?state=awaiting_approval', kept.consoleUrl), { headers: { authorization: `Bearer ${kept.adminToken}` } })
+      const body = await runs.json() as { runs: Array<{ id: string, action: string }> }
+      seen = { signedOut: signedOut.headers.get('location'), awaiting: body.runs.map((r) => `${r.id} ${r.action}`).join(','), page: (await fetch(new URL(`/ui/runs/${kept.awaitingRunId}`, kept.consoleUrl), { redirect: 'manual' })).status }
+      t.equal(kept.awaitingRunId, body.runs[0]?.id)
+    },
+  })
+  t.equal(code, 0, out)
+  t.match(out, /The operator console: http:\/\/127\.0\.0\.1:\d+\/ui\/\n {2}sign in with the admin token demo-admin-token\n {2}run [0-9a-f-]+ is awaiting approval there/)
+  t.equal(seen.signedOut, '/ui/login?next=%2Fui%2F', 'the console answers, asking to sign in')
+  t.match(seen.awaiting, /^[0-9a-f-]+ kubernetes\.restart$/, 'exactly one run awaits approval')
+  t.equal(seen.page, 303)
+})

@@ -10,5 +10,6 @@ import { migration as runner } from './002_runner.js'
 import { migration as reconcile } from './003_reconcile.js'
 import { migration as poisonJobs } from './006_poison_jobs.js'
 import { migration as evidence } from './007_evidence.js'
+import { migration as gates } from './008_gates.js'
 
-export const MIGRATIONS: readonly Migration[] = [intake, runner, reconcile, poisonJobs, evidence]
+export const MIGRATIONS: readonly Migration[] = [intake, runner, reconcile, poisonJobs, evidence, gates]
