@@ -100,7 +100,7 @@ export interface AppOptions {
   readonly kubernetes?: KubernetesClient
   /** The Dynatrace client; default: from DTR_DYNATRACE_URL and DTR_DYNATRACE_TOKEN, when set. */
   readonly dynatrace?: DynatraceClient
-  /** The console's report and explanations (src/routes/ui/data.ts); default: none, and the pages say so. */
+  /** The console's report and explanations (src/routes/ui/data.ts); default: the store's. */
   readonly consoleData?: ConsoleData
 }
 

@@ -2,9 +2,12 @@
  * What the console shows that another part of the service computes: the effectiveness report
  * (SPEC 11 `GET /api/report`) and, per notification of a problem, why each rule did or did not
  * match. The console depends on this small port, not on how those are computed; buildApp passes
- * the implementation (`consoleData` in AppOptions). Without one the pages say that this version
- * has no report or no explanations, rather than inventing them.
+ * another implementation (`consoleData` in AppOptions) where a test wants one; by default the
+ * store's (storeConsoleData). A port that has none makes the pages say so rather than invent them.
  */
+import { buildReport } from '../../domain/report.js'
+import type { Store } from '../../store/index.js'
+import { explanationViews } from '../api/report.js'
 
 /** One row of the report (SPEC 11), per rule, action and mode. */
 export interface ReportRow {
@@ -38,7 +41,39 @@ export interface ConsoleData {
   explanations(kind: 'problem' | 'security', problemId: string): Promise<ReadonlyMap<string, Explanation> | undefined>
 }
 
-/** This version's: neither is computed yet, and the pages say so. */
+/**
+ * The store's: the report is the one `GET /api/report` answers (src/domain/report.ts over the
+ * runs that started in the window), and the explanations are those planning kept per
+ * notification and rule, grouped by notification in the console's shape.
+ */
+export function storeConsoleData (store: Pick<Store, 'evidence' | 'clock'>): ConsoleData {
+  return {
+    async report (sinceMs) {
+      const now = store.clock.now()
+      return buildReport(await store.evidence.reportRuns(sinceMs, now), { since: sinceMs, until: now })
+    },
+    async explanations (_kind, problemId) {
+      const byNotification = new Map<string, { rules: Array<Explanation['rules'][number]>, entities: Array<Explanation['entities'][number]> }>()
+      for (const view of explanationViews(await store.evidence.explanations(problemId))) {
+        const e = byNotification.get(view.notificationId) ?? { rules: [], entities: [] }
+        byNotification.set(view.notificationId, e)
+        e.rules.push({ rule: view.rule, matched: view.matched, failed: view.reason ?? undefined })
+        for (const x of view.entities) {
+          if (e.entities.some((seen) => seen.entityId === x.entityId)) continue
+          e.entities.push({
+            entityId: x.entityId,
+            target: x.target === null ? undefined : `${x.target.kind} ${x.target.namespace}/${x.target.name}`,
+            source: x.targetSource ?? undefined,
+            tried: x.target !== null ? undefined : (x.tried.map((t) => `${t.source}: ${t.note}`).join('; ') || (x.reason ?? x.targetNote ?? undefined)),
+          })
+        }
+      }
+      return byNotification
+    },
+  }
+}
+
+/** Neither computed: the pages say so (tests of the pages alone). */
 export const noConsoleData: ConsoleData = {
   report: async () => undefined,
   explanations: async () => undefined,

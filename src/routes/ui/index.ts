@@ -20,7 +20,7 @@ import type { AdminToken } from '../../config.js'
 import { parseDuration } from '../../domain/rules/duration.js'
 import { RUN_STATES, type Run, type RunState } from '../../domain/runs.js'
 import { readPause, writePause } from '../../runner/pause.js'
-import { noConsoleData, type ConsoleData } from './data.js'
+import { storeConsoleData, type ConsoleData } from './data.js'
 import { runHref, type PageContext } from './layout.js'
 import { approvalsPage, errorPage, loginPage, overviewPage, pausePage, problemPage, reportPage, runPage, runsPage, type RunFilters } from './pages.js'
 import { decodeSession, encodeSession, safeNext, SESSION_COOKIE, SESSION_TTL_MS, sessionSigner, tokenName } from './session.js'
@@ -68,7 +68,7 @@ const titleOf = (facts: unknown): string | undefined => {
 }
 
 const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (fastify, options) => {
-  const data = options.data ?? noConsoleData
+  const data = options.data ?? storeConsoleData(fastify.store)
   const httpsPublic = options.publicUrl?.startsWith('https:') === true
   const secure = (request: FastifyRequest): boolean => httpsPublic || request.protocol === 'https'
   const now = (): number => fastify.store.clock.now()
