@@ -339,15 +339,15 @@ try {
   }
   say()
   const goals: Array<[string, boolean]> = [
-    ...(peer === undefined ? [] : [[`test notifications ≥ 1.0× the reference template (${(testRow.rps / peer.rps).toFixed(2)}×)`, testRow.rps >= peer.rps] as [string, boolean]]),
+    ...(peer === undefined ? [['test notifications ≥ 1.0× the reference template: not measured (run with --peer)', false] as [string, boolean]] : [[`test notifications ≥ 1.0× the reference template (${(testRow.rps / peer.rps).toFixed(2)}×)`, testRow.rps >= peer.rps] as [string, boolean]]),
     [`test notifications ≥ 0.5× the bare route (${(testRow.rps / base.rps).toFixed(2)}×)`, testRow.rps >= 0.5 * base.rps],
-    [`new notifications ≥ 5,000/s with p99 < 25 ms (${freshRow.rps.toFixed(0)}/s, p99 ${freshRow.p99} ms)`, freshRow.rps >= 5000 && freshRow.p99 < 25],
+    [`new durable notifications ≥ 8,000/s with p99 < 20 ms on a quiet machine (${freshRow.rps.toFixed(0)}/s, p99 ${freshRow.p99} ms; ${(freshRow.rps / base.rps).toFixed(2)}× bare${peer === undefined ? '' : `, ${(freshRow.rps / peer.rps).toFixed(2)}× the template`}; load ${loadAtStart.toFixed(2)})`, freshRow.rps >= 8000 && freshRow.p99 < 20],
     [`duplicates ≥ new (${dupRow.rps.toFixed(0)} vs ${freshRow.rps.toFixed(0)}/s)`, dupRow.rps >= freshRow.rps],
-    [`idle RSS < 100 MB (${mb(idle.rss)})`, idle.rss < 100e6],
-    [`start to ready < 1 s empty, < 0.5 s warm (${median(starts.empty).toFixed(0)} / ${median(starts.warm).toFixed(0)} ms)`, median(starts.empty) < 1000 && median(starts.warm) < 500],
+    [`idle RSS, embedded store < 90 MB (${mb(idle.rss)})`, idle.rss < 90e6],
+    [`start to ready < 300 ms warm, < 400 ms empty (${median(starts.warm).toFixed(0)} / ${median(starts.empty).toFixed(0)} ms)`, median(starts.warm) < 300 && median(starts.empty) < 400],
     [`disk ≤ 10 MB per 10,000 notifications (${mb((disk.bytes / Math.max(disk.notifications, 1)) * 10_000)})`, (disk.bytes / Math.max(disk.notifications, 1)) * 10_000 <= 10e6],
   ]
-  say('Goals (issue 9):')
+  say('Goals (issues 9 and 23; the big outage is in dist/bench/outage.js):')
   for (const [goal, met] of goals) say(`  ${met ? 'met    ' : 'NOT met'}  ${goal}`)
 } finally {
   for (const child of running) child.kill('SIGKILL')
