@@ -28,8 +28,9 @@ t.test('mayBeUnstorable: false only for text whose body unstorableFields passes'
     t.ok(mayBeUnstorable('{"PID":"\\ud800"}'))
     t.ok(mayBeUnstorable(`${'['.repeat(65)}${']'.repeat(65)}`))
     t.notOk(mayBeUnstorable(`${'['.repeat(64)}${']'.repeat(64)}`))
-    // An escaped backslash followed by a plain u is no \u escape.
-    t.notOk(mayBeUnstorable('{"PID":"a\\\\u0000"}'))
+    // An escaped backslash followed by a plain u is walked too (true means "walk it"), and passes.
+    t.ok(mayBeUnstorable('{"PID":"a\\\\u0000"}'))
+    t.same(unstorableFields(JSON.parse('{"PID":"a\\\\u0000"}') as unknown), [])
     t.notOk(mayBeUnstorable('{"PID":"99999","State":"OPEN","ImpactedEntities":[]}'))
   })
 
