@@ -9,7 +9,7 @@
  * plugin); app.ts decorates `logFields`.
  */
 import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify'
-import type { Bindings, ChildLoggerOptions, LevelWithSilentOrString, LogFn, Logger } from 'pino'
+import type { Logger } from 'pino'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -24,43 +24,6 @@ const PROBES = new Set(['/healthz', '/readyz', '/metrics'])
 export const pathOf = (url: string): string => {
   const query = url.indexOf('?')
   return query === -1 ? url : url.slice(0, query)
-}
-
-type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
-
-/**
- * Fastify's `childLoggerFactory`: the per-request child logger (its `reqId` binding) is made only
- * when something logs through `request.log` (an error, a handler's own line), not for every
- * request. Making it was a few µs of each webhook (pino serialises the bindings and copies its
- * redaction and serializer state), and the one line per request carries `reqId` itself.
- * A call at a level the logger does not write costs a level check and nothing else.
- */
-export function lazyChildLogger (this: unknown, logger: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
-  // A route's own log level: made at once, as Fastify would (rare; no route sets one today).
-  if (options.level !== undefined) return logger.child(bindings, options)
-  // The app's logger is pino (app.ts), which can say whether a level is written.
-  const base = logger as unknown as Logger
-  let real: FastifyBaseLogger | undefined
-  const child = (): FastifyBaseLogger => (real ??= logger.child(bindings, options))
-  const at = (level: Level): LogFn => ((...args: Parameters<LogFn>) => {
-    if (real === undefined && !base.isLevelEnabled(level)) return
-    // A level method's `this` must be its logger.
-    const target = child()
-    target[level].apply(target, args)
-  }) as LogFn
-  return {
-    get level (): LevelWithSilentOrString { return real === undefined ? logger.level : real.level },
-    set level (value: LevelWithSilentOrString) { child().level = value },
-    isLevelEnabled: (level: string) => ((real ?? logger) as unknown as Logger).isLevelEnabled(level),
-    fatal: at('fatal'),
-    error: at('error'),
-    warn: at('warn'),
-    info: at('info'),
-    debug: at('debug'),
-    trace: at('trace'),
-    silent: () => {},
-    child: (more: Bindings, moreOptions?: ChildLoggerOptions) => child().child(more, moreOptions),
-  } as FastifyBaseLogger
 }
 
 /**
@@ -99,7 +62,8 @@ export class RequestLog extends LogController {
     const level = PROBES.has(request.routeOptions.url ?? '') && statusCode < 500 ? 'debug' : statusCode >= 500 ? 'warn' : 'info'
     const log = lineLoggerOf(request)
     if (!(log as unknown as Logger).isLevelEnabled(level)) return
-    // `reqId` first, where the child logger's binding used to put it.
+    // Written through the server's logger, not the request's child: `reqId` first, where the
+    // child's binding would put it.
     const line = { reqId: request.id, req: { method: request.method, url: pathOf(request.url) }, res: { statusCode }, responseTime: reply.elapsedTime, ...request.logFields }
     log[level](line, 'request completed')
   }

@@ -17,7 +17,7 @@ import errorHandlerPlugin, { rawErrorResponse } from '../plugins/error-handler.j
 import gracefulClosePlugin from '../plugins/graceful-close.js'
 import metricsPlugin from '../plugins/metrics.js'
 import openApiPlugin from '../plugins/openapi.js'
-import { lazyChildLogger, RequestLog } from '../plugins/request-log.js'
+import { RequestLog } from '../plugins/request-log.js'
 import retentionPlugin from '../plugins/retention.js'
 import rulesPlugin, { type RulesPluginOptions } from '../plugins/rules.js'
 import runnerPlugin from '../plugins/runner.js'
@@ -182,7 +182,6 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     // plugins/graceful-close answers 503 itself while closing, in our error shape.
     return503OnClosing: false,
     logController: new RequestLog(),
-    childLoggerFactory: lazyChildLogger,
     // Every schema is a zod schema (plugins/validation.ts), so Fastify's default compilers (ajv,
     // fast-json-stringify) are never used; naming ours here keeps them from being loaded at all,
     // which saves about 70 ms of start-up and some memory.
