@@ -29,6 +29,7 @@ import { RECOMMENDED_PROBLEM_PAYLOAD_TEMPLATE, renderTemplate } from '../src/dyn
 import { buildDynatraceSimulator, DEFAULT_SIM_TOKEN, problemPlaceholders, type DynatraceSimulator, type SimProblem } from '../sim/dynatrace/index.js'
 import { buildKubernetesSimulator, type KubernetesSimulator } from '../sim/kubernetes/app.js'
 import type { Obj } from '../sim/kubernetes/patch.js'
+import type { Workload } from '../sim/dynatrace/tenant/index.js'
 
 const { values: flags } = parseArgs({
   options: {
@@ -51,7 +52,7 @@ const ADMIN_TOKEN = 'bench-admin-token'
 const here = fileURLToPath(new URL('.', import.meta.url))
 const cli = join(here, '../src/cli.js')
 const imageNodeOptions = (/^ENV NODE_OPTIONS=(.*)$/m.exec(readFileSync(join(here, '../../Dockerfile'), 'utf8'))?.[1] ?? '').replace(/^"|"$/g, '')
-const agent = new Agent({ connections: CONNECTIONS })
+export const agent = new Agent({ connections: CONNECTIONS })
 
 const rulesOf = (mode: 'live' | 'dry-run'): string => `mode: ${mode}
 defaults: { cooldown: 0s, verifyAfter: 1h, timeout: 1m }
@@ -71,17 +72,20 @@ function deployment (name: string): Obj {
   }
 }
 
-interface World {
+export interface World {
   readonly dir: string
   readonly dt: DynatraceSimulator
   readonly k8s: KubernetesSimulator
-  readonly service: { url: string, child: ChildProcess, stop(): Promise<void> }
+  readonly service: { url: string, child: ChildProcess, pid: number, stop(): Promise<void> }
   readonly problems: SimProblem[]
   close(): Promise<void>
 }
 
-/** Both simulators with `n` workloads (shop/svc-0…), a problem on each service, and the service started on them. */
-async function startWorld (n: number, mode: 'live' | 'dry-run'): Promise<World> {
+/**
+ * Both simulators with `n` workloads (shop/svc-0…), a problem on each service (or on the entities
+ * `impacted` picks from its workload), and the service started on them.
+ */
+export async function startWorld (n: number, mode: 'live' | 'dry-run', impacted: (w: Workload) => string[] = (w) => [w.service.entityId]): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), 'dtr-bench-runner-'))
   const names = Array.from({ length: n }, (_, i) => `svc-${i}`)
   const k8s = await buildKubernetesSimulator({ objects: names.map(deployment) })
@@ -94,7 +98,7 @@ async function startWorld (n: number, mode: 'live' | 'dry-run'): Promise<World> 
   const problems: SimProblem[] = []
   for (const name of names) {
     const w = dt.addWorkload({ namespace: 'shop', name })
-    problems.push((await dt.openProblem({ title: `Failure rate increase on ${name}`, impactedEntities: [w.service.entityId], severityLevel: 'ERROR', notify: false })).problem)
+    problems.push((await dt.openProblem({ title: `Failure rate increase on ${name}`, impactedEntities: impacted(w), severityLevel: 'ERROR', notify: false })).problem)
   }
   const rulesFile = join(dir, 'remediation.yaml')
   writeFileSync(rulesFile, rulesOf(mode))
@@ -138,7 +142,7 @@ async function startWorld (n: number, mode: 'live' | 'dry-run'): Promise<World> 
     dir,
     dt,
     k8s,
-    service: { url, child, stop },
+    service: { url, child, pid: child.pid as number, stop },
     problems,
     async close () {
       await stop()
@@ -148,10 +152,10 @@ async function startWorld (n: number, mode: 'live' | 'dry-run'): Promise<World> 
   }
 }
 
-const bodyOf = (dt: DynatraceSimulator, p: SimProblem): Record<string, unknown> =>
+export const bodyOf = (dt: DynatraceSimulator, p: SimProblem): Record<string, unknown> =>
   JSON.parse(renderTemplate(RECOMMENDED_PROBLEM_PAYLOAD_TEMPLATE, problemPlaceholders(dt.tenant, p, dt.publicUrl))) as Record<string, unknown>
 
-async function post (url: string, body: unknown): Promise<number> {
+export async function post (url: string, body: unknown): Promise<number> {
   const res = await request(`${url}/webhooks/problem`, {
     method: 'POST',
     dispatcher: agent,
@@ -162,9 +166,9 @@ async function post (url: string, body: unknown): Promise<number> {
   return res.statusCode
 }
 
-interface ApiRun { id: string, problemId: string, state: string, timeline: Array<{ at: string, state: string }> }
+export interface ApiRun { id: string, problemId: string, state: string, timeline: Array<{ at: string, state: string }> }
 
-async function allRuns (url: string): Promise<ApiRun[]> {
+export async function allRuns (url: string): Promise<ApiRun[]> {
   const runs: ApiRun[] = []
   let cursor: string | undefined
   do {
@@ -176,18 +180,18 @@ async function allRuns (url: string): Promise<ApiRun[]> {
   return runs
 }
 
-async function metric (url: string, name: string): Promise<number> {
+export async function metric (url: string, name: string): Promise<number> {
   const res = await request(`${url}/metrics`)
   const text = await res.body.text()
   return Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN)
 }
 
-const FINAL = new Set(['succeeded', 'failed', 'skipped', 'dry_run', 'cancelled', 'expired'])
-const markerOf = (comment: string): string | undefined => /dt-remediator run (\S+)/.exec(comment)?.[1]
+export const FINAL = new Set(['succeeded', 'failed', 'skipped', 'dry_run', 'cancelled', 'expired'])
+export const markerOf = (comment: string): string | undefined => /dt-remediator run (\S+)/.exec(comment)?.[1]
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN
 const ms = (n: number): string => `${Math.round(n)} ms`
 
-async function waitUntil (what: string, timeoutMs: number, check: () => Promise<boolean> | boolean): Promise<void> {
+export async function waitUntil (what: string, timeoutMs: number, check: () => Promise<boolean> | boolean): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`bench: waited ${timeoutMs / 1000} s for ${what}`)

@@ -170,6 +170,36 @@ async function measure (name: string, url: string, body: string | (() => string)
   return { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max, non2xx: r.non2xx, errors: r.errors, total: r.requests.total, codes }
 }
 
+const peerUrlOf = (given: string): string => {
+  const url = new URL(given)
+  if (url.pathname === '/') url.pathname = '/dthandler'
+  return url.toString()
+}
+
+const INTERLEAVE_ROUNDS = 5
+const INTERLEAVE_S = 2
+
+/**
+ * Each target in turn for INTERLEAVE_S seconds, INTERLEAVE_ROUNDS times (after one warm-up turn
+ * each): requests per second of each over all its turns, and each round's own figures.
+ */
+async function interleave (targets: Array<{ name: string, url: string, body: string, headers?: Record<string, string> }>): Promise<{ rps: Map<string, number>, rounds: Array<Map<string, number>> }> {
+  for (const t of targets) await load(t.url, t.body, { duration: 1, ...(t.headers === undefined ? {} : { headers: t.headers }) })
+  const totals = new Map<string, { requests: number, seconds: number }>()
+  const rounds: Array<Map<string, number>> = []
+  for (let round = 0; round < INTERLEAVE_ROUNDS; round++) {
+    const rps = new Map<string, number>()
+    for (const t of targets) {
+      const r = await load(t.url, t.body, { duration: INTERLEAVE_S, ...(t.headers === undefined ? {} : { headers: t.headers }) })
+      rps.set(t.name, r.requests.average)
+      const total = totals.get(t.name) ?? { requests: 0, seconds: 0 }
+      totals.set(t.name, { requests: total.requests + r.requests.total, seconds: total.seconds + r.duration })
+    }
+    rounds.push(rps)
+  }
+  return { rps: new Map([...totals].map(([name, t]) => [name, t.requests / t.seconds])), rounds }
+}
+
 /** Latencies of GET /healthz every 20 ms until stopped: what a stalled event loop does to everyone. */
 function probe (url: string): { stop(): Promise<number[]> } {
   const latencies: number[] = []
@@ -234,13 +264,10 @@ try {
   progress('bare Fastify route')
   const bare = await startServer([process.execPath, join(here, 'bare-server.js')], {})
   rows.push(await measure('bare Fastify route (same body)', `${bare.url}/webhooks/problem`, problem('bare')))
-  await bare.stop()
 
   let peer: Row | undefined
   if (flags.peer !== undefined) {
-    const peerUrl = new URL(flags.peer)
-    if (peerUrl.pathname === '/') peerUrl.pathname = '/dthandler'
-    peer = await measure('reference template (--peer), test notifications', peerUrl.toString(), docsTest, { headers: { 'x-source': 'dynatrace' } })
+    peer = await measure('reference template (--peer), test notifications', peerUrlOf(flags.peer), docsTest, { headers: { 'x-source': 'dynatrace' } })
     rows.push(peer)
   }
 
@@ -252,6 +279,16 @@ try {
   const webhook = `${service.url}/webhooks/problem`
   const testRow = await measure('test notifications', webhook, docsTest)
   rows.push(testRow)
+  // The ratios again, interleaved: on a shared machine the load changes between one 10 s row and
+  // the next, so the same three are also measured in turns of INTERLEAVE_S seconds, and each
+  // round's ratios come from seconds next to each other.
+  progress('test notifications, interleaved with the bare route and the peer')
+  const interleaved = await interleave([
+    { name: 'bare', url: `${bare.url}/webhooks/problem`, body: problem('bare') },
+    ...(flags.peer === undefined ? [] : [{ name: 'peer', url: peerUrlOf(flags.peer), body: docsTest, headers: { 'x-source': 'dynatrace' } }]),
+    { name: 'test', url: webhook, body: docsTest },
+  ])
+  await bare.stop()
   const freshRow = await measure('new notifications (durable, embedded store)', webhook, newProblem)
   rows.push(freshRow)
   const dupRow = await measure('duplicates', webhook, problem('-duplicate_1V2'))
@@ -320,6 +357,16 @@ try {
     say(`${pad(r.name, 52)}${num(r.rps)}${num(r.p50, 1)}${num(r.p99, 1)}${num(r.max, 0)}${num(r.rps / base.rps, 2)}${peer === undefined ? '' : num(r.rps / peer.rps, 2)}${num(r.non2xx)}${num(r.errors)}`)
   }
   say()
+  const interleavedRatio = (to: string, of: Map<string, number> = interleaved.rps): number => (of.get('test') ?? 0) / (of.get(to) ?? Number.NaN)
+  {
+    const names = [...interleaved.rps.keys()].filter((n) => n !== 'test')
+    say(`Interleaved (${INTERLEAVE_ROUNDS} rounds of ${INTERLEAVE_S} s each, in turns): test notifications ${num(interleaved.rps.get('test') ?? 0).trim()}/s, ${names.map((n) => `${n} ${num(interleaved.rps.get(n) ?? 0).trim()}/s`).join(', ')}`)
+    for (const n of names) {
+      const perRound = interleaved.rounds.map((r) => interleavedRatio(n, r)).sort((a, b) => a - b)
+      say(`  test notifications ÷ ${n === 'bare' ? 'bare Fastify route' : 'reference template'}: ${interleavedRatio(n).toFixed(2)}× (rounds ${perRound.map((x) => x.toFixed(2)).join(' ')})`)
+    }
+  }
+  say()
   const shed = overload.codes['503'] ?? 0
   say(`Overload (${OVERLOAD} connections): ${shed.toLocaleString('en-US')} of ${overload.total.toLocaleString('en-US')} answers were 503 with Retry-After (${((shed / Math.max(overload.total, 1)) * 100).toFixed(1)}%); status codes ${JSON.stringify(overload.codes)}.`)
   say(`Thresholds: shed webhooks beyond ${DEFAULT_MAX_IN_FLIGHT} in flight, while the event loop lags > ${DEFAULT_MAX_EVENT_LOOP_DELAY_MS} ms (mean over 0.5 s), or beyond 5,000 notifications / 32 MiB waiting for a commit; ${DEFAULT_LIMITS.maxConnections} connections; headers within ${DEFAULT_LIMITS.headersTimeoutMs / 1000} s, request within ${DEFAULT_LIMITS.requestTimeoutMs / 1000} s.`)
@@ -339,15 +386,17 @@ try {
   }
   say()
   const goals: Array<[string, boolean]> = [
-    ...(peer === undefined ? [] : [[`test notifications ≥ 1.0× the reference template (${(testRow.rps / peer.rps).toFixed(2)}×)`, testRow.rps >= peer.rps] as [string, boolean]]),
-    [`test notifications ≥ 0.5× the bare route (${(testRow.rps / base.rps).toFixed(2)}×)`, testRow.rps >= 0.5 * base.rps],
-    [`new notifications ≥ 5,000/s with p99 < 25 ms (${freshRow.rps.toFixed(0)}/s, p99 ${freshRow.p99} ms)`, freshRow.rps >= 5000 && freshRow.p99 < 25],
+    ...(peer === undefined
+      ? [['test notifications ≥ 1.0× the reference template: not measured (run with --peer)', false] as [string, boolean]]
+      : [[`test notifications ≥ 1.0× the reference template (interleaved ${interleavedRatio('peer').toFixed(2)}×; rows above ${(testRow.rps / peer.rps).toFixed(2)}×)`, interleavedRatio('peer') >= 1] as [string, boolean]]),
+    [`test notifications ≥ 0.5× the bare route (interleaved ${interleavedRatio('bare').toFixed(2)}×; rows above ${(testRow.rps / base.rps).toFixed(2)}×)`, interleavedRatio('bare') >= 0.5],
+    [`new durable notifications ≥ 8,000/s with p99 < 20 ms on a quiet machine (${freshRow.rps.toFixed(0)}/s, p99 ${freshRow.p99} ms; ${(freshRow.rps / base.rps).toFixed(2)}× bare${peer === undefined ? '' : `, ${(freshRow.rps / peer.rps).toFixed(2)}× the template`}; load ${loadAtStart.toFixed(2)})`, freshRow.rps >= 8000 && freshRow.p99 < 20],
     [`duplicates ≥ new (${dupRow.rps.toFixed(0)} vs ${freshRow.rps.toFixed(0)}/s)`, dupRow.rps >= freshRow.rps],
-    [`idle RSS < 100 MB (${mb(idle.rss)})`, idle.rss < 100e6],
-    [`start to ready < 1 s empty, < 0.5 s warm (${median(starts.empty).toFixed(0)} / ${median(starts.warm).toFixed(0)} ms)`, median(starts.empty) < 1000 && median(starts.warm) < 500],
+    [`idle RSS, embedded store < 90 MB (${mb(idle.rss)})`, idle.rss < 90e6],
+    [`start to ready < 300 ms warm, < 400 ms empty (${median(starts.warm).toFixed(0)} / ${median(starts.empty).toFixed(0)} ms)`, median(starts.warm) < 300 && median(starts.empty) < 400],
     [`disk ≤ 10 MB per 10,000 notifications (${mb((disk.bytes / Math.max(disk.notifications, 1)) * 10_000)})`, (disk.bytes / Math.max(disk.notifications, 1)) * 10_000 <= 10e6],
   ]
-  say('Goals (issue 9):')
+  say('Goals (issues 9 and 23; the big outage is in dist/bench/outage.js):')
   for (const [goal, met] of goals) say(`  ${met ? 'met    ' : 'NOT met'}  ${goal}`)
 } finally {
   for (const child of running) child.kill('SIGKILL')

@@ -8,7 +8,8 @@
  * this as its `logController` (a constructor option, so it is a class rather than a registered
  * plugin); app.ts decorates `logFields`.
  */
-import { LogController, type FastifyReply, type FastifyRequest } from 'fastify'
+import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify'
+import type { Logger } from 'pino'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -25,6 +26,24 @@ export const pathOf = (url: string): string => {
   return query === -1 ? url : url.slice(0, query)
 }
 
+/**
+ * The logger that writes each request's one line: the server's own, whose `req` and `res`
+ * serializers (Fastify's, made for its request and reply objects) are replaced by identity ones,
+ * since the line carries plain, already-shaped `req` and `res` objects. Made once per server
+ * logger; redaction still applies.
+ */
+const lineLoggers = new WeakMap<FastifyBaseLogger, FastifyBaseLogger>()
+const asIs = <T>(value: T): T => value
+function lineLoggerOf (request: FastifyRequest): FastifyBaseLogger {
+  const parent = request.server.log
+  let line = lineLoggers.get(parent)
+  if (line === undefined) {
+    line = parent.child({}, { serializers: { req: asIs, res: asIs } })
+    lineLoggers.set(parent, line)
+  }
+  return line
+}
+
 export class RequestLog extends LogController {
   override incomingRequest (request: FastifyRequest): void {
     request.log.debug({ req: { method: request.method, url: pathOf(request.url) } }, 'incoming request')
@@ -39,9 +58,13 @@ export class RequestLog extends LogController {
       super.requestCompleted(error, request, reply)
       return
     }
-    const line = { req: { method: request.method, url: pathOf(request.url) }, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime, ...request.logFields }
-    if (PROBES.has(request.routeOptions.url ?? '') && reply.statusCode < 500) reply.log.debug(line, 'request completed')
-    else if (reply.statusCode >= 500) reply.log.warn(line, 'request completed')
-    else reply.log.info(line, 'request completed')
+    const statusCode = reply.statusCode
+    const level = PROBES.has(request.routeOptions.url ?? '') && statusCode < 500 ? 'debug' : statusCode >= 500 ? 'warn' : 'info'
+    const log = lineLoggerOf(request)
+    if (!(log as unknown as Logger).isLevelEnabled(level)) return
+    // Written through the server's logger, not the request's child: `reqId` first, where the
+    // child's binding would put it.
+    const line = { reqId: request.id, req: { method: request.method, url: pathOf(request.url) }, res: { statusCode }, responseTime: reply.elapsedTime, ...request.logFields }
+    log[level](line, 'request completed')
   }
 }

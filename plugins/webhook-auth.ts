@@ -16,7 +16,7 @@ import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify
 import fp from 'fastify-plugin'
 import { DtrError } from '../src/errors.js'
 import {
-  basicPassword, bearerToken, createTokenMatcher, digestToken, generateToken, type TokenDigest,
+  basicPassword, bearerToken, createSecretMatcher, createTokenMatcher, digestToken, generateToken,
 } from '../src/domain/tokens.js'
 
 declare module 'fastify' {
@@ -41,13 +41,14 @@ const GENERATED_TOKEN_KEY = 'webhook-token.sha256'
 const unauthorized = (why: string): DtrError => new DtrError('DTR_ERR_UNAUTHORIZED', why)
 
 export default fp<WebhookAuthOptions>(async function webhookAuthPlugin (fastify, options) {
-  let digests: TokenDigest[]
+  // Configured tokens are compared as bytes; a generated one only as the digest the store keeps.
+  let matches: (presented: string) => boolean
   if (options.tokens !== undefined) {
-    digests = options.tokens.map(digestToken)
+    matches = createSecretMatcher(options.tokens)
   } else {
     const candidate = generateToken()
     const stored = await fastify.store.settings.setOnce(GENERATED_TOKEN_KEY, digestToken(candidate).toString('hex'))
-    digests = [Buffer.from(stored.value, 'hex')]
+    matches = createTokenMatcher([Buffer.from(stored.value, 'hex')])
     if (stored.created) {
       fastify.log.warn({ event: 'webhook-token-generated' }, [
         `Generated a webhook token, shown only this once: ${candidate}`,
@@ -57,12 +58,11 @@ export default fp<WebhookAuthOptions>(async function webhookAuthPlugin (fastify,
       ].join(' '))
     }
   }
-  let matches = createTokenMatcher(digests)
   const header = options.header
   fastify.decorate('webhookTokens', {
     replace (tokens: readonly string[]) {
       if (tokens.length === 0) throw new DtrError('DTR_ERR_CONFIG', 'DTR_WEBHOOK_TOKENS: lists no token')
-      matches = createTokenMatcher(tokens.map(digestToken))
+      matches = createSecretMatcher(tokens)
     },
   } satisfies WebhookTokens)
 

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { basicPassword, bearerToken, createTokenMatcher, digestToken, generateToken } from '../../src/domain/tokens.js'
+import { basicPassword, bearerToken, createSecretMatcher, createTokenMatcher, digestToken, generateToken } from '../../src/domain/tokens.js'
 
 const basic = (credentials: string): string => `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`
 
@@ -82,6 +82,43 @@ t.test('createTokenMatcher', async (t) => {
   t.test('digests are SHA-256, so tokens of any length compare', async (t) => {
     t.equal(digestToken('x').length, 32)
     t.ok(createTokenMatcher([digestToken('a'.repeat(500))])('a'.repeat(500)))
+  })
+})
+
+t.test('createSecretMatcher (configured tokens, compared as bytes)', async (t) => {
+  const matches = createSecretMatcher(['old-token-1', 'new-token-2', 'third-token', 'ünïcödé-tökén'])
+
+  t.test('accepts each of several tokens', async (t) => {
+    t.ok(matches('old-token-1'))
+    t.ok(matches('new-token-2'))
+    t.ok(matches('third-token'))
+    t.ok(matches('ünïcödé-tökén'))
+  })
+
+  t.test('refuses anything else, including prefixes, extensions, case changes and look-alike bytes', async (t) => {
+    t.notOk(matches('old-token-'))
+    t.notOk(matches('old-token-1x'))
+    t.notOk(matches('OLD-TOKEN-1'))
+    t.notOk(matches(''))
+    t.notOk(matches(' old-token-1'))
+    t.notOk(matches('old-token-1\u0000'))
+    // Same number of UTF-16 units, other bytes: compared as UTF-8, not as code units.
+    t.notOk(matches('unicode-token'))
+    t.notOk(matches('ünïcödé-tökén'.normalize('NFD')))
+  })
+
+  t.test('with no tokens accepts nothing', async (t) => {
+    t.notOk(createSecretMatcher([])('old-token-1'))
+    t.notOk(createSecretMatcher([])(''))
+  })
+
+  t.test('agrees with the digest matcher on every candidate', async (t) => {
+    const tokens = ['a', 'bench-token-0123456789', 'a'.repeat(500)]
+    const byDigest = createTokenMatcher(tokens.map(digestToken))
+    const byBytes = createSecretMatcher(tokens)
+    for (const candidate of [...tokens, 'b', 'a'.repeat(499), 'bench-token-012345678', 'bench-token-01234567890', '']) {
+      t.equal(byBytes(candidate), byDigest(candidate), candidate.slice(0, 30))
+    }
   })
 })
 
