@@ -42,6 +42,7 @@ import consoleRoutes from './routes/ui/index.js'
 import webhookRoutes from './routes/webhooks.js'
 import { defaultTimings, type RunnerTimings } from './runner/deps.js'
 import { loadRuleSet, type RuleSetResult } from './runner/rules-file.js'
+import { configSecrets, redactSecretText, ruleEnvSecrets } from './domain/secrets.js'
 import type { Store } from './store/index.js'
 import type { NotificationStoreOptions } from './store/notifications.js'
 import { packageVersion } from './version.js'
@@ -239,7 +240,13 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
       log,
       owner: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
       timings: { ...defaultTimings, reconcileIntervalMs: config.reconcileIntervalMs, ...options.timings },
+      secrets: configSecrets(config),
     },
+  })
+  // No answer carries a secret the service holds (an outcome's echoed request, an error message).
+  app.addHook('onSend', async (_request, _reply, payload) => {
+    if (typeof payload !== 'string') return payload
+    return redactSecretText(payload, [...configSecrets(config), ...ruleEnvSecrets(app.rules.current.rules.rules, env)])
   })
   if (config.adminTokens !== undefined) await app.register(adminAuthPlugin, { tokens: config.adminTokens })
   await app.register(openApiPlugin, { version: packageVersion() })

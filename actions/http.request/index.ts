@@ -75,7 +75,8 @@ export function createHttpRequestAction (deps: HttpActionDeps) {
         url: p.url,
         method: plan.method,
         headers,
-        body: plan.body === null ? undefined : JSON.stringify(plan.body),
+        // The parameters' body, not the plan's: the plan shows an `${env:…}` of the rule by its name.
+        body: plan.body === null ? undefined : JSON.stringify(p.body ?? null),
         timeoutMs: parseDuration(p.timeout) ?? 10_000,
         signal: ctx.signal,
       }, deps)

@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
+import type { Secret } from '../domain/secrets.js'
 import type { DynatraceClient } from '../dynatrace/client.js'
 import type { DynatraceReader } from '../dynatrace/reader.js'
 import type { KubernetesReader } from '../kubernetes/reader.js'
@@ -81,6 +82,8 @@ export interface RunnerDeps {
   readonly owner: string
   readonly timings: RunnerTimings
   readonly random?: () => number
+  /** The configuration's secrets (tokens, the database password): redacted from what runs store and say. */
+  readonly secrets?: readonly Secret[]
 }
 
 /** Pure: full-jitter exponential backoff before attempt `attempt + 1`. */

@@ -20,6 +20,8 @@ import type { RunState } from '../domain/runs.js'
 import type { RunRecord } from '../store/runs.js'
 import { targetKey } from '../domain/target.js'
 import type { RunnerDeps } from './deps.js'
+import { redactSecrets, redactSecretText } from '../domain/secrets.js'
+import { runnerSecrets } from './secrets.js'
 
 export const QUEUES = {
   notification: NOTIFICATION_QUEUE,
@@ -160,8 +162,11 @@ export function nextActionOf (deps: RunnerDeps, run: Pick<RunRecord, 'rule' | 's
 
 /** Moves a run to a final state with its write-back and follow-up, in one transaction. */
 export async function finishRun (deps: RunnerDeps, run: RunRecord, from: readonly RunState[], to: RunState, change: { reason: string | null, outcome?: Outcome | null, skipSource?: RunRecord['skipSource'], note: string, durationMs?: number }, tx?: TransactionStores): Promise<boolean> {
+  // An outcome's details, a reason or an error message may carry a secret (an echoed request, a
+  // URL): what is stored, and so what the API and the comment show, has it redacted.
+  const secrets = runnerSecrets(deps)
   const work = async (tx: TransactionStores): Promise<boolean> => {
-    const moved = await tx.runs.transition(run.id, from, to, change.note, { reason: change.reason, outcome: change.outcome, skipSource: change.skipSource ?? null })
+    const moved = await tx.runs.transition(run.id, from, to, redactSecretText(change.note, secrets), { reason: change.reason === null ? null : redactSecretText(change.reason, secrets), outcome: change.outcome == null ? change.outcome : redactSecrets(change.outcome, secrets), skipSource: change.skipSource ?? null })
     if (!moved) return false
     const lock = lockName(run)
     if (lock !== undefined) await tx.leases.release(lock, run.id)

@@ -10,6 +10,8 @@
 import { isDynatraceApiError } from '../dynatrace/errors.js'
 import type { CommentRequest, EventIngest } from '../dynatrace/schemas.js'
 import type { Job } from '../store/queue.js'
+import { redactSecrets } from '../domain/secrets.js'
+import { runnerSecrets } from './secrets.js'
 import { backoffMs, type RunnerDeps } from './deps.js'
 import type { JobContext, JobResult } from './worker.js'
 
@@ -19,17 +21,19 @@ export async function handleWriteBack (deps: RunnerDeps, job: Job<WriteBackJob>,
   const wb = await deps.store.outbox.get(job.payload.writeBackId)
   if (wb === undefined || wb.state !== 'pending') return { status: 'done' }
   const log = ctx.log.child({ problemId: wb.problemId, runId: wb.runId, writeBack: wb.key })
+  // Nothing secret reaches Dynatrace, whatever a comment was built from.
+  const payload = redactSecrets(wb.payload, runnerSecrets(deps))
   if (deps.dynatrace === undefined) {
-    log.info({ writeBack: wb.payload }, `${wb.kind === 'comment' ? 'comment' : 'event'} not posted (DTR_DYNATRACE_URL is not set)`)
+    log.info({ writeBack: payload }, `${wb.kind === 'comment' ? 'comment' : 'event'} not posted (DTR_DYNATRACE_URL is not set)`)
     await deps.store.outbox.delivered(wb.id)
     return { status: 'done' }
   }
   try {
     if (wb.kind === 'comment') {
-      const outcome = await deps.dynatrace.postCommentOnce(wb.problemId, wb.payload as CommentRequest, wb.marker, ctx.signal)
+      const outcome = await deps.dynatrace.postCommentOnce(wb.problemId, payload as CommentRequest, wb.marker, ctx.signal)
       log.info({ outcome: outcome.status }, outcome.status === 'posted' ? 'comment posted' : 'comment found already posted')
     } else {
-      await deps.dynatrace.ingestEvent(wb.payload as EventIngest, ctx.signal)
+      await deps.dynatrace.ingestEvent(payload as EventIngest, ctx.signal)
       log.info('event ingested')
     }
     await deps.store.outbox.delivered(wb.id)

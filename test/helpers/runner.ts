@@ -76,6 +76,8 @@ export interface LoopOptions {
   readonly replicas?: number
   /** Which replicas run a runner (default all): false makes one intake and admin API only. */
   readonly runners?: readonly boolean[]
+  /** A logger for every replica (a test that reads what was logged). */
+  readonly logger?: import('pino').Logger
   /** Load shedding of every replica (`{ maxInFlight: 0 }`: every webhook gets a 503). */
   readonly underPressure?: UnderPressureOptions
   /** What each replica's app gets instead of its store (a wrapper that pauses or counts; test/helpers/interleave.ts). */
@@ -121,6 +123,7 @@ export async function startLoop (t: Test, options: LoopOptions = {}): Promise<Lo
         underPressure: { ...RELAXED_PRESSURE, ...options.underPressure },
         // DTR_TEST_LOG=debug shows the runner's log when a test needs looking into.
         ...(process.env.DTR_TEST_LOG === undefined ? {} : { logger: { level: process.env.DTR_TEST_LOG } }),
+        ...(options.logger === undefined ? {} : { logger: options.logger }),
         timings: { pollMs: 3_600_000, leaseMs: 10_000, lockRetryMs: 1_000, backoffBaseMs: 1_000, ...options.timings },
       })
       t.teardown(() => app.close())

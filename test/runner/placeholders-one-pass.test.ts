@@ -45,7 +45,7 @@ const hostile = fc.tuple(
   fc.string({ maxLength: 6 }),
   fc.constantFrom('${env:CI_TOKEN}', '${env:DTR_ADMIN_TOKENS}', '${env:DTR_DYNATRACE_TOKEN}', '${problem:title}', '${problem:id}', '${entity:name}', '${entity:id}', '${tag:team}', '${event:dt.event.deployment.version}', '${env:NOPE}', '${'),
   fc.string({ maxLength: 6 }),
-  fc.constantFrom('', '${env:CI_TOKEN}', '}', '${tag:x}'),
+  fc.constantFrom('', '${env:CI_TOKEN}', '}', '${tag:x}')
 ).map((parts) => parts.join(''))
 
 t.test('pure: a substituted value is never scanned again; only the rule text\'s ${env:} is filled in', async (t) => {
