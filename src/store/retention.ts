@@ -79,7 +79,7 @@ export function createRetentionStore ({ db, dialect }: StoreContext): RetentionS
         .limit(limit)
       const notifications = await db.deleteFrom('notifications').where('id', 'in', prunable).executeTakeFirst()
       const runs = await pruneRuns(cutoff, limit)
-      // A notification's explanation goes with it (migration 007).
+      // A notification's explanation goes with it (migration 005).
       await db.deleteFrom('explanations').where('created_at', '<', cutoff)
         .where((eb) => eb.not(eb.exists(eb.selectFrom('notifications as n').select('n.id').whereRef('n.id', '=', 'explanations.notification_id'))))
         .execute()

@@ -51,9 +51,9 @@ export interface JobsTable {
   updated_at: number
   /** 1 when the last claim took the job over from a lease that ran out (migration 002). */
   taken_over: ColumnType<number, number | undefined, number>
-  /** Claims that took the job over from a holder that died (migration 006). */
+  /** Claims that took the job over from a holder that died (migration 004). */
   takeovers: ColumnType<number, number | undefined, number>
-  /** Failures retrying cannot cure (migration 006). */
+  /** Failures retrying cannot cure (migration 004). */
   faults: ColumnType<number, number | undefined, number>
 }
 
@@ -121,7 +121,7 @@ export interface RunsTable {
   settings: JsonColumn
   outcome: NullableJsonColumn
   verification: NullableJsonColumn
-  /** Each admission's gate results (migration 008): `[{at, decision, results}]`, NULL before the first. */
+  /** Each admission's gate results (migration 006): `[{at, decision, results}]`, NULL before the first. */
   gates: NullableJsonColumn
   attempts: number
   approved_by: string | null
@@ -131,12 +131,12 @@ export interface RunsTable {
   ended_at: number | null
   created_at: number
   updated_at: number
-  /** When the run's problem (occurrence) resolved, and what told us (migration 007). */
+  /** When the run's problem (occurrence) resolved, and what told us (migration 005). */
   resolved_at: ColumnType<number | null, number | null | undefined, number | null>
   resolved_source: ColumnType<string | null, string | null | undefined, string | null>
 }
 
-/** Per notification planned, per step and rule: why the rule did or did not fire (migration 007). */
+/** Per notification planned, per step and rule: why the rule did or did not fire (migration 005). */
 export interface ExplanationsTable {
   notification_id: string
   step: number

@@ -8,8 +8,8 @@ import type { Migration } from './migration.js'
 import { migration as intake } from './001_intake.js'
 import { migration as runner } from './002_runner.js'
 import { migration as reconcile } from './003_reconcile.js'
-import { migration as poisonJobs } from './006_poison_jobs.js'
-import { migration as evidence } from './007_evidence.js'
-import { migration as gates } from './008_gates.js'
+import { migration as poisonJobs } from './004_poison_jobs.js'
+import { migration as evidence } from './005_evidence.js'
+import { migration as gates } from './006_gates.js'
 
 export const MIGRATIONS: readonly Migration[] = [intake, runner, reconcile, poisonJobs, evidence, gates]

@@ -7,8 +7,8 @@
 import type { Migration } from './migration.js'
 
 export const migration: Migration = {
-  version: 8,
-  name: '008_gates',
+  version: 6,
+  name: '006_gates',
   async up (db, d) {
     await db.schema.alterTable('runs').addColumn('gates', d.jsonType).execute()
   },

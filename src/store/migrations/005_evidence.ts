@@ -8,8 +8,8 @@
 import type { Migration } from './migration.js'
 
 export const migration: Migration = {
-  version: 7,
-  name: '007_evidence',
+  version: 5,
+  name: '005_evidence',
   async up (db, d) {
     await db.schema.alterTable('runs').addColumn('resolved_at', d.bigintType).execute()
     // What told us: the problem's endTime, a RESOLVED notification, reconciliation, a status read.

@@ -8,8 +8,8 @@
 import type { Migration } from './migration.js'
 
 export const migration: Migration = {
-  version: 6,
-  name: '006_poison_jobs',
+  version: 4,
+  name: '004_poison_jobs',
   async up (db) {
     await db.schema.alterTable('jobs').addColumn('takeovers', 'integer', (c) => c.notNull().defaultTo(0)).execute()
     await db.schema.alterTable('jobs').addColumn('faults', 'integer', (c) => c.notNull().defaultTo(0)).execute()
