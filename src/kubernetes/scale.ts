@@ -74,12 +74,16 @@ export interface ScaleOptions {
   signal?: AbortSignal
 }
 
-/** The live count the plan changes: the workload's replicas, or the HPA's minReplicas (undefined: the HPA is gone). */
-async function currentCount (kube: KubernetesClient, target: Target, plan: Exclude<ScalePlan, { skip: string }>, workload: Workload, signal?: AbortSignal): Promise<number | undefined> {
-  if (plan.via !== 'hpa') return workload.spec.replicas ?? 1
+/**
+ * The live count the plan changes — the workload's replicas, or the HPA's minReplicas — and the
+ * resourceVersion of the object that holds it, which the write carries as its precondition
+ * (undefined: the HPA is gone).
+ */
+async function currentCount (kube: KubernetesClient, target: Target, plan: Exclude<ScalePlan, { skip: string }>, workload: Workload, signal?: AbortSignal): Promise<{ count: number, resourceVersion: string | undefined } | undefined> {
+  if (plan.via !== 'hpa') return { count: workload.spec.replicas ?? 1, resourceVersion: workload.metadata.resourceVersion }
   try {
     const hpa = await findHpa(kube, target, signal)
-    return hpa === undefined || hpa.metadata.name !== plan.hpa ? undefined : hpa.spec.minReplicas ?? 1
+    return hpa === undefined || hpa.metadata.name !== plan.hpa ? undefined : { count: hpa.spec.minReplicas ?? 1, resourceVersion: hpa.metadata.resourceVersion }
   } catch (err) {
     throw toActionError(err)
   }
@@ -100,8 +104,9 @@ export async function scaleWorkload (kube: KubernetesClient, target: Target, pla
     if (!read.found) return read.outcome
     const skip = preflight(target, read.workload, { gitops: options.gitops, refusePaused: false, verb: 'scale' })
     if (skip !== undefined) return { status: 'skipped', reason: skip }
-    const current = await currentCount(kube, target, plan, read.workload, options.signal)
-    if (current === undefined) return { status: 'skipped', reason: `HorizontalPodAutoscaler ${target.namespace}/${plan.via === 'hpa' ? plan.hpa : ''} not found` }
+    const live = await currentCount(kube, target, plan, read.workload, options.signal)
+    if (live === undefined) return { status: 'skipped', reason: `HorizontalPodAutoscaler ${target.namespace}/${plan.via === 'hpa' ? plan.hpa : ''} not found` }
+    const current = live.count
     if (current === plan.to) {
       // A later attempt finding the count in place: an earlier attempt got through before the run
       // was interrupted. On the first attempt someone else did it: nothing to do.
@@ -114,7 +119,9 @@ export async function scaleWorkload (kube: KubernetesClient, target: Target, pla
     }
     try {
       if (plan.via === 'hpa') {
-        await kube.patch(resources.HorizontalPodAutoscaler, target.namespace, plan.hpa, { spec: { minReplicas: plan.to } }, { type: 'merge', dryRun: options.dryRun, ...signal })
+        // The HPA as read (its target's annotation checked by preflight just before): a change to it
+        // in between is a 409, and withConflictRetry reads and decides again.
+        await kube.patch(resources.HorizontalPodAutoscaler, target.namespace, plan.hpa, { metadata: { resourceVersion: live.resourceVersion }, spec: { minReplicas: plan.to } }, { type: 'merge', dryRun: options.dryRun, ...signal })
       } else {
         // A Scale carries its workload's resourceVersion: the one read (and checked by preflight) is the precondition.
         await kube.patch(workloadResource(target.kind), target.namespace, target.name, { metadata: { resourceVersion: read.workload.metadata.resourceVersion }, spec: { replicas: plan.to } }, { type: 'merge', subresource: 'scale', dryRun: options.dryRun, ...signal })

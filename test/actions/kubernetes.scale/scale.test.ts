@@ -51,6 +51,28 @@ t.test('kubernetes.scale', async (t) => {
     t.notOk(sim.requests.some((r) => r.subresource === 'scale'), 'no direct scale')
   })
 
+  t.test('the HPA write carries the resourceVersion read: an HPA changed in between is read and decided again, not overwritten', async (t) => {
+    const { sim, kube } = await startKubernetesSim(t)
+    sim.apply(deployment('checkout', 'checkout:1.4.2', { replicas: 2 }))
+    sim.apply(hpa('checkout', { kind: 'Deployment', name: 'checkout' }, 2, 8))
+    let raced = false
+    // Someone (a person, a GitOps sync) sets minReplicas 3 after our read, before our write.
+    const racing: typeof kube = Object.assign(Object.create(kube) as typeof kube, {
+      patch: (async (...args: Parameters<typeof kube.patch>) => {
+        if (!raced && args[0].kind === 'HorizontalPodAutoscaler') {
+          raced = true
+          sim.apply(hpa('checkout', { kind: 'Deployment', name: 'checkout' }, 3, 8))
+        }
+        return kube.patch(...args)
+      }) as typeof kube.patch,
+    })
+    const { outcome } = await runAction(createScaleAction(racing), { target: checkout, params: { by: 3, max: 10 } })
+    t.ok(raced, 'the HPA changed between the read and the write')
+    t.same(sim.requests.filter((r) => r.method === 'PATCH').map((r) => r.statusCode), [409], 'the stale write was refused')
+    t.match(outcome, { status: 'skipped', reason: 'target changed since plan: HorizontalPodAutoscaler shop/checkout has minReplicas 3, the change was planned from 2' })
+    t.equal((sim.get('HorizontalPodAutoscaler', 'shop', 'checkout')?.spec as { minReplicas: number }).minReplicas, 3, 'the other change stands')
+  })
+
   t.test('bounds the HPA minReplicas by the HPA maxReplicas', async (t) => {
     const { sim, kube } = await startKubernetesSim(t)
     sim.apply(deployment('checkout', 'checkout:1.4.2', { replicas: 2 }))
