@@ -116,7 +116,7 @@ t.test('approval: the run waits with a comment saying how, approving runs it, th
   t.match(result, /\*\*Approved by:\*\* alice \(for bob\)/)
   const again = await loop.app.inject({ method: 'POST', url: `/api/runs/${loop.runId}/approve`, headers: alice, payload: {} })
   t.equal(again.statusCode, 409)
-  t.match(again.json(), { code: 'DTR_ERR_CONFLICT', message: /is succeeded, not awaiting_approval/ })
+  t.match(again.json(), { code: 'DTR_ERR_CONFLICT', message: /is succeeded, not awaiting_approval/, state: 'succeeded' })
   check(t, '/api/runs/{id}/approve', 'post', 409, again.json())
 })
 

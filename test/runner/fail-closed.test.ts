@@ -60,7 +60,7 @@ t.test('a rule removed by a reload: its run awaiting approval is cancelled at on
   t.match(await runsOf(loop), [{ state: 'cancelled', reason: /^rule removed by a reload: rule restart is no longer in the rules file$/ }])
   const res = await loop.app.inject({ method: 'POST', url: `/api/runs/${waiting?.id ?? ''}/approve`, headers: admin, payload: {} })
   t.equal(res.statusCode, 409)
-  t.match(res.json(), { message: /is cancelled, not awaiting_approval/ }, 'the answer says its state: cancelled')
+  t.match(res.json(), { message: /is cancelled, not awaiting_approval/, state: 'cancelled' }, 'the answer says its state: cancelled')
   await loop.settle()
   t.equal(patches(loop), 0)
 })

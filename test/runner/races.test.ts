@@ -75,7 +75,7 @@ for (const engine of engines) {
       t.ok(await interleaving?.fired, 'Alice was paused between her read and her write')
       t.match(other, { ok: true, run: { state: 'queued', approvedBy: 'bob' } }, 'Bob, who committed first, won')
       t.equal(res.statusCode, 409, 'Alice, who read awaiting_approval too, gets 409')
-      t.match(res.json(), { code: 'DTR_ERR_CONFLICT', message: /is queued, not awaiting_approval/ })
+      t.match(res.json(), { code: 'DTR_ERR_CONFLICT', message: /is queued, not awaiting_approval/, state: 'queued' })
       const view = await loop.store.runs.view(waiting.id)
       t.equal(view?.approvedBy, 'bob', 'the record names the one that won')
       t.same(view?.timeline.filter((e) => e.state === 'queued' && e.note.startsWith('approved')).map((e) => e.note), ['approved by bob from replica 2'], 'one approval recorded')

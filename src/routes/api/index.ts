@@ -10,7 +10,7 @@ import { readPause, writePause } from '../../runner/pause.js'
 import { NOTIFICATION_QUEUE } from '../../store/notifications.js'
 import { runSchema } from '../../domain/runs.js'
 import { explanationViews, registerReportRoutes } from './report.js'
-import { decisionBody, errorSchema, pauseBody, pauseState, problemParams, problemView, runList, runListQuery, runParams } from './schemas.js'
+import { conflictSchema, decisionBody, errorSchema, pauseBody, pauseState, problemParams, problemView, runList, runListQuery, runParams } from './schemas.js'
 
 const iso = (ms: number): string => new Date(ms).toISOString()
 const who = (request: FastifyRequest, body: { by?: string | undefined, reason?: string | undefined }) => ({ tokenName: request.admin?.name ?? 'admin', by: body.by, reason: body.reason, from: request.ip })
@@ -56,8 +56,8 @@ const apiRoutes: FastifyPluginAsync = async (fastify) => {
 
   for (const decision of ['approve', 'reject'] as const) {
     api.post(`/api/runs/:id/${decision}`, {
-      schema: { tags: ['admin'], summary: decision === 'approve' ? 'Approve a run awaiting approval' : 'Reject a run awaiting approval (it is cancelled)', params: runParams, body: decisionBody, response: { 200: runSchema, ...errors, 409: errorSchema } },
-    }, async (request) => {
+      schema: { tags: ['admin'], summary: decision === 'approve' ? 'Approve a run awaiting approval' : 'Reject a run awaiting approval (it is cancelled)', params: runParams, body: decisionBody, response: { 200: runSchema, ...errors, 409: conflictSchema } },
+    }, async (request, reply) => {
       const body = request.body ?? {}
       const result = await fastify.runner[decision](request.params.id, who(request, body))
       if (result.ok) {
@@ -65,7 +65,10 @@ const apiRoutes: FastifyPluginAsync = async (fastify) => {
         return result.run
       }
       if (result.status === 404) throw fastify.httpErrors.notFound(`No run ${request.params.id}`)
-      throw fastify.httpErrors.conflict(`Run ${request.params.id} is ${result.state ?? 'not awaiting approval'}, not awaiting_approval: only a run awaiting approval can be ${decision === 'approve' ? 'approved' : 'rejected'}`)
+      const message = `Run ${request.params.id} is ${result.state ?? 'not awaiting approval'}, not awaiting_approval: only a run awaiting approval can be ${decision === 'approve' ? 'approved' : 'rejected'}`
+      // The state as a field too, so a script need not read it out of the message.
+      request.logFields = { ...request.logFields, code: 'DTR_ERR_CONFLICT', reason: message }
+      return reply.code(409).send({ code: 'DTR_ERR_CONFLICT', message, ...(result.state === undefined ? {} : { state: result.state }) })
     })
   }
 

@@ -11,6 +11,11 @@ export const errorSchema = z.object({
   message: z.string(),
 }).meta({ id: 'Error', description: 'Every error answer: a stable code and a message naming what is wrong' })
 
+/** A decision the run's state does not allow (SPEC 9): the error, and the state the run is in. */
+export const conflictSchema = errorSchema.extend({
+  state: z.string().optional().meta({ description: 'The run\'s current state (absent when it could not be read)', example: 'cancelled' }),
+}).meta({ id: 'Conflict' })
+
 export const runListQuery = z.object({
   problemId: z.string().min(1).optional().meta({ description: 'A PID, a P-… display id or a security problem id' }),
   state: z.enum(RUN_STATES).optional(),
