@@ -11,6 +11,11 @@ import { openStore } from '../src/store/index.js'
 import { canUnsharePid, startServer } from './helpers/server-process.js'
 import { freshDataDir } from './helpers/store.js'
 
+// Eleven real server processes start and stop here, each compiling the TypeScript it runs: on a
+// loaded 2-core machine that alone passed the suite's 120 s per file. A bound, not a wait: every
+// test still ends on its events.
+t.setTimeout(360_000)
+
 const TOKEN = 'process-test-token'
 const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }
 const notification = (i: number): string => JSON.stringify({ PID: `proc-${i}`, State: 'OPEN', ImpactedEntities: [{ type: 'SERVICE', name: 's', entity: 'SERVICE-1' }] })
