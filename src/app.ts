@@ -34,11 +34,9 @@ import type { KubernetesClient } from './kubernetes/client.js'
 import { lazyServiceKubernetesClient } from './kubernetes/lazy.js'
 import { kubernetesReader } from './kubernetes/reader.js'
 import { createMetrics, type Metrics } from './metrics.js'
-import apiRoutes from './routes/api/index.js'
 import healthRoutes from './routes/health.js'
 import openApiRoute from './routes/openapi.js'
 import type { ConsoleData } from './routes/ui/data.js'
-import consoleRoutes from './routes/ui/index.js'
 import webhookRoutes from './routes/webhooks.js'
 import { defaultTimings, type RunnerTimings } from './runner/deps.js'
 import { loadRuleSet, type RuleSetResult } from './runner/rules-file.js'
@@ -253,8 +251,13 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(healthRoutes)
   await app.register(webhookRoutes, { bodyLimit: config.bodyLimit })
-  if (config.adminTokens !== undefined) await app.register(apiRoutes)
-  if (config.adminTokens !== undefined) await app.register(consoleRoutes, { tokens: config.adminTokens, publicUrl: config.publicUrl, dynatraceUrl: config.dynatrace?.url, data: options.consoleData })
+  if (config.adminTokens !== undefined) {
+    // Loaded only where they are served: a webhook-only service (no DTR_ADMIN_TOKENS) never loads
+    // the admin API, the console's renderer or its cookie, CSRF and helmet plugins.
+    const [{ default: apiRoutes }, { default: consoleRoutes }] = await Promise.all([import('./routes/api/index.js'), import('./routes/ui/index.js')])
+    await app.register(apiRoutes)
+    await app.register(consoleRoutes, { tokens: config.adminTokens, publicUrl: config.publicUrl, dynatraceUrl: config.dynatrace?.url, data: options.consoleData })
+  }
   await app.register(openApiRoute)
   return app
 }
