@@ -12,7 +12,8 @@
  */
 import { randomUUID } from 'node:crypto'
 import { decideOpen, decideResolved, type ApiStatus } from '../domain/decide/lifecycle.js'
-import { epochMs, notificationState } from '../domain/enrichment.js'
+import { epochMs } from '../domain/enrichment.js'
+import { notificationState } from '../domain/kinds/index.js'
 import { resultMarker } from '../domain/decide/comment.js'
 import { outcomeGroupKey, SUMMARY_MIN_RUNS, summaryComment } from '../domain/decide/summary.js'
 import { NOT_STARTED_STATES, type RunState } from '../domain/runs.js'
