@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto'
 import { decideOpen, decideResolved, type ApiStatus } from '../domain/decide/lifecycle.js'
 import { epochMs } from '../domain/enrichment.js'
-import { notificationState } from '../domain/kinds/index.js'
+import { kindOf, notificationState } from '../domain/kinds/index.js'
 import { resultMarker } from '../domain/decide/comment.js'
 import { outcomeGroupKey, SUMMARY_MIN_RUNS, summaryComment } from '../domain/decide/summary.js'
 import { NOT_STARTED_STATES, type RunState } from '../domain/runs.js'
@@ -76,8 +76,8 @@ export function newRuns (deps: RunnerDeps, plan: NotificationPlan, n: StoredNoti
   return runs.map((r) => {
     const rule = rules.rules.find((x) => x.name === r.rule)
     const state: RunState = r.status === 'planned' ? 'queued' : r.status
-    // The impacted entities only where they are read (a security `*` run's event), and only its type's.
-    const eventEntities = plan.kind === 'security' && r.entityId === '*' ? { entities: entities.filter((id) => id.startsWith(`${r.entity.type}-`)) } : {}
+    // The impacted entities only where they are read (an event-channel kind's `*` run's event), and only its type's.
+    const eventEntities = kindOf(plan.kind).writeBack === 'event' && r.entityId === '*' ? { entities: entities.filter((id) => id.startsWith(`${r.entity.type}-`)) } : {}
     const facts: RunFacts = { entity: r.entity, problem: plan.problem, deploymentEvent: r.deploymentEvent, targetSource: r.targetSource, plannedAt: plan.plannedAt, foundBy, envSites: r.envSites, ...eventEntities }
     // The timeline starts with what was planned (SPEC 8), then the state planning put it in.
     const note = r.status === 'planned'
@@ -151,8 +151,8 @@ export async function insertRuns (deps: RunnerDeps, tx: TransactionStores, runs:
   return inserted
 }
 
-/** Whether a run planning ended may share a summary comment: a problem's skipped or failed run. */
-const summarised = (r: Pick<NewRun, 'kind' | 'state'>): boolean => r.kind === 'problem' && (r.state === 'skipped' || r.state === 'failed')
+/** Whether a run planning ended may share a summary comment: a skipped or failed run of a kind written back as comments. */
+const summarised = (r: Pick<NewRun, 'kind' | 'state'>): boolean => kindOf(r.kind).writeBack === 'comment' && (r.state === 'skipped' || r.state === 'failed')
 
 /** Plans `step` of the rules (or one rule) for a notification and inserts the runs, unless the occurrence closed meanwhile. */
 export async function planAndInsert (deps: RunnerDeps, n: StoredNotification, o: { occurrence: number, step: number, rule?: string, entityId?: string, foundBy: 'webhook' | 'reconcile' }, ctx: JobContext): Promise<JobResult> {

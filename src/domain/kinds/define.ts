@@ -15,6 +15,7 @@ export function defineKind<S extends z.ZodType> (def: KindDefinition<S>): Notifi
     label: def.label,
     writeBack: def.writeBack,
     stateWhenUnstated: def.stateWhenUnstated,
+    uiPath: def.uiPath,
     schema: def.schema,
     parse: (body) => parseWith(def.schema, body),
     identity: (payload) => def.identity(payload as P),

@@ -28,6 +28,9 @@ export const isNotificationKind = (name: string): name is NotificationKind => Ob
 /** Pure: how a person names a notification: `problem P-12`, `security problem S-3`. */
 export const kindLabel = (kind: NotificationKind): string => KINDS[kind].label
 
+/** Pure: the label at the start of a sentence or a heading (`Security problem`). */
+export const kindTitle = (kind: NotificationKind): string => `${KINDS[kind].label.charAt(0).toUpperCase()}${KINDS[kind].label.slice(1)}`
+
 /** Pure: whether a valid payload (its kind's schema output) is Dynatrace's test call. */
 export const isTestNotification = (kind: NotificationKind, payload: unknown): boolean => KINDS[kind].isTest(payload)
 

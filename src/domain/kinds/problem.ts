@@ -46,6 +46,7 @@ export const problemKind = defineKind({
   label: 'problem',
   writeBack: 'comment',
   stateWhenUnstated: undefined,
+  uiPath: (problemId) => `/#problems/problemdetails;pid=${encodeURIComponent(problemId)}`,
   schema: problemPayloadSchema,
   identity: (p) => ({ problemId: p.PID, displayId: p.ProblemID, state: p.State }),
   isTest: isTestProblem,

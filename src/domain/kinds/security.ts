@@ -46,6 +46,7 @@ export const securityKind = defineKind({
   label: 'security problem',
   writeBack: 'event',
   stateWhenUnstated: 'OPEN',
+  uiPath: (problemId) => `/#securityproblemdetails;id=${encodeURIComponent(problemId)}`,
   schema: securityPayloadSchema,
   // The SecurityProblemId a notification carries is the display id (S-1234).
   identity: (p) => ({ problemId: p.SecurityProblemId, displayId: p.SecurityProblemId, state: undefined }),

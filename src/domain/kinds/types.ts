@@ -10,7 +10,7 @@
  * Pure: no Fastify, no I/O.
  */
 import type { z } from 'zod'
-import type { Evidence, ImpactedEntity, ProblemFacts } from '../enrichment.js'
+import type { ImpactedEntity, ProblemFacts } from '../enrichment.js'
 import type { NotificationKind, ParseResult } from '../payload.js'
 
 /** Who a notification is about, as the store keys it. */
@@ -47,6 +47,8 @@ export interface KindDefinition<S extends z.ZodType> {
   readonly writeBack: WriteBackChannel
   /** The State a stored notification without one stands for (a security notification carries none: an OPEN). */
   readonly stateWhenUnstated: string | undefined
+  /** Where Dynatrace's web UI shows one, after the environment URL (the id URI-encoded). */
+  uiPath(problemId: string): string
   /** Validates the body at the route and when the runner reads a stored one. */
   readonly schema: S
   identity(payload: z.output<S>): NotificationIdentity
@@ -64,6 +66,7 @@ export interface NotificationKindModule {
   readonly label: string
   readonly writeBack: WriteBackChannel
   readonly stateWhenUnstated: string | undefined
+  uiPath(problemId: string): string
   readonly schema: z.ZodType
   /** The body validated by `schema`, with describeIssues' messages when it is refused. */
   parse(body: unknown): ParseResult<unknown>

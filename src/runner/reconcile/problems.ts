@@ -60,4 +60,3 @@ export async function reconcileProblems ({ deps, horizon, memory, signal }: Reco
   if (missing.length > MAX_STATUS_READS) deps.log.warn({ missing: missing.length }, `more than ${MAX_STATUS_READS} problems tracked as open are not listed: the rest are read in a later pass`)
   return counts
 }
-

@@ -70,4 +70,3 @@ export async function reconcileSecurity ({ deps, horizon, memory, signal }: Reco
   }
   return counts
 }
-

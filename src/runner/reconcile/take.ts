@@ -108,7 +108,6 @@ export async function awaitingPlan (deps: PassDeps, kind: ProblemKind, problemId
   return brought.length > 0 && (await deps.store.jobs.waiting(NOTIFICATION_QUEUE, brought.map((n) => n.id))).length > 0
 }
 
-
 /** What a kind's reconciliation is given for one pass. */
 export interface ReconcileContext {
   readonly deps: PassDeps
