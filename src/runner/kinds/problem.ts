@@ -9,6 +9,7 @@ import { formatTag, type Tag } from '../../domain/tags.js'
 import type { DynatraceClient } from '../../dynatrace/client.js'
 import { problemSchema, type Problem } from '../../dynatrace/schemas.js'
 import { reconcileProblems } from '../reconcile/problems.js'
+import { mergedBasics } from './merge.js'
 import type { RunnerKind } from './types.js'
 
 export function evidenceOf (p: Problem): Evidence[] {
@@ -28,14 +29,12 @@ export function withProblem (base: ProblemFacts, p: Problem): ProblemFacts {
   const evidence = evidenceOf(p)
   return {
     ...base,
+    ...mergedBasics(base, p),
     displayId: base.displayId ?? p.displayId,
-    status: p.status,
-    title: base.title ?? p.title,
     severity: base.severity ?? p.severityLevel,
     impact: base.impact ?? p.impactLevel,
     startTime: p.startTime,
     tags: uniqueTags([...base.tags, ...p.entityTags.map((t) => ({ context: t.context, key: t.key, value: t.value }))]),
-    managementZones: [...new Set([...base.managementZones, ...p.managementZones.map((z) => z.name).filter((n): n is string => n !== undefined)])],
     maintenanceEntities: [...new Set([...base.maintenanceEntities, ...evidence.filter((e) => e.evidenceType === 'MAINTENANCE_WINDOW' && e.entityId !== undefined).map((e) => e.entityId as string)])],
     underMaintenance: base.underMaintenance ?? (evidence.some((e) => e.evidenceType === 'MAINTENANCE_WINDOW' && e.entityId === undefined) ? true : undefined),
     clusters: p['k8s.cluster.name'] ?? base.clusters,

@@ -7,6 +7,7 @@ import type { ProblemFacts } from '../../domain/enrichment.js'
 import { kindOf } from '../../domain/kinds/index.js'
 import type { SecurityProblemDetails } from '../../dynatrace/schemas.js'
 import { reconcileSecurity } from '../reconcile/security.js'
+import { mergedBasics } from './merge.js'
 import type { EnrichmentSource, RunnerKind } from './types.js'
 
 /** S-1234 is a display id: map it to the security problem first. */
@@ -21,11 +22,10 @@ function withSecurityProblem (base: ProblemFacts, details: SecurityProblemDetail
   const s = base.security
   return {
     ...base,
+    ...mergedBasics(base, details),
+    // The API's display id over the notification's: a notification may carry the internal id.
     displayId: details.displayId ?? base.displayId,
-    status: details.status,
-    title: base.title ?? details.title,
     url: base.url ?? details.url,
-    managementZones: [...new Set([...base.managementZones, ...details.managementZones.map((z) => z.name).filter((n): n is string => n !== undefined)])],
     security: {
       severity: s?.severity ?? risk?.riskLevel,
       exposed: s?.exposed ?? (risk?.exposure === undefined || risk.exposure === 'NOT_AVAILABLE' ? undefined : risk.exposure === 'PUBLIC_NETWORK'),

@@ -4,11 +4,11 @@
  * as RESOLVED when the API says CLOSED.
  */
 import { criterion } from '../../dynatrace/selectors.js'
-import type { Problem } from '../../dynatrace/schemas.js'
 import { problemBody, reconciledNotification } from './body.js'
-import { awaitingPlan, byId, listingFrom, MAX_LISTED, MAX_STATUS_READS, MAX_TRACKED, take, unreadable, wanted, zero, type KindReport, type ReconcileContext } from './take.js'
+import { awaitingPlan, byId, closeUnlisted, listingFrom, MAX_LISTED, MAX_TRACKED, take, wanted, zero, type KindReport, type ReconcileContext } from './take.js'
 
-export async function reconcileProblems ({ deps, horizon, memory, signal }: ReconcileContext): Promise<KindReport | undefined> {
+export async function reconcileProblems (ctx: ReconcileContext): Promise<KindReport | undefined> {
+  const { deps, horizon, signal } = ctx
   const dt = deps.dynatrace
   const trackedList = await deps.store.problems.listOpen(MAX_TRACKED, 'problem')
   if (!wanted(deps, 'problem', trackedList.length)) return undefined
@@ -40,23 +40,8 @@ export async function reconcileProblems ({ deps, horizon, memory, signal }: Reco
   }
 
   const listed = new Set(listing.items.map((p) => p.problemId))
-  const missing = trackedList.filter((t) => !listed.has(t.problemId))
-  for (const t of missing.slice(0, MAX_STATUS_READS)) {
-    let problem: Problem
-    try {
-      problem = await dt.getProblem(t.problemId, signal)
-    } catch (err) {
-      if (signal.aborted) throw err
-      unreadable(deps, memory, counts, t.problemId, err, 'a problem tracked as open is not in the listing and')
-      continue
-    }
-    memory.unreadable.delete(t.problemId)
-    if (problem.status !== 'CLOSED') {
-      counts.stillOpen++
-      continue
-    }
-    await take(deps, reconciledNotification('problem', problemBody(problem, 'RESOLVED', t.occurrence, href), deps.clock.now()), counts, 'resolved', t.occurrence)
-  }
-  if (missing.length > MAX_STATUS_READS) deps.log.warn({ missing: missing.length }, `more than ${MAX_STATUS_READS} problems tracked as open are not listed: the rest are read in a later pass`)
+  await closeUnlisted(ctx, counts, 'problem', trackedList.filter((t) => !listed.has(t.problemId)),
+    async (t) => dt.getProblem(t.problemId, signal),
+    (problem, t) => (problem.status === 'CLOSED' ? reconciledNotification('problem', problemBody(problem, 'RESOLVED', t.occurrence, href), deps.clock.now()) : undefined))
   return counts
 }

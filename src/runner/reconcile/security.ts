@@ -6,9 +6,10 @@
 import { criterion } from '../../dynatrace/selectors.js'
 import type { SecurityProblemDetails } from '../../dynatrace/schemas.js'
 import { reconciledNotification, securityBody } from './body.js'
-import { awaitingPlan, byId, listingFrom, MAX_LISTED, MAX_STATUS_READS, MAX_TRACKED, take, unreadable, wanted, zero, type KindReport, type ReconcileContext } from './take.js'
+import { awaitingPlan, byId, closeUnlisted, listingFrom, MAX_LISTED, MAX_TRACKED, take, unreadable, wanted, zero, type KindReport, type ReconcileContext } from './take.js'
 
-export async function reconcileSecurity ({ deps, horizon, memory, signal }: ReconcileContext): Promise<KindReport | undefined> {
+export async function reconcileSecurity (ctx: ReconcileContext): Promise<KindReport | undefined> {
+  const { deps, horizon, memory, signal } = ctx
   const dt = deps.dynatrace
   const trackedList = await deps.store.problems.listOpen(MAX_TRACKED, 'security')
   if (!wanted(deps, 'security', trackedList.length)) return undefined
@@ -49,24 +50,12 @@ export async function reconcileSecurity ({ deps, horizon, memory, signal }: Reco
   }
 
   const listed = new Set(listing.items.map(idOf))
-  const missing = trackedList.filter((t) => !listed.has(t.problemId))
-  for (const t of missing.slice(0, MAX_STATUS_READS)) {
-    let details: SecurityProblemDetails
-    try {
+  await closeUnlisted(ctx, counts, 'security problem', trackedList.filter((t) => !listed.has(t.problemId)),
+    async (t) => {
       const found = /^S-\d+$/i.test(t.problemId) ? await dt.findSecurityProblemByDisplayId(t.problemId, signal) : { securityProblemId: t.problemId }
       if (found === undefined) throw new Error(`Dynatrace lists no security problem ${t.problemId}`)
-      details = await dt.getSecurityProblem(found.securityProblemId, signal)
-    } catch (err) {
-      if (signal.aborted) throw err
-      unreadable(deps, memory, counts, t.problemId, err, 'a security problem tracked as open is not in the listing and')
-      continue
-    }
-    memory.unreadable.delete(t.problemId)
-    if (details.status !== 'RESOLVED') {
-      counts.stillOpen++
-      continue
-    }
-    await take(deps, reconciledNotification('security', securityBody(details, details, t.occurrence, href), deps.clock.now(), true), counts, 'resolved', t.occurrence)
-  }
+      return dt.getSecurityProblem(found.securityProblemId, signal)
+    },
+    (details, t) => (details.status === 'RESOLVED' ? reconciledNotification('security', securityBody(details, details, t.occurrence, href), deps.clock.now(), true) : undefined))
   return counts
 }

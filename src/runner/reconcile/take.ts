@@ -108,6 +108,35 @@ export async function awaitingPlan (deps: PassDeps, kind: ProblemKind, problemId
   return brought.length > 0 && (await deps.store.jobs.waiting(NOTIFICATION_QUEUE, brought.map((n) => n.id))).length > 0
 }
 
+/**
+ * The problems of a kind tracked open that its listing left out, read on their own (at most
+ * MAX_STATUS_READS a pass, the rest in a later one). Only a positive "closed" closes one: `read`
+ * gives the notification to take in as RESOLVED, or undefined while it is still open; one that
+ * cannot be read stays as it is, and says so once.
+ */
+export async function closeUnlisted<T> (ctx: ReconcileContext, counts: Counts, what: string, unlisted: readonly TrackedProblem[],
+  read: (t: TrackedProblem) => Promise<T>, resolved: (found: T, t: TrackedProblem) => NewNotification | undefined): Promise<void> {
+  const { deps, memory, signal } = ctx
+  for (const t of unlisted.slice(0, MAX_STATUS_READS)) {
+    let found: T
+    try {
+      found = await read(t)
+    } catch (err) {
+      if (signal.aborted) throw err
+      unreadable(deps, memory, counts, t.problemId, err, `a ${what} tracked as open is not in the listing and`)
+      continue
+    }
+    memory.unreadable.delete(t.problemId)
+    const n = resolved(found, t)
+    if (n === undefined) {
+      counts.stillOpen++
+      continue
+    }
+    await take(deps, n, counts, 'resolved', t.occurrence)
+  }
+  if (unlisted.length > MAX_STATUS_READS) deps.log.warn({ missing: unlisted.length }, `more than ${MAX_STATUS_READS} ${what}s tracked as open are not listed: the rest are read in a later pass`)
+}
+
 /** What a kind's reconciliation is given for one pass. */
 export interface ReconcileContext {
   readonly deps: PassDeps
