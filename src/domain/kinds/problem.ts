@@ -46,6 +46,14 @@ export const problemKind = defineKind({
   label: 'problem',
   writeBack: 'comment',
   stateWhenUnstated: undefined,
+  plansNothing (p) {
+    if (p.state === 'RESOLVED') return 'the notification is RESOLVED: a resolution starts no action'
+    if (p.state !== undefined && p.state !== 'OPEN') return `State ${JSON.stringify(p.state)} is neither OPEN nor RESOLVED: it plans nothing`
+    if (p.status === 'CLOSED') return 'the problem is closed in Dynatrace: a closed problem plans nothing'
+    // A person muted (or closed) it in Dynatrace: no rule overrides that, unlike maintenance.
+    if (p.muted === true) return 'the problem is muted in Dynatrace (dt.davis.mute.status: MUTED): a person muted or closed it, so nothing is planned; no rule overrides this'
+    return undefined
+  },
   uiPath: (problemId) => `/#problems/problemdetails;pid=${encodeURIComponent(problemId)}`,
   schema: problemPayloadSchema,
   identity: (p) => ({ problemId: p.PID, displayId: p.ProblemID, state: p.State }),

@@ -51,6 +51,11 @@ export interface KindDefinition<S extends z.ZodType> {
   uiPath(problemId: string): string
   /** Validates the body at the route and when the runner reads a stored one. */
   readonly schema: S
+  /**
+   * Why a notification of this kind plans nothing whatever the rules say (resolved, closed,
+   * muted in Dynatrace), from its facts; undefined when it may plan.
+   */
+  plansNothing(problem: ProblemFacts): string | undefined
   identity(payload: z.output<S>): NotificationIdentity
   /** Dynatrace's "Send test notification" call (SPEC 4). */
   isTest(payload: z.output<S>): boolean
@@ -67,6 +72,7 @@ export interface NotificationKindModule {
   readonly writeBack: WriteBackChannel
   readonly stateWhenUnstated: string | undefined
   uiPath(problemId: string): string
+  plansNothing(problem: ProblemFacts): string | undefined
   readonly schema: z.ZodType
   /** The body validated by `schema`, with describeIssues' messages when it is refused. */
   parse(body: unknown): ParseResult<unknown>
