@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto'
 import { decideOpen, decideResolved, type ApiStatus } from '../domain/decide/lifecycle.js'
 import { epochMs } from '../domain/enrichment.js'
 import { kindOf, notificationState } from '../domain/kinds/index.js'
+import type { NotificationKind } from '../domain/payload.js'
 import { resultMarker } from '../domain/decide/comment.js'
 import { outcomeGroupKey, SUMMARY_MIN_RUNS, summaryComment } from '../domain/decide/summary.js'
 import { NOT_STARTED_STATES, type RunState } from '../domain/runs.js'
@@ -41,7 +42,7 @@ export function reopenMark (body: unknown): number | undefined {
 const input = (n: StoredNotification): NotificationInput => ({ kind: n.kind, problemId: n.problemId, body: n.body, receivedAt: n.receivedAt })
 
 /** Closes the occurrence: not-started runs are cancelled, waiting verifications are due now. */
-export async function resolveOccurrence (deps: RunnerDeps, tx: TransactionStores, p: { kind: 'problem' | 'security', problemId: string, displayId: string | null, occurrence: number, source: 'webhook' | 'reconcile', note: string, endTime?: number | undefined }): Promise<void> {
+export async function resolveOccurrence (deps: RunnerDeps, tx: TransactionStores, p: { kind: NotificationKind, problemId: string, displayId: string | null, occurrence: number, source: 'webhook' | 'reconcile', note: string, endTime?: number | undefined }): Promise<void> {
   await tx.problems.close(p)
   // The report's clock stops here: at the problem's endTime when the body carries it, else now.
   await recordResolution(deps, tx, { kind: p.kind, problemId: p.problemId, occurrence: p.occurrence, at: p.endTime ?? deps.clock.now(), source: p.endTime !== undefined ? 'endTime' : p.source === 'reconcile' ? 'reconcile' : 'notification' })
