@@ -16,6 +16,7 @@ export function defineKind<S extends z.ZodType> (def: KindDefinition<S>): Notifi
     writeBack: def.writeBack,
     stateWhenUnstated: def.stateWhenUnstated,
     uiPath: def.uiPath,
+    bodyMark: def.bodyMark,
     plansNothing: def.plansNothing,
     schema: def.schema,
     parse: (body) => parseWith(def.schema, body),

@@ -22,6 +22,11 @@ export const ALL_KINDS: readonly NotificationKindModule[] = Object.values(KINDS)
 
 export const kindOf = (kind: NotificationKind): NotificationKindModule => KINDS[kind]
 
+/** Pure: the kind a body (a file, not a webhook's route) is of: the one whose mark it carries, else the default one. */
+export function kindOfBody (body: object): NotificationKindModule {
+  return ALL_KINDS.find((k) => k.bodyMark !== undefined && k.bodyMark in body) ?? ALL_KINDS.find((k) => k.bodyMark === undefined) ?? KINDS.problem
+}
+
 /** Pure: whether `name` is a kind's name (a run key read back from text, a URL segment). */
 export const isNotificationKind = (name: string): name is NotificationKind => Object.hasOwn(KINDS, name)
 

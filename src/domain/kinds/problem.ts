@@ -46,6 +46,7 @@ export const problemKind = defineKind({
   label: 'problem',
   writeBack: 'comment',
   stateWhenUnstated: undefined,
+  bodyMark: undefined,
   plansNothing (p) {
     if (p.state === 'RESOLVED') return 'the notification is RESOLVED: a resolution starts no action'
     if (p.state !== undefined && p.state !== 'OPEN') return `State ${JSON.stringify(p.state)} is neither OPEN nor RESOLVED: it plans nothing`

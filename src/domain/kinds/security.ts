@@ -46,6 +46,7 @@ export const securityKind = defineKind({
   label: 'security problem',
   writeBack: 'event',
   stateWhenUnstated: 'OPEN',
+  bodyMark: 'SecurityProblemId',
   plansNothing: (p) => (p.status === 'RESOLVED' ? 'the security problem is resolved in Dynatrace: it plans nothing' : undefined),
   uiPath: (problemId) => `/#securityproblemdetails;id=${encodeURIComponent(problemId)}`,
   schema: securityPayloadSchema,

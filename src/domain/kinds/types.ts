@@ -49,6 +49,8 @@ export interface KindDefinition<S extends z.ZodType> {
   readonly stateWhenUnstated: string | undefined
   /** Where Dynatrace's web UI shows one, after the environment URL (the id URI-encoded). */
   uiPath(problemId: string): string
+  /** The field only this kind's bodies carry, telling a body file's kind (`simulate`); undefined for the default kind. */
+  readonly bodyMark: string | undefined
   /** Validates the body at the route and when the runner reads a stored one. */
   readonly schema: S
   /**
@@ -72,6 +74,7 @@ export interface NotificationKindModule {
   readonly writeBack: WriteBackChannel
   readonly stateWhenUnstated: string | undefined
   uiPath(problemId: string): string
+  readonly bodyMark: string | undefined
   plansNothing(problem: ProblemFacts): string | undefined
   readonly schema: z.ZodType
   /** The body validated by `schema`, with describeIssues' messages when it is refused. */

@@ -3,7 +3,7 @@
  * every rule: a kind added to the registry is held to it without a test of its own.
  */
 import t from 'tap'
-import { ALL_KINDS, isNotificationKind, KINDS, kindLabel, kindTitle, notificationState } from '../../../src/domain/kinds/index.js'
+import { ALL_KINDS, isNotificationKind, KINDS, kindLabel, kindOfBody, kindTitle, notificationState } from '../../../src/domain/kinds/index.js'
 import { RUNNER_KINDS, runnerKind } from '../../../src/runner/kinds/index.js'
 import { notificationFacts } from '../../../src/runner/enrich.js'
 import { sample } from '../../helpers/samples.js'
@@ -34,6 +34,8 @@ for (const kind of ALL_KINDS) {
     t.ok(facts.entities.length > 0, 'the sample names entities')
     t.same(notificationFacts({ kind: kind.kind, problemId: identity.problemId, body, receivedAt: 0 }).entities.map((e) => e.id), facts.entities.map((e) => e.id),
       'the runner reads a stored body with the same schema')
+
+    t.equal(kindOfBody(body), kind, 'a body file of this kind is recognised as one (simulate)')
 
     const refused = kind.parse({})
     t.equal(refused.ok, false, 'an empty body is refused, naming the fields to add')
