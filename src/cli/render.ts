@@ -4,6 +4,7 @@
  * own words. Aligned columns; colour only when asked (a terminal). Pure.
  */
 import type { Outcome } from '../domain/outcome.js'
+import { kindTitle } from '../domain/kinds/index.js'
 import { formatDuration } from '../domain/rules/duration.js'
 import { describeTarget } from '../domain/target.js'
 import type { NotificationPlan, RunPlan } from '../runner/plan.js'
@@ -61,7 +62,7 @@ export function renderPlan (plan: NotificationPlan, dryRuns: Readonly<Record<str
   const paint = painter(options.color)
   const p = plan.problem
   const lines: string[] = []
-  const what = p.kind === 'security' ? 'Security problem' : 'Problem'
+  const what = kindTitle(p.kind)
   lines.push(paint('bold', `${what} ${p.displayId ?? p.id}${p.displayId === undefined ? '' : ` (${p.id})`}${p.title === undefined ? '' : `: ${p.title}`}`))
   const facts = [p.severity === undefined ? undefined : `severity ${p.severity}`, p.impact === undefined ? undefined : `impact ${p.impact}`, p.startTime === undefined ? undefined : `started ${new Date(p.startTime).toISOString()}`].filter((x) => x !== undefined)
   if (facts.length > 0) lines.push(`  ${facts.join(', ')}`)

@@ -11,7 +11,8 @@ import { readFileSync } from 'node:fs'
 import { pino } from 'pino'
 import type { Env } from '../config.js'
 import type { Outcome } from '../domain/outcome.js'
-import { parseProblemPayload, parseSecurityPayload, isTestNotification, type NotificationKind } from '../domain/payload.js'
+import { kindOfBody } from '../domain/kinds/index.js'
+import type { NotificationKind } from '../domain/payload.js'
 import { createDynatraceClient, type DynatraceClient } from '../dynatrace/index.js'
 import { dynatraceReader } from '../dynatrace/reader.js'
 import { errorCodeOf } from '../errors.js'
@@ -104,11 +105,11 @@ function readPayload (file: string): { kind: NotificationKind, body: Record<stri
     return `${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not JSON (${(err as Error).message})`}`
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return `${file}: a notification body is a JSON object`
-  const kind: NotificationKind = 'SecurityProblemId' in body ? 'security' : 'problem'
-  const parsed = kind === 'problem' ? parseProblemPayload(body) : parseSecurityPayload(body)
+  const kind = kindOfBody(body)
+  const parsed = kind.parse(body)
   if (!parsed.ok) return `${file}: the webhook would answer 400: ${parsed.errors.join('; ')}`
-  const problemId = kind === 'problem' ? (parsed.value as { PID: string }).PID : (parsed.value as { SecurityProblemId: string }).SecurityProblemId
-  return { kind, body: body as Record<string, unknown>, problemId, test: isTestNotification(kind, parsed.value) }
+  const { problemId } = kind.identity(parsed.value)
+  return { kind: kind.kind, body: body as Record<string, unknown>, problemId, test: kind.isTest(parsed.value) }
 }
 
 export async function simulate (payloadFile: string, options: SimulateOptions, env: Env, io: Output, now: () => number = Date.now): Promise<ExitCode> {

@@ -147,14 +147,6 @@ export function normalizeState (state: string | undefined): string | undefined {
   return state
 }
 
-/**
- * Pure: a stored notification's state. A security notification carries no State: it is an OPEN,
- * unless reconciliation found the security problem resolved (then it says RESOLVED).
- */
-export function notificationState (n: { readonly kind: 'problem' | 'security', readonly state: string | null }): string | undefined {
-  return n.kind === 'problem' || n.state !== null ? normalizeState(n.state ?? undefined) : 'OPEN'
-}
-
 /** Pure: the type an entity id names, `SERVICE-1125C375A187D27A` → SERVICE. */
 export function typeOfId (id: string): string | undefined {
   const m = /^([A-Z][A-Z0-9_]*)-[0-9A-FX]+$/.exec(id)

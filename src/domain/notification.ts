@@ -2,7 +2,8 @@
  * Turning a validated payload into the record the store keeps. Pure.
  */
 import { createHash } from 'node:crypto'
-import type { NotificationKind, ProblemPayload, SecurityPayload } from './payload.js'
+import { kindOf } from './kinds/index.js'
+import type { NotificationKind } from './payload.js'
 
 /**
  * How a notification reached us: Dynatrace called a webhook, or reconciliation took the problem
@@ -57,17 +58,18 @@ export function uuidV7 (now: number, v4: string): string {
   return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${v4.slice(15)}`
 }
 
-/** Pure: the new record for a valid payload; `body` is the request body as received. */
-export function toNewNotification (id: string, kind: NotificationKind, payload: ProblemPayload | SecurityPayload, body: unknown): NewNotification {
-  const problem = kind === 'problem' ? payload as ProblemPayload : undefined
-  const problemId = problem?.PID ?? (payload as SecurityPayload).SecurityProblemId
-  const state = problem?.State
+/**
+ * Pure: the new record for a valid payload (`payload` is its kind's schema output); `body` is the request
+ * body as received, which is what is stored and deduplicated.
+ */
+export function toNewNotification (id: string, kind: NotificationKind, payload: unknown, body: unknown): NewNotification {
+  const { problemId, displayId, state } = kindOf(kind).identity(payload)
   return {
     id,
     source: 'webhook',
     kind,
     problemId,
-    displayId: problem?.ProblemID ?? (problem === undefined ? problemId : undefined),
+    displayId,
     state,
     dedupeKey: dedupeKey(kind, problemId, state, body),
     body,

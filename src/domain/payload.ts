@@ -18,6 +18,17 @@ const optionalString = z.string({ error: 'expected a string' }).optional()
 const optionalId = z.union([z.string(), z.number()], { error: 'expected a string' }).transform((v) => String(v)).optional()
 const optionalObject = z.record(z.string(), z.unknown(), { error: 'expected a JSON object (use the placeholder without quotes)' }).optional()
 
+/**
+ * Fields only some bodies carry (a Gen 3 workflow's Davis names, an entity's type or name in a
+ * security body): read leniently, never refused, so that declaring them here — where the code
+ * reads them from — refuses no body the intake took before. Text is a non-blank string or a
+ * number; a flag is true/"true" or false/"false"; anything else reads as absent.
+ */
+const lenientText = z.unknown().transform((v) => (typeof v === 'string' && v.trim() !== '' ? v : typeof v === 'number' ? String(v) : undefined)).optional()
+const lenientFlag = z.unknown().transform((v) => (v === true || v === 'true' ? true : v === false || v === 'false' ? false : undefined)).optional()
+/** A time in any of the forms Dynatrace writes (ISO text, ns, µs, ms): read by epochMs. */
+const rawTime = z.unknown().optional()
+
 export const impactedEntitySchema = z.union([
   z.string().trim().min(1),
   z.looseObject({
@@ -45,6 +56,20 @@ export const problemPayloadSchema = z.looseObject({
   ProblemDetailsText: optionalString,
   ProblemDetailsMarkdown: optionalString,
   ProblemDetailsHTML: optionalString,
+  // A Gen 3 workflow's body (WORKFLOW_PROBLEM_BODY_TEMPLATE, docs/dynatrace.md) and the flags
+  // under the names other senders use.
+  'event.start': rawTime,
+  start: rawTime,
+  'event.category': lenientText,
+  isDuplicate: lenientFlag,
+  IsDuplicate: lenientFlag,
+  'dt.davis.is_duplicate': lenientFlag,
+  underMaintenance: lenientFlag,
+  UnderMaintenance: lenientFlag,
+  'maintenance.is_under_maintenance': lenientFlag,
+  root_cause_entity_id: lenientText,
+  root_cause_entity_name: lenientText,
+  'dt.davis.mute.status': lenientText,
 })
 export type ProblemPayload = z.output<typeof problemPayloadSchema>
 
@@ -55,8 +80,8 @@ const securityFlag = z.union([z.enum(['true', 'false', '']), z.boolean()], { err
 
 export const affectedEntitySchema = z.union([
   z.string().trim().min(1),
-  z.looseObject({ entity: z.string().trim().min(1) }),
-  z.looseObject({ id: z.string().trim().min(1) }),
+  z.looseObject({ entity: z.string().trim().min(1), type: lenientText, name: lenientText }),
+  z.looseObject({ id: z.string().trim().min(1), type: lenientText, name: lenientText }),
 ], { error: 'expected an entity id string or an object with a non-empty "entity" or "id"' })
 
 export const securityPayloadSchema = z.looseObject({
@@ -158,8 +183,4 @@ export function isTestProblem (p: ProblemPayload): boolean {
  */
 export function isTestSecurity (p: SecurityPayload): boolean {
   return entityIds(p.AffectedEntities).some((id) => id.includes(TEST_ENTITY_MARK))
-}
-
-export function isTestNotification (kind: NotificationKind, payload: ProblemPayload | SecurityPayload): boolean {
-  return kind === 'problem' ? isTestProblem(payload as ProblemPayload) : isTestSecurity(payload as SecurityPayload)
 }

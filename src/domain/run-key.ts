@@ -4,6 +4,7 @@
  * store keeps it unique, so a resent, merged or duplicated notification never creates a second run.
  * Pure.
  */
+import { isNotificationKind } from './kinds/index.js'
 import type { NotificationKind } from './payload.js'
 
 export interface RunKey {
@@ -33,6 +34,6 @@ export function parseRunKey (text: string): RunKey | undefined {
   const parts = text.split(':')
   if (parts.length !== 6) return undefined
   const [kind, problemId, occurrence, rule, step, entity] = parts.map((p) => (p === ANY_ENTITY ? p : decodeURIComponent(p))) as [string, string, string, string, string, string]
-  if ((kind !== 'problem' && kind !== 'security') || !/^\d+$/.test(occurrence) || !/^\d+$/.test(step)) return undefined
+  if (!isNotificationKind(kind) || !/^\d+$/.test(occurrence) || !/^\d+$/.test(step)) return undefined
   return { kind, problemId, occurrence: Number(occurrence), rule, step: Number(step), entity }
 }

@@ -1,6 +1,7 @@
 /**
- * Webhook intake (SPEC 4): POST /webhooks/problem and /webhooks/security. Authenticate, parse,
- * validate (the route schemas are the payload schemas of src/domain/payload.ts), answer
+ * Webhook intake (SPEC 4): POST /webhooks/<kind>, one route per notification kind
+ * (src/domain/kinds/: /webhooks/problem, /webhooks/security). Authenticate, parse, validate (the
+ * route's schema is its kind's payload schema, whose output is all the code reads), answer
  * Dynatrace's test call, store durably, answer. Nothing here waits on Dynatrace or Kubernetes:
  * the work is queued in the same transaction that stores the notification, and the runner picks
  * it up.
@@ -14,11 +15,9 @@ import { isUtf8 } from 'node:buffer'
 import { randomUUID } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { ALL_KINDS, type NotificationKindModule } from '../domain/kinds/index.js'
 import { toNewNotification, uuidV7 } from '../domain/notification.js'
-import {
-  isTestNotification, problemPayloadSchema, securityPayloadSchema,
-  type NotificationKind, type ProblemPayload, type SecurityPayload,
-} from '../domain/payload.js'
+import type { NotificationKind } from '../domain/payload.js'
 import { unsafeIntegerFields } from '../domain/unsafe-integers.js'
 import { mayBeUnstorable, unstorableFields } from '../domain/storable.js'
 import { DtrError, errorCodeOf, type ErrorCode } from '../errors.js'
@@ -124,9 +123,9 @@ const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (fastify, 
     count(kindOf(request), refusalOutcome[errorCodeOf(error)] ?? 'error')
   })
 
-  async function intake (request: FastifyRequest, reply: FastifyReply, payload: ProblemPayload | SecurityPayload): Promise<{ status: string, notificationId?: string }> {
-    const kind = kindOf(request)
-    if (isTestNotification(kind, payload)) {
+  async function intake (request: FastifyRequest, reply: FastifyReply, module: NotificationKindModule, payload: unknown): Promise<{ status: string, notificationId?: string }> {
+    const kind = module.kind
+    if (module.isTest(payload)) {
       count(kind, 'test')
       request.logFields = { kind, status: 'test' }
       reply.code(200)
@@ -142,10 +141,10 @@ const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (fastify, 
   }
 
   const routes = fastify.withTypeProvider<ZodTypeProvider>()
-  routes.post('/webhooks/problem', { bodyLimit: options.bodyLimit, config: { kind: 'problem' }, schema: { body: problemPayloadSchema } },
-    async (request, reply) => intake(request, reply, request.body))
-  routes.post('/webhooks/security', { bodyLimit: options.bodyLimit, config: { kind: 'security' }, schema: { body: securityPayloadSchema } },
-    async (request, reply) => intake(request, reply, request.body))
+  for (const module of ALL_KINDS) {
+    routes.post(`/webhooks/${module.kind}`, { bodyLimit: options.bodyLimit, config: { kind: module.kind }, schema: { body: module.schema } },
+      async (request, reply) => intake(request, reply, module, request.body))
+  }
 }
 
 export default webhookRoutes

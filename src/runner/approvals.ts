@@ -6,6 +6,7 @@
  * reserves nothing. Rejecting cancels it; after `approvalTimeout` it expires. Each ends with a
  * comment naming who and why.
  */
+import { kindOf } from '../domain/kinds/index.js'
 import { humanDuration } from '../domain/rules/duration.js'
 import { describeTarget } from '../domain/target.js'
 import type { Run, RunState } from '../domain/runs.js'
@@ -46,7 +47,7 @@ export function approvalComment (run: RunRecord, o: { adminConfigured: boolean, 
 
 export async function addApprovalRequest (deps: RunnerDeps, tx: TransactionStores, run: RunRecord): Promise<void> {
   const message = approvalComment(run, { adminConfigured: deps.adminConfigured, publicUrl: deps.publicUrl, expiresInMs: run.settings.approvalTimeoutMs })
-  if (run.kind === 'security') {
+  if (kindOf(run.kind).writeBack === 'event') {
     await tx.outbox.add({ key: `approval:${run.id}`, runId: run.id, kind: 'event', problemId: run.problemId, payload: { eventType: 'CUSTOM_INFO', title: `dt-remediator: ${run.action} awaiting approval`, entitySelector: eventSelector(run), properties: { 'dt-remediator.run': run.id, 'dt-remediator.approve': `POST /api/runs/${run.id}/approve` } }, marker: approvalMarker(run.id) })
     return
   }

@@ -14,20 +14,20 @@
  * source.
  */
 import type { Logger } from 'pino'
-import { epochMs, normalizeState, rootCauseStub, severityOfCategory, typeOfId, type EntityDeploymentEvent, type EntityDetails, type Enrichment, type Evidence, type ImpactedEntity, type ProblemFacts } from '../domain/enrichment.js'
+import { rootCauseStub, typeOfId, type EntityDeploymentEvent, type EntityDetails, type Enrichment, type ImpactedEntity } from '../domain/enrichment.js'
+import type { NotificationFacts } from '../domain/kinds/index.js'
 import type { NotificationKind } from '../domain/payload.js'
 import { DEPLOYMENT_LOOKBACK_MS } from '../domain/rules/match.js'
 import { formatDuration } from '../domain/rules/duration.js'
-import { formatTag, parseTagList, type Tag } from '../domain/tags.js'
+import type { Tag } from '../domain/tags.js'
 import { eventScope, nextReads } from '../domain/topology.js'
-import type { DynatraceClient } from '../dynatrace/client.js'
 import { eventTypeSelector } from '../dynatrace/client.js'
 import { entityIdSelectorChunks } from '../dynatrace/selectors.js'
 import { isDynatraceApiError } from '../dynatrace/errors.js'
-import { problemSchema, type Entity, type Problem, type SecurityProblemDetails } from '../dynatrace/schemas.js'
+import type { Entity } from '../dynatrace/schemas.js'
+import { runnerKind, type BodyFacts, type EnrichmentSource } from './kinds/index.js'
 
-/** The reads enrichment makes; the full client satisfies it, tests may pass a fake. */
-export type EnrichmentSource = Pick<DynatraceClient, 'getProblem' | 'getEntity' | 'getEntities' | 'getEvents' | 'getSecurityProblem' | 'findSecurityProblemByDisplayId'>
+export type { EnrichmentSource } from './kinds/index.js'
 
 /** A notification as the store keeps it (the fields enrichment reads). */
 export interface NotificationInput {
@@ -52,12 +52,6 @@ export interface EnrichOptions {
 /** How deep the walk from an impacted entity goes: SERVICE → PG → CLOUD_APPLICATION → cluster. */
 const MAX_WALK_LEVELS = 4
 
-type Body = Record<string, unknown>
-
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v : typeof v === 'number' ? String(v) : undefined)
-const flag = (v: unknown): boolean | undefined => (v === true || v === 'true' ? true : v === false || v === 'false' ? false : undefined)
-const firstDefined = <T>(...values: Array<T | undefined>): T | undefined => values.find((v) => v !== undefined)
-
 function toDetails (e: Entity): EntityDetails {
   return {
     entityId: e.entityId,
@@ -71,123 +65,27 @@ function toDetails (e: Entity): EntityDetails {
   }
 }
 
-function evidenceOf (p: Problem): Evidence[] {
-  return (p.evidenceDetails?.details ?? []).map((d) => ({
-    evidenceType: d.evidenceType,
-    displayName: d.displayName,
-    entityId: d.entity?.entityId.id,
-    startTime: d.startTime,
-    rootCauseRelevant: d.rootCauseRelevant,
-  }))
+/**
+ * Pure: the facts of a stored notification read from its body alone. The body is read by its
+ * kind's payload schema, the one the webhook validated it with (src/domain/kinds/); a body that
+ * schema refuses (stored by a release whose schema was looser) gives only what the store row
+ * says, the problem's id.
+ */
+export function notificationFacts (n: NotificationInput): BodyFacts {
+  const kind = runnerKind(n.kind)
+  const parsed = kind.domain.parse(n.body)
+  if (!parsed.ok) return kind.bodyFacts(bareFacts(n))
+  const facts = kind.domain.facts(parsed.value)
+  // The store row says whose notification it is (the key its runs are under).
+  return kind.bodyFacts({ ...facts, problem: { ...facts.problem, id: n.problemId } })
 }
 
-const uniqueTags = (tags: readonly Tag[]): Tag[] => [...new Map(tags.map((t) => [formatTag(t), t])).values()]
-
-/** The v2 problem's facts over what the notification said. */
-function withProblem (base: ProblemFacts, p: Problem): ProblemFacts {
-  const evidence = evidenceOf(p)
+function bareFacts (n: NotificationInput): NotificationFacts {
   return {
-    ...base,
-    displayId: base.displayId ?? p.displayId,
-    status: p.status,
-    title: base.title ?? p.title,
-    severity: base.severity ?? p.severityLevel,
-    impact: base.impact ?? p.impactLevel,
-    startTime: p.startTime,
-    tags: uniqueTags([...base.tags, ...p.entityTags.map((t) => ({ context: t.context, key: t.key, value: t.value }))]),
-    managementZones: [...new Set([...base.managementZones, ...p.managementZones.map((z) => z.name).filter((n): n is string => n !== undefined)])],
-    maintenanceEntities: [...new Set([...base.maintenanceEntities, ...evidence.filter((e) => e.evidenceType === 'MAINTENANCE_WINDOW' && e.entityId !== undefined).map((e) => e.entityId as string)])],
-    underMaintenance: base.underMaintenance ?? (evidence.some((e) => e.evidenceType === 'MAINTENANCE_WINDOW' && e.entityId === undefined) ? true : undefined),
-    clusters: p['k8s.cluster.name'] ?? base.clusters,
-    rootCause: p.rootCauseEntity == null ? base.rootCause : { id: p.rootCauseEntity.entityId.id, type: p.rootCauseEntity.entityId.type, name: p.rootCauseEntity.name },
+    problem: { kind: n.kind, id: n.problemId, displayId: undefined, state: undefined, status: undefined, title: undefined, severity: undefined, impact: undefined, url: undefined, startTime: undefined, tags: [], managementZones: [], duplicate: undefined, underMaintenance: undefined, maintenanceEntities: [], clusters: [], security: undefined },
+    entities: [],
+    apiDetails: undefined,
   }
-}
-
-function impactedFromBody (kind: NotificationKind, body: Body): ImpactedEntity[] {
-  const list = kind === 'problem' ? body.ImpactedEntities : body.AffectedEntities
-  if (!Array.isArray(list)) return []
-  const seen = new Set<string>()
-  const out: ImpactedEntity[] = []
-  for (const item of list) {
-    const o = typeof item === 'object' && item !== null ? item as Body : undefined
-    const id = typeof item === 'string' ? item : str(o?.entity) ?? str(o?.id)
-    if (id === undefined || seen.has(id)) continue
-    seen.add(id)
-    out.push({ id, type: str(o?.type) ?? typeOfId(id) ?? 'UNKNOWN', name: str(o?.name) ?? id, details: undefined, missing: undefined })
-  }
-  return out
-}
-
-/** Pure: the facts of a notification read from its body alone. */
-export function notificationFacts (n: NotificationInput): { problem: ProblemFacts, entities: ImpactedEntity[], evidence: Evidence[], hasDetails: boolean } {
-  const body: Body = typeof n.body === 'object' && n.body !== null ? n.body as Body : {}
-  const entities = impactedFromBody(n.kind, body)
-  if (n.kind === 'security') {
-    return {
-      problem: {
-        kind: 'security',
-        id: n.problemId,
-        displayId: str(body.SecurityProblemId) ?? n.problemId,
-        state: undefined,
-        status: undefined,
-        title: str(body.Title),
-        severity: str(body.Severity)?.toUpperCase(),
-        impact: undefined,
-        url: str(body.SecurityProblemUrl),
-        startTime: undefined,
-        tags: parseTagList(str(body.Tags)),
-        managementZones: (str(body.ManagementZones) ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
-        duplicate: undefined,
-        underMaintenance: undefined,
-        maintenanceEntities: [],
-        clusters: [],
-        security: {
-          severity: str(body.Severity)?.toUpperCase(),
-          exposed: flag(body.Exposed),
-          exploitAvailable: flag(body.ExploitAvailable),
-          dataAssetsReachable: firstDefined(flag(body.DataAssetsReachable), flag(body.SensitiveDataReachable)),
-        },
-      },
-      entities,
-      evidence: [],
-      hasDetails: false,
-    }
-  }
-  // A Gen 3 workflow's body carries the Davis event's start and category (docs/dynatrace.md).
-  const start = epochMs(body['event.start'] ?? body.start)
-  let problem: ProblemFacts = {
-    kind: 'problem',
-    id: n.problemId,
-    displayId: str(body.ProblemID),
-    state: normalizeState(str(body.State)),
-    status: undefined,
-    title: str(body.ProblemTitle),
-    severity: str(body.ProblemSeverity)?.toUpperCase() ?? severityOfCategory(str(body['event.category'])),
-    impact: str(body.ProblemImpact)?.toUpperCase(),
-    url: str(body.ProblemURL),
-    startTime: start,
-    tags: parseTagList(str(body.Tags)),
-    managementZones: [],
-    duplicate: firstDefined(flag(body.isDuplicate), flag(body.IsDuplicate), flag(body['dt.davis.is_duplicate'])),
-    underMaintenance: firstDefined(flag(body.underMaintenance), flag(body.UnderMaintenance), flag(body['maintenance.is_under_maintenance'])),
-    maintenanceEntities: [],
-    clusters: [],
-    security: undefined,
-    // A Gen 3 workflow body (WORKFLOW_PROBLEM_BODY_TEMPLATE): the root cause and the mute status under their Davis names.
-    rootCause: str(body.root_cause_entity_id) === undefined ? undefined : { id: str(body.root_cause_entity_id) as string, type: typeOfId(str(body.root_cause_entity_id) as string), name: str(body.root_cause_entity_name) },
-    muted: str(body['dt.davis.mute.status'])?.trim().toUpperCase() === 'MUTED' ? true : undefined,
-  }
-  const v2 = problemSchema.safeParse(body.ProblemDetailsJSONv2)
-  let evidence: Evidence[] = []
-  if (v2.success) {
-    problem = withProblem(problem, v2.data)
-    evidence = evidenceOf(v2.data)
-    for (const stub of v2.data.impactedEntities) {
-      const e = entities.find((x) => x.id === stub.entityId.id)
-      if (e !== undefined && e.type === 'UNKNOWN' && stub.entityId.type !== undefined) entities[entities.indexOf(e)] = { ...e, type: stub.entityId.type }
-    }
-  }
-  return { problem, entities, evidence, hasDetails: v2.success }
 }
 
 function describeError (err: unknown): string {
@@ -200,12 +98,13 @@ function describeError (err: unknown): string {
 
 /** Reads the notification's facts from the API; each entity once, a level of the walk at a time. */
 export async function enrich (n: NotificationInput, options: EnrichOptions): Promise<Enrichment> {
+  const kind = runnerKind(n.kind)
   const base = notificationFacts(n)
   const dt = options.dynatrace
   const signal = options.signal
   const lookbackMs = Math.max(options.longestDeployedWithinMs, DEPLOYMENT_LOOKBACK_MS)
   if (dt === undefined) {
-    const what = n.kind === 'security' ? 'the notification' : base.hasDetails ? 'the notification and its ProblemDetailsJSONv2' : 'the notification (no ProblemDetailsJSONv2 in the payload template)'
+    const what = kind.knownFrom(base)
     return {
       source: 'notification',
       notes: [`DTR_DYNATRACE_URL is not set: known from ${what} alone; no entity tags, relationships or deployment events were read`],
@@ -250,15 +149,10 @@ export async function enrich (n: NotificationInput, options: EnrichOptions): Pro
     return Promise.all(ids.map(async (id) => reads.get(id) as Promise<EntityDetails | string>))
   }
 
-  const problemRead = n.kind === 'problem'
-    ? dt.getProblem(n.problemId, signal).then((p) => ({ problem: withProblem(base.problem, p), evidence: evidenceOf(p) }), (err: unknown) => {
-      notes.push(`the problem could not be read: ${describeError(err).replace('no such entity', 'no such problem')}; its facts come from the notification`)
-      return { problem: base.problem, evidence: base.evidence }
-    })
-    : readSecurity(dt, base.problem, n.problemId, signal).then((problem) => ({ problem, evidence: [] as Evidence[] }), (err: unknown) => {
-      notes.push(`the security problem could not be read: ${describeError(err)}; its facts come from the notification`)
-      return { problem: base.problem, evidence: [] as Evidence[] }
-    })
+  const problemRead = kind.readProblem(dt, base.problem, n.problemId, signal).catch((err: unknown) => {
+    notes.push(`${kind.readSubject} could not be read: ${describeError(err).replace('no such entity', 'no such problem')}; its facts come from the notification`)
+    return { problem: base.problem, evidence: base.evidence }
+  })
 
   const [{ problem, evidence }, first] = await Promise.all([problemRead, readAll(base.entities.map((e) => e.id))])
   const entities = base.entities.map((e, i): ImpactedEntity => {
@@ -302,9 +196,9 @@ export async function enrich (n: NotificationInput, options: EnrichOptions): Pro
   let deploymentEvents: EntityDeploymentEvent[] = []
   let eventsWindow: Enrichment['eventsWindow']
   const start = problem.startTime ?? n.receivedAt
-  if (problem.startTime === undefined && n.kind === 'problem') notes.push('the problem\'s start time is unknown: deployment events are looked for before the notification arrived')
+  if (problem.startTime === undefined && kind.readsDeploymentEvents) notes.push('the problem\'s start time is unknown: deployment events are looked for before the notification arrived')
   const scope = [...new Set(candidates.flatMap((e) => eventScope(e.details, e.id, (id) => related[id])))]
-  if (n.kind === 'problem' && scope.length > 0) {
+  if (kind.readsDeploymentEvents && scope.length > 0) {
     const from = start - lookbackMs
     const byType = new Map<string, string[]>()
     for (const id of scope) byType.set(typeOfId(id) ?? id, [...(byType.get(typeOfId(id) ?? id) ?? []), id])
@@ -330,32 +224,4 @@ export async function enrich (n: NotificationInput, options: EnrichOptions): Pro
   }
   options.log?.debug({ problemId: n.problemId, entities: entities.length, related: Object.keys(related).length, deploymentEvents: deploymentEvents.length }, 'enriched')
   return { source: 'dynatrace', notes, problem, entities, related, deploymentEvents, eventsWindow, evidence, rootCause }
-}
-
-/** S-1234 is a display id: map it to the security problem first. */
-async function readSecurity (dt: EnrichmentSource, base: ProblemFacts, id: string, signal: AbortSignal | undefined): Promise<ProblemFacts> {
-  let details: SecurityProblemDetails
-  if (/^S-\d+$/i.test(id)) {
-    const found = await dt.findSecurityProblemByDisplayId(id, signal)
-    if (found === undefined) throw new Error(`Dynatrace lists no security problem ${id}`)
-    details = await dt.getSecurityProblem(found.securityProblemId, signal)
-  } else {
-    details = await dt.getSecurityProblem(id, signal)
-  }
-  const risk = details.riskAssessment
-  const s = base.security
-  return {
-    ...base,
-    displayId: details.displayId ?? base.displayId,
-    status: details.status,
-    title: base.title ?? details.title,
-    url: base.url ?? details.url,
-    managementZones: [...new Set([...base.managementZones, ...details.managementZones.map((z) => z.name).filter((n): n is string => n !== undefined)])],
-    security: {
-      severity: s?.severity ?? risk?.riskLevel,
-      exposed: s?.exposed ?? (risk?.exposure === undefined || risk.exposure === 'NOT_AVAILABLE' ? undefined : risk.exposure === 'PUBLIC_NETWORK'),
-      exploitAvailable: s?.exploitAvailable ?? (risk?.publicExploit === undefined ? undefined : risk.publicExploit === 'AVAILABLE'),
-      dataAssetsReachable: s?.dataAssetsReachable ?? (risk?.dataAssets === undefined || risk.dataAssets === 'NOT_AVAILABLE' ? undefined : risk.dataAssets === 'REACHABLE'),
-    },
-  }
 }

@@ -12,7 +12,9 @@
  */
 import { randomUUID } from 'node:crypto'
 import { decideOpen, decideResolved, type ApiStatus } from '../domain/decide/lifecycle.js'
-import { epochMs, notificationState } from '../domain/enrichment.js'
+import { epochMs } from '../domain/enrichment.js'
+import { kindOf, notificationState } from '../domain/kinds/index.js'
+import type { NotificationKind } from '../domain/payload.js'
 import { resultMarker } from '../domain/decide/comment.js'
 import { outcomeGroupKey, SUMMARY_MIN_RUNS, summaryComment } from '../domain/decide/summary.js'
 import { NOT_STARTED_STATES, type RunState } from '../domain/runs.js'
@@ -40,7 +42,7 @@ export function reopenMark (body: unknown): number | undefined {
 const input = (n: StoredNotification): NotificationInput => ({ kind: n.kind, problemId: n.problemId, body: n.body, receivedAt: n.receivedAt })
 
 /** Closes the occurrence: not-started runs are cancelled, waiting verifications are due now. */
-export async function resolveOccurrence (deps: RunnerDeps, tx: TransactionStores, p: { kind: 'problem' | 'security', problemId: string, displayId: string | null, occurrence: number, source: 'webhook' | 'reconcile', note: string, endTime?: number | undefined }): Promise<void> {
+export async function resolveOccurrence (deps: RunnerDeps, tx: TransactionStores, p: { kind: NotificationKind, problemId: string, displayId: string | null, occurrence: number, source: 'webhook' | 'reconcile', note: string, endTime?: number | undefined }): Promise<void> {
   await tx.problems.close(p)
   // The report's clock stops here: at the problem's endTime when the body carries it, else now.
   await recordResolution(deps, tx, { kind: p.kind, problemId: p.problemId, occurrence: p.occurrence, at: p.endTime ?? deps.clock.now(), source: p.endTime !== undefined ? 'endTime' : p.source === 'reconcile' ? 'reconcile' : 'notification' })
@@ -75,8 +77,8 @@ export function newRuns (deps: RunnerDeps, plan: NotificationPlan, n: StoredNoti
   return runs.map((r) => {
     const rule = rules.rules.find((x) => x.name === r.rule)
     const state: RunState = r.status === 'planned' ? 'queued' : r.status
-    // The impacted entities only where they are read (a security `*` run's event), and only its type's.
-    const eventEntities = plan.kind === 'security' && r.entityId === '*' ? { entities: entities.filter((id) => id.startsWith(`${r.entity.type}-`)) } : {}
+    // The impacted entities only where they are read (an event-channel kind's `*` run's event), and only its type's.
+    const eventEntities = kindOf(plan.kind).writeBack === 'event' && r.entityId === '*' ? { entities: entities.filter((id) => id.startsWith(`${r.entity.type}-`)) } : {}
     const facts: RunFacts = { entity: r.entity, problem: plan.problem, deploymentEvent: r.deploymentEvent, targetSource: r.targetSource, plannedAt: plan.plannedAt, foundBy, envSites: r.envSites, ...eventEntities }
     // The timeline starts with what was planned (SPEC 8), then the state planning put it in.
     const note = r.status === 'planned'
@@ -150,8 +152,8 @@ export async function insertRuns (deps: RunnerDeps, tx: TransactionStores, runs:
   return inserted
 }
 
-/** Whether a run planning ended may share a summary comment: a problem's skipped or failed run. */
-const summarised = (r: Pick<NewRun, 'kind' | 'state'>): boolean => r.kind === 'problem' && (r.state === 'skipped' || r.state === 'failed')
+/** Whether a run planning ended may share a summary comment: a skipped or failed run of a kind written back as comments. */
+const summarised = (r: Pick<NewRun, 'kind' | 'state'>): boolean => kindOf(r.kind).writeBack === 'comment' && (r.state === 'skipped' || r.state === 'failed')
 
 /** Plans `step` of the rules (or one rule) for a notification and inserts the runs, unless the occurrence closed meanwhile. */
 export async function planAndInsert (deps: RunnerDeps, n: StoredNotification, o: { occurrence: number, step: number, rule?: string, entityId?: string, foundBy: 'webhook' | 'reconcile' }, ctx: JobContext): Promise<JobResult> {

@@ -7,6 +7,7 @@
  */
 import { resultComment, resultEvent, resultMarker, verdictComment, verdictMarker, type CommentContext } from '../domain/decide/comment.js'
 import { afterStep } from '../domain/decide/verdict.js'
+import { kindOf } from '../domain/kinds/index.js'
 import { humanDuration } from '../domain/rules/duration.js'
 import type { DeploymentEvent, EntityRef, ProblemInfo } from '../domain/problem.js'
 import type { Verification } from '../domain/runs.js'
@@ -84,7 +85,7 @@ export function eventSelector (run: RunRecord): string {
 
 /** Adds the run's result write-back (once per run: the outbox key is `result:<id>`). */
 export async function addResult (tx: TransactionStores, run: RunRecord, ctx: CommentContext): Promise<void> {
-  if (run.kind === 'security') {
+  if (kindOf(run.kind).writeBack === 'event') {
     const event = resultEvent(run, ctx)
     await tx.outbox.add({
       key: `result:${run.id}`,
@@ -108,7 +109,7 @@ export async function addResult (tx: TransactionStores, run: RunRecord, ctx: Com
 
 /** Adds the verdict write-back of a run's verification (once per run). Security problems have no comment: the event carries it. */
 export async function addVerdict (tx: TransactionStores, run: RunRecord, verification: Verification, next: string | undefined): Promise<void> {
-  if (run.kind === 'security') {
+  if (kindOf(run.kind).writeBack === 'event') {
     await tx.outbox.add({
       key: `verdict:${run.id}`,
       runId: run.id,

@@ -7,12 +7,13 @@
 import type { ReportRun, ReportVerdict } from '../domain/report.js'
 import type { RunState, Verification } from '../domain/runs.js'
 import type { StoreContext } from './context.js'
+import type { NotificationKind } from '../domain/payload.js'
 
 /** What told us a problem resolved; `endTime` (the Problems API's) wins over the others. */
 export type ResolutionSource = 'endTime' | 'notification' | 'reconcile' | 'status'
 
 export interface Resolution {
-  readonly kind: 'problem' | 'security'
+  readonly kind: NotificationKind
   readonly problemId: string
   readonly occurrence: number
   /** ms epoch. */
@@ -60,10 +61,10 @@ export interface EvidenceStore {
    * ended `succeeded` and started at or after `since`; problems other than (kind, problemId), so a
    * re-open of the same problem is not a recurrence. Newest first.
    */
-  recurrences(action: string, targetKey: string, since: number, self: { kind: 'problem' | 'security', problemId: string }): Promise<Recurrence[]>
+  recurrences(action: string, targetKey: string, since: number, self: { kind: NotificationKind, problemId: string }): Promise<Recurrence[]>
   /** The runs the report counts: started (or, never started, created) in [since, until]. */
   reportRuns(since: number, until: number): Promise<ReportRun[]>
-  saveExplanations(kind: 'problem' | 'security', problemId: string, rows: readonly Omit<StoredExplanation, 'at'>[]): Promise<void>
+  saveExplanations(kind: NotificationKind, problemId: string, rows: readonly Omit<StoredExplanation, 'at'>[]): Promise<void>
   /** A problem's explanations (PID or display id through its runs' notifications), oldest first. */
   explanations(problemId: string): Promise<StoredExplanation[]>
 }

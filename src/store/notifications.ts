@@ -19,6 +19,7 @@ import { sql } from 'kysely'
 import type { NewNotification, NotificationSource } from '../domain/notification.js'
 import { DtrError, isDtrError } from '../errors.js'
 import type { StoreContext } from './context.js'
+import type { NotificationKind } from '../domain/payload.js'
 
 export type { NewNotification, NotificationSource }
 
@@ -31,7 +32,7 @@ export interface StoredNotification {
   readonly id: string
   /** `webhook`, or `reconcile` when reconciliation took the problem in from the Problems API. */
   readonly source: NotificationSource
-  readonly kind: 'problem' | 'security'
+  readonly kind: NotificationKind
   readonly problemId: string
   readonly displayId: string | null
   readonly state: string | null
@@ -77,7 +78,7 @@ export interface NotificationStore {
   /** Resolves once the notification (or the one it duplicates) is committed. */
   record(notification: NewNotification): Promise<RecordResult>
   get(id: string): Promise<StoredNotification | undefined>
-  listByProblem(kind: 'problem' | 'security', problemId: string): Promise<StoredNotification[]>
+  listByProblem(kind: NotificationKind, problemId: string): Promise<StoredNotification[]>
   count(): Promise<number>
   /** Notifications waiting for the next commit. */
   pending(): number
@@ -240,7 +241,7 @@ export function createNotificationStore (ctx: StoreContext, options: Notificatio
     flushing = undefined
   }
 
-  const toStored = (r: { id: string, source: NotificationSource, kind: 'problem' | 'security', problem_id: string, display_id: string | null, state: string | null, body: unknown, received_at: number }): StoredNotification => ({
+  const toStored = (r: { id: string, source: NotificationSource, kind: NotificationKind, problem_id: string, display_id: string | null, state: string | null, body: unknown, received_at: number }): StoredNotification => ({
     id: r.id, source: r.source, kind: r.kind, problemId: r.problem_id, displayId: r.display_id, state: r.state, body: dialect.fromJson(r.body), receivedAt: Number(r.received_at),
   })
 

@@ -7,8 +7,9 @@
  */
 import type { ProblemRecord } from '../domain/decide/lifecycle.js'
 import type { StoreContext } from './context.js'
+import type { NotificationKind } from '../domain/payload.js'
 
-export type ProblemKind = 'problem' | 'security'
+export type ProblemKind = NotificationKind
 
 export interface TrackedProblem extends ProblemRecord {
   readonly kind: ProblemKind

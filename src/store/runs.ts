@@ -16,6 +16,7 @@ import { DtrError } from '../errors.js'
 import { targetKey, type Target } from '../domain/target.js'
 import type { StoreContext } from './context.js'
 import type { RunsTable } from './schema.js'
+import type { NotificationKind } from '../domain/payload.js'
 
 export type SkipSource = 'action' | 'gate' | 'target'
 
@@ -33,7 +34,7 @@ export interface RunSettings {
 export interface NewRun {
   readonly id: string
   readonly key: string
-  readonly kind: 'problem' | 'security'
+  readonly kind: NotificationKind
   readonly problemId: string
   readonly displayId: string | null
   readonly occurrence: number
@@ -117,7 +118,7 @@ export interface RunStore {
   /** The API's view, with the timeline. */
   view(id: string): Promise<Run | undefined>
   list(filter: RunFilter): Promise<{ runs: Run[], nextCursor: string | null }>
-  byProblem(problemId: string, kind?: 'problem' | 'security'): Promise<Run[]>
+  byProblem(problemId: string, kind?: NotificationKind): Promise<Run[]>
   /**
    * Moves the run to `to` if it is in one of `from`; true when it did, false when the run had
    * moved on (the caller must then not act as if it had). Writes the timeline entry. A move the
@@ -127,13 +128,13 @@ export interface RunStore {
   /** Sets fields without a state change (a verdict, a note); writes a timeline entry when `note` is given. */
   update(id: string, change: RunChange, note?: { state: RunState, note: string }): Promise<void>
   /** Runs of an occurrence in one of `states`. */
-  ofOccurrence(kind: 'problem' | 'security', problemId: string, occurrence: number, states?: readonly RunState[]): Promise<RunRecord[]>
+  ofOccurrence(kind: NotificationKind, problemId: string, occurrence: number, states?: readonly RunState[]): Promise<RunRecord[]>
   /** Cooldown: the newest run of `action` on `targetKey` (or, without a target, this problem) that reached running since `since`. */
-  lastStarted(action: string, scope: { targetKey: string } | { kind: 'problem' | 'security', problemId: string }, since: number): Promise<{ id: string, startedAt: number } | undefined>
+  lastStarted(action: string, scope: { targetKey: string } | { kind: NotificationKind, problemId: string }, since: number): Promise<{ id: string, startedAt: number } | undefined>
   /** Budgets: live runs that reached running since `since`, in all, in a namespace, or of a rule. */
   countStarted(since: number, scope: { namespace: string } | { rule: string } | 'global'): Promise<number>
   /** Distinct targets of an occurrence across rules (maxTargetsPerProblem), not counting runs that had none of their own. */
-  distinctTargets(kind: 'problem' | 'security', problemId: string, occurrence: number): Promise<number>
+  distinctTargets(kind: NotificationKind, problemId: string, occurrence: number): Promise<number>
   /** Runs planned, queued, awaiting approval or running. */
   pending(): Promise<number>
 }

@@ -12,13 +12,14 @@
  */
 import type { ColumnType, Generated } from 'kysely'
 import type { NotificationSource } from '../domain/notification.js'
+import type { NotificationKind } from '../domain/payload.js'
 
 /** A JSON column: written as JSON text, read as whatever the engine returns (see Dialect.fromJson). */
 export type JsonColumn = ColumnType<unknown, string, string>
 
 export interface NotificationsTable {
   id: string
-  kind: 'problem' | 'security'
+  kind: NotificationKind
   /** PID for problems, SecurityProblemId for security problems. */
   problem_id: string
   /** ProblemID (P-…) when given. */
@@ -76,7 +77,7 @@ export type NullableJsonColumn = ColumnType<unknown, string | null, string | nul
 
 /** One row per problem or security problem we track: its current occurrence and whether it is open. */
 export interface ProblemsTable {
-  kind: 'problem' | 'security'
+  kind: NotificationKind
   problem_id: string
   display_id: string | null
   /** 1 for the first open period; a re-open is the next. */
@@ -94,7 +95,7 @@ export interface RunsTable {
   id: string
   /** kind|problem|occurrence|rule|step|entity: unique, so a resend never plans twice. */
   key: string
-  kind: 'problem' | 'security'
+  kind: NotificationKind
   problem_id: string
   display_id: string | null
   occurrence: number
@@ -141,7 +142,7 @@ export interface ExplanationsTable {
   notification_id: string
   step: number
   rule: string
-  kind: 'problem' | 'security'
+  kind: NotificationKind
   problem_id: string
   occurrence: number
   explanation: JsonColumn

@@ -7,6 +7,7 @@
  * ones it acts on.
  */
 import type { EntityDeploymentEvent, Enrichment, ImpactedEntity } from '../enrichment.js'
+import { kindOf } from '../kinds/index.js'
 import { parseTag, tagMatches, type Tag } from '../tags.js'
 import { eventScope } from '../topology.js'
 import { formatDuration } from './duration.js'
@@ -141,16 +142,8 @@ export function matchRule (rule: LoadedRule, e: Enrichment, options: MatchOption
   const none = (reason: string): RuleMatch => ({ rule: rule.name, matched: false, reason, entities: [] })
   if (!rule.enabled) return none(`disabled: ${rule.disabledReason ?? 'see the load warnings'}`)
   if (rule.on !== e.problem.kind) return none(`on ${rule.on}, but this is a ${e.problem.kind} notification`)
-  if (e.problem.kind === 'problem') {
-    const state = e.problem.state
-    if (state === 'RESOLVED') return none('the notification is RESOLVED: a resolution starts no action')
-    if (state !== undefined && state !== 'OPEN') return none(`State ${JSON.stringify(state)} is neither OPEN nor RESOLVED: it plans nothing`)
-    if (e.problem.status === 'CLOSED') return none('the problem is closed in Dynatrace: a closed problem plans nothing')
-  } else if (e.problem.status === 'RESOLVED') {
-    return none('the security problem is resolved in Dynatrace: it plans nothing')
-  }
-  // A person muted (or closed) it in Dynatrace: no rule overrides that, unlike maintenance.
-  if (e.problem.kind === 'problem' && e.problem.muted === true) return none('the problem is muted in Dynatrace (dt.davis.mute.status: MUTED): a person muted or closed it, so nothing is planned; no rule overrides this')
+  const closed = kindOf(e.problem.kind).plansNothing(e.problem)
+  if (closed !== undefined) return none(closed)
   const rootCause = rule.on === 'problem' && rule.when.rootCause === true
   if (rootCause && e.rootCause === undefined) return none('rootCause: true, but Dynatrace identified no root-cause entity for this problem (no rootCauseEntity / root_cause_entity_id): it matches nothing')
   const candidates = rootCause && e.rootCause !== undefined ? [e.rootCause] : e.entities

@@ -17,6 +17,7 @@ import fastifyFormbody from '@fastify/formbody'
 import fastifyHelmet from '@fastify/helmet'
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { AdminToken } from '../../config.js'
+import { kindOf } from '../../domain/kinds/index.js'
 import { parseDuration } from '../../domain/rules/duration.js'
 import { RUN_STATES, type Run, type RunState } from '../../domain/runs.js'
 import { readPause, writePause } from '../../runner/pause.js'
@@ -49,9 +50,7 @@ const query = (request: FastifyRequest, name: string): string | undefined => {
 export function dynatraceProblemLink (dynatraceUrl: string | undefined, run: Pick<Run, 'kind' | 'problemId'>): string | undefined {
   if (dynatraceUrl === undefined) return undefined
   const base = dynatraceUrl.replace(/\/+$/, '')
-  return run.kind === 'security'
-    ? `${base}/#securityproblemdetails;id=${encodeURIComponent(run.problemId)}`
-    : `${base}/#problems/problemdetails;pid=${encodeURIComponent(run.problemId)}`
+  return `${base}${kindOf(run.kind).uiPath(run.problemId)}`
 }
 
 /** A `datetime-local` value (read as UTC) to ms epoch; undefined when empty or not a time. */

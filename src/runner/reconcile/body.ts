@@ -14,7 +14,8 @@
  */
 import { randomUUID } from 'node:crypto'
 import { dedupeKey, toNewNotification, uuidV7, type NewNotification } from '../../domain/notification.js'
-import { parseProblemPayload, parseSecurityPayload } from '../../domain/payload.js'
+import { kindOf } from '../../domain/kinds/index.js'
+import type { NotificationKind } from '../../domain/payload.js'
 import { formatTag } from '../../domain/tags.js'
 import type { Problem, SecurityProblem, SecurityProblemDetails } from '../../dynatrace/schemas.js'
 
@@ -77,18 +78,13 @@ export function occurrenceOf (body: unknown): number | undefined {
 /**
  * The notification to record for a reconciled body, validated by the intake's own schema (a body
  * it refuses is a bug here, reported rather than stored). A security problem has no State in its
- * notifications; a RESOLVED one found by reconciliation carries it, for the runner to close it.
+ * notifications; a RESOLVED one found by reconciliation carries it (`resolved`), for the runner
+ * to close it. A problem body says its State itself.
  */
-export function reconciledNotification (kind: 'problem' | 'security', body: Record<string, unknown>, now: number, resolved = false): NewNotification {
-  const id = uuidV7(now, randomUUID())
-  if (kind === 'problem') {
-    const parsed = parseProblemPayload(body)
-    if (!parsed.ok) throw new Error(`reconciliation built a problem body the intake refuses: ${parsed.errors.join('; ')}`)
-    return { ...toNewNotification(id, kind, parsed.value, body), source: 'reconcile' }
-  }
-  const parsed = parseSecurityPayload(body)
-  if (!parsed.ok) throw new Error(`reconciliation built a security body the intake refuses: ${parsed.errors.join('; ')}`)
-  const n = toNewNotification(id, kind, parsed.value, body)
+export function reconciledNotification (kind: NotificationKind, body: Record<string, unknown>, now: number, resolved = false): NewNotification {
+  const parsed = kindOf(kind).parse(body)
+  if (!parsed.ok) throw new Error(`reconciliation built a ${kind} body the intake refuses: ${parsed.errors.join('; ')}`)
+  const n = toNewNotification(uuidV7(now, randomUUID()), kind, parsed.value, body)
   return resolved
     ? { ...n, source: 'reconcile', state: 'RESOLVED', dedupeKey: dedupeKey(n.kind, n.problemId, 'RESOLVED', n.body) }
     : { ...n, source: 'reconcile' }

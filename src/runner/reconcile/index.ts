@@ -42,7 +42,7 @@ function summary (r: PassReport): Record<string, unknown> {
   const kind = (k: KindReport | undefined): Record<string, number> | string => k === undefined
     ? 'not listed (no rule of this kind, nothing of it open)'
     : Object.fromEntries(Object.entries(k).filter(([, v]) => v !== 0))
-  return { problems: kind(r.problems), security: kind(r.security), horizon: new Date(r.horizon).toISOString() }
+  return { ...Object.fromEntries(Object.entries(r.kinds).map(([name, k]) => [name, kind(k)])), horizon: new Date(r.horizon).toISOString() }
 }
 
 export function startReconciler (deps: RunnerDeps & { readonly dynatrace: DynatraceClient }, wake: () => void): Reconciler {
@@ -74,7 +74,7 @@ export function startReconciler (deps: RunnerDeps & { readonly dynatrace: Dynatr
     try {
       const report = await reconcileOnce({ ...deps, wake }, stopping.signal, memory)
       metrics.reconcile.inc({ outcome: 'success' })
-      const level = quiet(report.problems) && quiet(report.security) ? 'debug' : 'info'
+      const level = Object.values(report.kinds).every(quiet) ? 'debug' : 'info'
       log[level]({ ...summary(report), durationMs: clock.now() - startedAt }, 'reconciled with the Problems API')
     } catch (err) {
       if (stopping.signal.aborted) return

@@ -7,7 +7,8 @@
 import Fastify from 'fastify'
 import t from 'tap'
 import type { Test } from 'tap'
-import { isTestNotification, parseProblemPayload, parseSecurityPayload } from '../../../src/domain/payload.js'
+import { isTestNotification } from '../../../src/domain/kinds/index.js'
+import { parseProblemPayload, parseSecurityPayload } from '../../../src/domain/payload.js'
 import {
   RECOMMENDED_PROBLEM_PAYLOAD_TEMPLATE, RECOMMENDED_SECURITY_PAYLOAD_TEMPLATE, renderTemplate, testPlaceholders,
 } from '../../../src/dynatrace/templates.js'
