@@ -9,7 +9,7 @@ import type { RunRecord } from '../store/runs.js'
 import { targetKey } from '../domain/target.js'
 import type { RunnerDeps } from './deps.js'
 import { readPause } from './pause.js'
-import { lockName } from './record.js'
+import { lockName } from './lock.js'
 
 /** What a gate decision reads: the store's runs, leases and settings (a transaction's, or a read-only store's). */
 export type GateFactSource = Pick<Store, 'runs' | 'leases' | 'settings'> & Partial<Pick<Store, 'evidence'>>

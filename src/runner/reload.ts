@@ -9,7 +9,7 @@ import type { LoadedRules } from '../domain/rules/types.js'
 import type { RunState } from '../domain/runs.js'
 import type { RunRecord } from '../store/runs.js'
 import type { RunnerDeps } from './deps.js'
-import { finishRun } from './record.js'
+import { finishRun } from './finish.js'
 
 export const RULE_REMOVED = 'rule removed by a reload'
 
