@@ -23,7 +23,7 @@ export type ApprovalResult =
   | { readonly ok: false, readonly status: 404 | 409, readonly state?: RunState }
 
 /** Who decided, as recorded: the admin token's name, and the body's `by` beside it. */
-export const decider = (tokenName: string, by: string | undefined): string => (by === undefined || by === '' || by === tokenName ? tokenName : `${tokenName} (for ${by})`)
+const decider = (tokenName: string, by: string | undefined): string => (by === undefined || by === '' || by === tokenName ? tokenName : `${tokenName} (for ${by})`)
 
 export async function approve (deps: Pick<RunnerDeps, 'store' | 'log' | 'clock'>, id: string, who: { tokenName: string, by?: string | undefined, reason?: string | undefined, from: string }): Promise<ApprovalResult> {
   const name = decider(who.tokenName, who.by)

@@ -35,7 +35,7 @@ import type { JobContext, JobResult } from './worker.js'
 export type NotificationJob = null
 
 /** Pure: a Gen 3 workflow's `dt.davis.last_reopen_timestamp` as ms (ISO text, or ns/µs/ms numbers). */
-export function reopenMark (body: unknown): number | undefined {
+function reopenMark (body: unknown): number | undefined {
   return epochMs(typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['dt.davis.last_reopen_timestamp'] : undefined)
 }
 
@@ -72,7 +72,7 @@ function skipSourceOf (run: RunPlan): SkipSource {
 }
 
 /** The runs a plan makes, as the store keeps them. */
-export function newRuns (deps: RunnerDeps, plan: NotificationPlan, n: StoredNotification, runs: readonly RunPlan[], foundBy: 'webhook' | 'reconcile', entities: readonly string[]): NewRun[] {
+function newRuns (deps: RunnerDeps, plan: NotificationPlan, n: StoredNotification, runs: readonly RunPlan[], foundBy: 'webhook' | 'reconcile', entities: readonly string[]): NewRun[] {
   const rules = deps.rules().rules
   return runs.map((r) => {
     const rule = rules.rules.find((x) => x.name === r.rule)
@@ -123,7 +123,7 @@ export function newRuns (deps: RunnerDeps, plan: NotificationPlan, n: StoredNoti
  * Inserts the runs whose keys are new, in the caller's transaction: a job for each queued one, a
  * result comment (and what follows) for each that planning already ended. Returns the inserted.
  */
-export async function insertRuns (deps: RunnerDeps, tx: TransactionStores, runs: readonly NewRun[]): Promise<RunRecord[]> {
+async function insertRuns (deps: RunnerDeps, tx: TransactionStores, runs: readonly NewRun[]): Promise<RunRecord[]> {
   const ids = new Set(await tx.runs.insert(runs))
   const inserted: RunRecord[] = []
   // A problem's runs that planning ended alike (500 entities, no target for any) share one
@@ -153,7 +153,7 @@ export async function insertRuns (deps: RunnerDeps, tx: TransactionStores, runs:
 }
 
 /** Plans `step` of the rules (or one rule) for a notification and inserts the runs, unless the occurrence closed meanwhile. */
-export async function planAndInsert (deps: RunnerDeps, n: StoredNotification, o: { occurrence: number, step: number, rule?: string, entityId?: string, foundBy: 'webhook' | 'reconcile' }, ctx: JobContext): Promise<JobResult> {
+async function planAndInsert (deps: RunnerDeps, n: StoredNotification, o: { occurrence: number, step: number, rule?: string, entityId?: string, foundBy: 'webhook' | 'reconcile' }, ctx: JobContext): Promise<JobResult> {
   const ruleSet = deps.rules()
   const enrichment = await enrich(input(n), {
     dynatrace: deps.dynatrace,

@@ -9,7 +9,7 @@
  * (`dt-remediator run <id>`, `dt-remediator verdict <id>`) is how a write-back that may or may
  * not have landed is found before it is posted again, so each kind of message has its own.
  */
-import type { Outcome } from '../outcome.js'
+import { outcomeLine, type Outcome } from '../outcome.js'
 import type { Run, RunState, Verification } from '../runs.js'
 import { describeTarget } from '../target.js'
 import { problemLabel } from './label.js'
@@ -71,7 +71,7 @@ function subject (run: CommentRun, ctx: CommentContext): string {
 /** Pure: the outcome's one line (summary or reason), or the run's reason. */
 function summaryOf (run: CommentRun): string {
   const outcome: Outcome | null = run.outcome
-  if (outcome !== null) return outcome.status === 'skipped' ? outcome.reason : outcome.summary
+  if (outcome !== null) return outcomeLine(outcome)
   return run.reason ?? ''
 }
 

@@ -6,7 +6,7 @@
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
-import { readPause, writePause } from '../../runner/pause.js'
+import { readPause, writePause } from '../../runner/index.js'
 import { NOTIFICATION_QUEUE } from '../../store/notifications.js'
 import { runSchema } from '../../domain/runs.js'
 import { explanationViews, registerReportRoutes } from './report.js'

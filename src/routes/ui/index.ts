@@ -19,7 +19,7 @@ import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } f
 import type { AdminToken } from '../../config.js'
 import { parseDuration } from '../../domain/rules/duration.js'
 import { RUN_STATES, type Run, type RunState } from '../../domain/runs.js'
-import { readPause, writePause } from '../../runner/pause.js'
+import { readPause, writePause } from '../../runner/index.js'
 import { storeConsoleData, type ConsoleData } from './data.js'
 import { runHref, type PageContext } from './layout.js'
 import { approvalsPage, errorPage, loginPage, overviewPage, pausePage, problemPage, reportPage, runPage, runsPage, type RunFilters } from './pages.js'
@@ -46,7 +46,7 @@ const query = (request: FastifyRequest, name: string): string | undefined => {
 }
 
 /** Pure: the link to a problem in the Dynatrace web UI. */
-export function dynatraceProblemLink (dynatraceUrl: string | undefined, run: Pick<Run, 'kind' | 'problemId'>): string | undefined {
+function dynatraceProblemLink (dynatraceUrl: string | undefined, run: Pick<Run, 'kind' | 'problemId'>): string | undefined {
   if (dynatraceUrl === undefined) return undefined
   const base = dynatraceUrl.replace(/\/+$/, '')
   return run.kind === 'security'
