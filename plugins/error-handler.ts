@@ -20,7 +20,7 @@ export function rawErrorResponse (status: 400 | 408, code: string, message: stri
   return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
 }
 
-export function errorReply (err: FastifyError | DtrError, request: FastifyRequest, reply: FastifyReply): ErrorReply {
+function errorReply (err: FastifyError | DtrError, request: FastifyRequest, reply: FastifyReply): ErrorReply {
   const error = toDtrError(err, { bodyLimit: request.routeOptions.bodyLimit, contentType: request.headers['content-type'] })
   // A refusal is told in the request's one completed line (plugins/request-log.ts); a fault gets
   // its own error line with the stack, and a store failure names its cause.

@@ -10,7 +10,7 @@
 import fp from 'fastify-plugin'
 import { formatDiagnostic } from '../src/domain/rules/parse.js'
 import { DtrError } from '../src/errors.js'
-import type { RuleSet, RuleSetResult } from '../src/runner/rules-file.js'
+import type { RuleSet, RuleSetResult } from '../src/sdk/index.js'
 
 export type ReloadOutcome =
   | { readonly ok: true, readonly ruleSet: RuleSet }

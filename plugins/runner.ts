@@ -7,8 +7,7 @@
  * approve() and reject() for the admin API; idle() for tests.
  */
 import fp from 'fastify-plugin'
-import { approve, reject, startRunner, type ApprovalResult, type Runner, type RunnerDeps } from '../src/runner/index.js'
-import { cancelRemovedRuns } from '../src/runner/reload.js'
+import { approve, cancelRemovedRuns, reject, startRunner, type ApprovalResult, type Runner, type RunnerDeps } from '../src/runner/index.js'
 
 export interface Decider {
   /** The admin token's name. */

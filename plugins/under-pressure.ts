@@ -47,10 +47,10 @@ export interface UnderPressureOptions {
 }
 
 /** Paths under these prefixes are never shed: the admin API and the operator console (SPEC 11). */
-export const NEVER_SHED_PREFIXES: readonly string[] = ['/api/', '/ui/']
+const NEVER_SHED_PREFIXES: readonly string[] = ['/api/', '/ui/']
 
 /** Whether load shedding leaves this request alone: a probe, /metrics, the admin API or the console. */
-export function neverShed (request: FastifyRequest): boolean {
+function neverShed (request: FastifyRequest): boolean {
   if (request.routeOptions.config.loadShedding === false) return true
   const path = request.url.split('?', 1)[0] ?? ''
   return path === '/ui' || NEVER_SHED_PREFIXES.some((prefix) => path.startsWith(prefix))

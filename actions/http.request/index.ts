@@ -13,7 +13,7 @@ import { assertHostAllowed, defineAction, sendOutbound, type OutboundOptions } f
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const
 
-export const httpRequestParams = z.object({
+const httpRequestParams = z.object({
   /** http(s) URL; its host must be in DTR_HTTP_ALLOWED_HOSTS. */
   url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
   method: z.enum(METHODS, { error: `expected one of ${METHODS.join(', ')}` }).default('POST'),

@@ -7,7 +7,7 @@ import type { KubernetesClient } from '../../src/kubernetes/client.js'
 import { planRestart, restartWorkload } from '../../src/kubernetes/restart.js'
 import { defineAction, WORKLOAD_ENTITY_TYPES } from '../../src/sdk/index.js'
 
-export const restartParams = z.object({}).strict()
+const restartParams = z.object({}).strict()
 
 export function createRestartAction (kube: KubernetesClient) {
   return defineAction({

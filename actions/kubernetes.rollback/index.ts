@@ -8,7 +8,7 @@ import type { KubernetesClient } from '../../src/kubernetes/client.js'
 import { planRollback, rollbackWorkload } from '../../src/kubernetes/rollback.js'
 import { defineAction, skip, WORKLOAD_ENTITY_TYPES } from '../../src/sdk/index.js'
 
-export const rollbackParams = z.object({
+const rollbackParams = z.object({
   /** A revision number as `kubectl rollout history` lists it; default: the previous revision. */
   toRevision: z.int().positive().optional(),
 }).strict()

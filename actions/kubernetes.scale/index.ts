@@ -8,7 +8,7 @@ import type { KubernetesClient } from '../../src/kubernetes/client.js'
 import { planScale, scaleWorkload } from '../../src/kubernetes/scale.js'
 import { defineAction, skip, WORKLOAD_ENTITY_TYPES } from '../../src/sdk/index.js'
 
-export const scaleParams = z.object({
+const scaleParams = z.object({
   /** An absolute replica count. */
   to: z.int().nonnegative().optional(),
   /** Replicas to add (negative to remove). */

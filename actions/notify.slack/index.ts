@@ -11,7 +11,7 @@ import type { EntityRef, ProblemInfo } from '../../src/domain/problem.js'
 import { redactUrl } from '../../src/domain/redact.js'
 import { defineAction, sendOutbound, type OutboundOptions } from '../../src/sdk/index.js'
 
-export const slackParams = z.object({
+const slackParams = z.object({
   /** https://hooks.slack.com/services/…; usually `${env:SLACK_WEBHOOK_URL}`. */
   webhookUrl: z.url({ protocol: /^https?$/, error: 'expected the https:// URL of a Slack incoming webhook' }),
   /** Slack mrkdwn; default: the problem, severity, entity and link. */

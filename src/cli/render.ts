@@ -7,7 +7,7 @@ import type { Outcome } from '../domain/outcome.js'
 import { kindTitle } from '../domain/kinds/index.js'
 import { formatDuration } from '../domain/rules/duration.js'
 import { describeTarget } from '../domain/target.js'
-import type { NotificationPlan, RunPlan } from '../runner/plan.js'
+import type { NotificationPlan, RunPlan } from '../runner/index.js'
 
 export type DryRun = { readonly outcome: Outcome } | { readonly error: { readonly code: string, readonly message: string } }
 

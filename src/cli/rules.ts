@@ -10,7 +10,7 @@ import { loadConfig, type Config, type Env } from '../config.js'
 import { isDtrError } from '../errors.js'
 import type { KubernetesClient } from '../kubernetes/client.js'
 import { lazyServiceKubernetesClient } from '../kubernetes/lazy.js'
-import { loadRuleSet, type RuleSetResult } from '../runner/rules-file.js'
+import { loadRuleSet, type RuleSetResult } from '../sdk/index.js'
 
 export type { Output } from './output.js'
 

@@ -22,7 +22,7 @@ const DEFAULT_PORTS: Readonly<Record<string, number>> = { 'http:': 80, 'https:':
  * Pure: whether `url` may be called. Only http: and https: URLs qualify. A wildcard `*.example.com`
  * matches sub-domains, not example.com itself (list both when both are meant).
  */
-export function isHostAllowed (url: URL, hosts: readonly AllowedHost[]): boolean {
+function isHostAllowed (url: URL, hosts: readonly AllowedHost[]): boolean {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return false
   const host = url.hostname.toLowerCase()
   const port = url.port === '' ? DEFAULT_PORTS[url.protocol] : Number(url.port)

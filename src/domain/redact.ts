@@ -4,7 +4,7 @@
  * Authorization and friends. Pure.
  */
 
-export const REDACTED = '[redacted]'
+const REDACTED = '[redacted]'
 
 const SECRET_NAME = /auth|token|secret|password|passwd|pwd|key|signature|sig|cookie|session|credential/i
 

@@ -55,14 +55,14 @@ export type Verdict = (typeof VERDICTS)[number]
 
 const isoTime = z.string().meta({ description: 'ISO 8601 time', example: '2024-05-01T10:15:42.000Z' })
 
-export const verificationSchema = z.object({
+const verificationSchema = z.object({
   verdict: z.enum(VERDICTS),
   at: isoTime,
   note: z.string(),
 }).readonly()
 export type Verification = z.output<typeof verificationSchema>
 
-export const timelineEntrySchema = z.object({
+const timelineEntrySchema = z.object({
   at: isoTime,
   state: z.enum(RUN_STATES),
   note: z.string(),

@@ -8,7 +8,7 @@
  */
 import { formatPath } from './payload.js'
 
-export const MAX_JSON_DEPTH = 64
+const MAX_JSON_DEPTH = 64
 
 const NUL = '\u0000'
 

@@ -23,7 +23,7 @@ export function planRestart (plannedAt: number): RestartPlan {
 }
 
 /** Pure: the patch body a restart sends. */
-export function restartPatch (plan: RestartPlan): Record<string, unknown> {
+function restartPatch (plan: RestartPlan): Record<string, unknown> {
   return { spec: { template: { metadata: { annotations: { [RESTARTED_AT_ANNOTATION]: plan.restartedAt } } } } }
 }
 

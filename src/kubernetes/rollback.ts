@@ -192,7 +192,7 @@ export async function rollbackWorkload (kube: KubernetesClient, target: Target, 
  * resourceVersion precondition: if the Deployment changed since we read it — say a new release
  * went out — the API server answers 409 and we decide again instead of overwriting it.
  */
-export function deploymentRollbackPatch (deployment: Workload, source: Pick<Revision, 'template' | 'annotations'>): unknown[] {
+function deploymentRollbackPatch (deployment: Workload, source: Pick<Revision, 'template' | 'annotations'>): unknown[] {
   const annotations: Record<string, string> = {}
   for (const [key, value] of Object.entries(deployment.metadata.annotations ?? {})) {
     if (ANNOTATIONS_TO_SKIP.has(key)) annotations[key] = value
@@ -209,7 +209,7 @@ export function deploymentRollbackPatch (deployment: Workload, source: Pick<Revi
 }
 
 /** Pure: the ControllerRevision's own strategic-merge patch, with the same precondition. */
-export function historyRollbackPatch (workload: Workload, source: Pick<Revision, 'data' | 'template'>): Record<string, unknown> {
+function historyRollbackPatch (workload: Workload, source: Pick<Revision, 'data' | 'template'>): Record<string, unknown> {
   const template = source.data?.spec?.template ?? source.template
   return { metadata: { resourceVersion: workload.metadata.resourceVersion }, spec: { template: { ...template, $patch: 'replace' } } }
 }

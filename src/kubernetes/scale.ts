@@ -40,7 +40,7 @@ export function targetReplicas (current: number, request: ScaleRequest, ceiling?
 }
 
 /** The HPA whose scaleTargetRef names the workload, if any. */
-export async function findHpa (kube: KubernetesClient, target: Target, signal?: AbortSignal): Promise<HorizontalPodAutoscaler | undefined> {
+async function findHpa (kube: KubernetesClient, target: Target, signal?: AbortSignal): Promise<HorizontalPodAutoscaler | undefined> {
   const hpas = await kube.list<HorizontalPodAutoscaler>(resources.HorizontalPodAutoscaler, target.namespace, signal === undefined ? {} : { signal })
   return hpas.find((h) => h.spec.scaleTargetRef.kind === target.kind && h.spec.scaleTargetRef.name === target.name &&
     (h.spec.scaleTargetRef.apiVersion === undefined || h.spec.scaleTargetRef.apiVersion.startsWith('apps/')))

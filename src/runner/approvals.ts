@@ -6,52 +6,16 @@
  * reserves nothing. Rejecting cancels it; after `approvalTimeout` it expires. Each ends with a
  * comment naming who and why.
  */
-import { kindOf } from '../domain/kinds/index.js'
-import { humanDuration } from '../domain/rules/duration.js'
-import { describeTarget } from '../domain/target.js'
 import type { Run, RunState } from '../domain/runs.js'
 import type { TransactionStores } from '../store/index.js'
 import type { RunRecord } from '../store/runs.js'
 import type { RunnerDeps } from './deps.js'
-import { eventSelector, finishRun, QUEUES } from './record.js'
-
-export const approvalMarker = (runId: string): string => `dt-remediator approval ${runId}`
-
-/** Pure: the approval request comment. */
-export function approvalComment (run: RunRecord, o: { adminConfigured: boolean, publicUrl: string | undefined, expiresInMs: number }): string {
-  const base = o.publicUrl ?? '<dt-remediator URL>'
-  const what = run.target === null ? `for ${run.kind === 'security' ? 'security problem' : 'problem'} ${run.displayId ?? run.problemId}` : `on ${describeTarget(run.target)}`
-  const how = o.adminConfigured
-    ? [
-        // The console's page for the run first: one click, sign in once, approve or reject there.
-        `Approve or reject in the console: ${base}/ui/runs/${run.id}`,
-        '',
-        'Or with curl (or use /reject), with an admin token from DTR_ADMIN_TOKENS:',
-        '',
-        '```',
-        'curl -X POST -H "Authorization: Bearer $DTR_ADMIN_TOKEN" -H "Content-Type: application/json" \\',
-        `  -d '{"by":"<your name>","reason":"<why>"}' ${base}/api/runs/${run.id}/approve`,
-        '```',
-      ]
-    : ['Nobody can approve it: DTR_ADMIN_TOKENS is not set, so the admin API is off. It will expire.']
-  return [
-    `⏸️ ${run.action} awaiting approval ${what}`,
-    '',
-    `Rule ${run.rule} (step ${run.step + 1} of ${run.settings.steps}) asks for approval before it acts. It expires in ${humanDuration(o.expiresInMs)}.`,
-    '',
-    ...how,
-    '',
-    approvalMarker(run.id),
-  ].join('\n')
-}
+import { finishRun } from './finish.js'
+import { QUEUES } from './queues.js'
+import { addWriteBack } from './writeback.js'
 
 export async function addApprovalRequest (deps: RunnerDeps, tx: TransactionStores, run: RunRecord): Promise<void> {
-  const message = approvalComment(run, { adminConfigured: deps.adminConfigured, publicUrl: deps.publicUrl, expiresInMs: run.settings.approvalTimeoutMs })
-  if (kindOf(run.kind).writeBack === 'event') {
-    await tx.outbox.add({ key: `approval:${run.id}`, runId: run.id, kind: 'event', problemId: run.problemId, payload: { eventType: 'CUSTOM_INFO', title: `dt-remediator: ${run.action} awaiting approval`, entitySelector: eventSelector(run), properties: { 'dt-remediator.run': run.id, 'dt-remediator.approve': `POST /api/runs/${run.id}/approve` } }, marker: approvalMarker(run.id) })
-    return
-  }
-  await tx.outbox.add({ key: `approval:${run.id}`, runId: run.id, kind: 'comment', problemId: run.problemId, payload: { message, context: 'dt-remediator' }, marker: approvalMarker(run.id) })
+  await addWriteBack(tx, run, { type: 'approval', run, request: { steps: run.settings.steps, adminConfigured: deps.adminConfigured, publicUrl: deps.publicUrl, expiresInMs: run.settings.approvalTimeoutMs } })
 }
 
 export type ApprovalResult =
@@ -59,7 +23,7 @@ export type ApprovalResult =
   | { readonly ok: false, readonly status: 404 | 409, readonly state?: RunState }
 
 /** Who decided, as recorded: the admin token's name, and the body's `by` beside it. */
-export const decider = (tokenName: string, by: string | undefined): string => (by === undefined || by === '' || by === tokenName ? tokenName : `${tokenName} (for ${by})`)
+const decider = (tokenName: string, by: string | undefined): string => (by === undefined || by === '' || by === tokenName ? tokenName : `${tokenName} (for ${by})`)
 
 export async function approve (deps: Pick<RunnerDeps, 'store' | 'log' | 'clock'>, id: string, who: { tokenName: string, by?: string | undefined, reason?: string | undefined, from: string }): Promise<ApprovalResult> {
   const name = decider(who.tokenName, who.by)

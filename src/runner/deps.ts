@@ -12,7 +12,7 @@ import type { DynatraceReader } from '../dynatrace/reader.js'
 import type { KubernetesReader } from '../kubernetes/reader.js'
 import type { Metrics } from '../metrics.js'
 import type { Store } from '../store/index.js'
-import type { RuleSet } from './rules-file.js'
+import type { RuleSet } from '../sdk/index.js'
 
 export interface RunnerTimings {
   /** A job's lease; renewed every third of it while the work is alive (SPEC 8: about 10 s). */

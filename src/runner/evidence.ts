@@ -40,7 +40,7 @@ export function countVerdict (deps: Pick<RunnerDeps, 'metrics'>, run: Pick<RunRe
 }
 
 /** Pure: a rule's explanation as kept per notification: matched or the first failed condition; per entity, its target and source, or what was tried. */
-export function explanationOf (rule: RulePlan): Record<string, unknown> {
+function explanationOf (rule: RulePlan): Record<string, unknown> {
   return {
     rule: rule.rule,
     matched: rule.matched,

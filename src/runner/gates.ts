@@ -7,9 +7,10 @@ import type { GateFacts } from '../domain/decide/gates.js'
 import type { Store } from '../store/index.js'
 import type { RunRecord } from '../store/runs.js'
 import { targetKey } from '../domain/target.js'
+import { problemLabel } from '../domain/writeback/label.js'
 import type { RunnerDeps } from './deps.js'
 import { readPause } from './pause.js'
-import { lockName } from './record.js'
+import { lockName } from './lock.js'
 
 /** What a gate decision reads: the store's runs, leases and settings (a transaction's, or a read-only store's). */
 export type GateFactSource = Pick<Store, 'runs' | 'leases' | 'settings'> & Partial<Pick<Store, 'evidence'>>
@@ -41,7 +42,7 @@ export async function gateFacts (deps: Pick<RunnerDeps, 'rules' | 'ownNamespace'
     now,
     action: run.action,
     target: run.target,
-    problemLabel: `${run.kind === 'security' ? 'security problem' : 'problem'} ${run.displayId ?? run.problemId}`,
+    problemLabel: problemLabel(run),
     paused: pause.paused ? { since: pause.since ?? now, by: pause.by ?? 'admin', reason: pause.reason ?? 'no reason given' } : null,
     mode: rules.mode,
     ruleDryRun: run.dryRun && rules.mode === 'live',

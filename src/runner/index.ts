@@ -8,16 +8,27 @@ import type { Job } from '../store/queue.js'
 import type { RunnerDeps } from './deps.js'
 import { handleNotification, handlePlanNext } from './notifications.js'
 import { RECONCILE_LEASE, startReconciler, type Reconciler } from './reconcile/index.js'
-import { QUEUES } from './record.js'
-import { handleRun } from './runs.js'
+import { QUEUES } from './queues.js'
+import { handleRun } from './execute.js'
 import { handleTimer } from './timers.js'
 import { startWorker, type JobContext, type JobResult, type Worker } from './worker.js'
 import { handleWriteBack } from './writeback.js'
 
+// The runner's one surface: the app, its plugins, routes and the CLI import from here, never from
+// the files behind it (tests may reach in).
 export type { RunnerDeps, RunnerTimings } from './deps.js'
 export { defaultTimings } from './deps.js'
 export { approve, reject } from './approvals.js'
 export type { ApprovalResult } from './approvals.js'
+export { cancelRemovedRuns } from './reload.js'
+export { readPause, writePause } from './pause.js'
+// simulate runs the runner's own planning and gate reads, without a store of its own.
+export { enrich } from './enrich.js'
+export type { NotificationInput } from './enrich.js'
+export { planNotification, runInputs } from './plan.js'
+export type { NotificationPlan, RunPlan } from './plan.js'
+export { gateFacts, skipAnnotated } from './gates.js'
+export type { GateFactSource } from './gates.js'
 
 export interface Runner {
   /** Wake the workers now (intake committed, a replica notified). */

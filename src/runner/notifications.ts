@@ -15,8 +15,7 @@ import { decideOpen, decideResolved, type ApiStatus } from '../domain/decide/lif
 import { epochMs } from '../domain/enrichment.js'
 import { kindOf, notificationState } from '../domain/kinds/index.js'
 import type { NotificationKind } from '../domain/payload.js'
-import { resultMarker } from '../domain/decide/comment.js'
-import { outcomeGroupKey, SUMMARY_MIN_RUNS, summaryComment } from '../domain/decide/summary.js'
+import { NEXT_RESOLVED, outcomeGroupKey, SUMMARY_MIN_RUNS, summarisable } from '../domain/writeback/index.js'
 import { NOT_STARTED_STATES, type RunState } from '../domain/runs.js'
 import type { TransactionStores } from '../store/index.js'
 import type { StoredNotification } from '../store/notifications.js'
@@ -26,7 +25,10 @@ import type { RunnerDeps } from './deps.js'
 import { enrich, type NotificationInput } from './enrich.js'
 import { planNotification, type NotificationPlan, type RunPlan } from './plan.js'
 import { occurrenceOf } from './reconcile/body.js'
-import { addResult, commentContext, followUp, nextActionOf, QUEUES, type RunFacts, type TimerJob } from './record.js'
+import { commentContext, type RunFacts } from './facts.js'
+import { followUp, nextActionOf } from './finish.js'
+import { QUEUES, type TimerJob } from './queues.js'
+import { addWriteBack } from './writeback.js'
 import { dynatraceStatus } from './status.js'
 import { endTimeOf, recordResolution, saveExplanations } from './evidence.js'
 import type { JobContext, JobResult } from './worker.js'
@@ -35,7 +37,7 @@ import type { JobContext, JobResult } from './worker.js'
 export type NotificationJob = null
 
 /** Pure: a Gen 3 workflow's `dt.davis.last_reopen_timestamp` as ms (ISO text, or ns/µs/ms numbers). */
-export function reopenMark (body: unknown): number | undefined {
+function reopenMark (body: unknown): number | undefined {
   return epochMs(typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['dt.davis.last_reopen_timestamp'] : undefined)
 }
 
@@ -52,7 +54,7 @@ export async function resolveOccurrence (deps: RunnerDeps, tx: TransactionStores
       const reason = `the problem was resolved before the action started (${p.note})`
       if (await tx.runs.transition(run.id, [...NOT_STARTED_STATES], 'cancelled', reason, { reason })) {
         const moved = { ...run, state: 'cancelled' as RunState, reason }
-        await addResult(tx, moved, commentContext(moved, { next: 'nothing: the problem is resolved' }))
+        await addWriteBack(tx, moved, { type: 'result', run: moved, ctx: commentContext(moved, { next: NEXT_RESOLVED }) })
       }
     } else if ((run.state === 'succeeded' || run.state === 'dry_run') && run.verification === null) {
       // The verification waiting for verifyAfter is due now: it will read the problem as closed.
@@ -72,7 +74,7 @@ function skipSourceOf (run: RunPlan): SkipSource {
 }
 
 /** The runs a plan makes, as the store keeps them. */
-export function newRuns (deps: RunnerDeps, plan: NotificationPlan, n: StoredNotification, runs: readonly RunPlan[], foundBy: 'webhook' | 'reconcile', entities: readonly string[]): NewRun[] {
+function newRuns (deps: RunnerDeps, plan: NotificationPlan, n: StoredNotification, runs: readonly RunPlan[], foundBy: 'webhook' | 'reconcile', entities: readonly string[]): NewRun[] {
   const rules = deps.rules().rules
   return runs.map((r) => {
     const rule = rules.rules.find((x) => x.name === r.rule)
@@ -123,13 +125,13 @@ export function newRuns (deps: RunnerDeps, plan: NotificationPlan, n: StoredNoti
  * Inserts the runs whose keys are new, in the caller's transaction: a job for each queued one, a
  * result comment (and what follows) for each that planning already ended. Returns the inserted.
  */
-export async function insertRuns (deps: RunnerDeps, tx: TransactionStores, runs: readonly NewRun[]): Promise<RunRecord[]> {
+async function insertRuns (deps: RunnerDeps, tx: TransactionStores, runs: readonly NewRun[]): Promise<RunRecord[]> {
   const ids = new Set(await tx.runs.insert(runs))
   const inserted: RunRecord[] = []
   // A problem's runs that planning ended alike (500 entities, no target for any) share one
   // comment: counted first, so that a group big enough is summarised instead of commented per run.
   const alike = new Map<string, number>()
-  for (const r of runs) if (ids.has(r.id) && summarised(r)) alike.set(outcomeGroupKey(r), (alike.get(outcomeGroupKey(r)) ?? 0) + 1)
+  for (const r of runs) if (ids.has(r.id) && summarisable(r)) alike.set(outcomeGroupKey(r), (alike.get(outcomeGroupKey(r)) ?? 0) + 1)
   const groups = new Map<string, RunRecord[]>()
   for (const r of runs) {
     if (!ids.has(r.id)) continue
@@ -142,21 +144,18 @@ export async function insertRuns (deps: RunnerDeps, tx: TransactionStores, runs:
     }
     const next = await followUp(tx, run, nextActionOf(deps, run))
     const key = outcomeGroupKey(run)
-    if (summarised(run) && (alike.get(key) ?? 0) >= SUMMARY_MIN_RUNS) groups.set(key, [...(groups.get(key) ?? []), run])
-    else await addResult(tx, run, commentContext(run, { next }))
+    if (summarisable(run) && (alike.get(key) ?? 0) >= SUMMARY_MIN_RUNS) groups.set(key, [...(groups.get(key) ?? []), run])
+    else await addWriteBack(tx, run, { type: 'result', run, ctx: commentContext(run, { next }) })
   }
   for (const group of groups.values()) {
-    const first = group[0] as RunRecord
-    await tx.outbox.add({ key: `result:${first.id}`, runId: first.id, kind: 'comment', problemId: first.problemId, payload: { message: summaryComment(group, first.settings.steps), context: 'dt-remediator' }, marker: resultMarker(first.id) })
+    const [first, ...rest] = group
+    if (first !== undefined) await addWriteBack(tx, first, { type: 'summary', runs: [first, ...rest], steps: first.settings.steps })
   }
   return inserted
 }
 
-/** Whether a run planning ended may share a summary comment: a skipped or failed run of a kind written back as comments. */
-const summarised = (r: Pick<NewRun, 'kind' | 'state'>): boolean => kindOf(r.kind).writeBack === 'comment' && (r.state === 'skipped' || r.state === 'failed')
-
 /** Plans `step` of the rules (or one rule) for a notification and inserts the runs, unless the occurrence closed meanwhile. */
-export async function planAndInsert (deps: RunnerDeps, n: StoredNotification, o: { occurrence: number, step: number, rule?: string, entityId?: string, foundBy: 'webhook' | 'reconcile' }, ctx: JobContext): Promise<JobResult> {
+async function planAndInsert (deps: RunnerDeps, n: StoredNotification, o: { occurrence: number, step: number, rule?: string, entityId?: string, foundBy: 'webhook' | 'reconcile' }, ctx: JobContext): Promise<JobResult> {
   const ruleSet = deps.rules()
   const enrichment = await enrich(input(n), {
     dynatrace: deps.dynatrace,

@@ -13,7 +13,7 @@ export interface PauseState {
   readonly by?: string
 }
 
-export const PAUSE_SETTING = 'pause'
+const PAUSE_SETTING = 'pause'
 
 export async function readPause (store: Pick<Store, 'settings'>): Promise<PauseState> {
   const raw = await store.settings.get(PAUSE_SETTING)

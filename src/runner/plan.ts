@@ -132,7 +132,7 @@ export interface NotificationPlan {
 }
 
 /** Pure: what placeholders are substituted from, for one entity. */
-export function placeholderValues (e: Enrichment, entity: ImpactedEntity, event: DeploymentEvent | undefined): PlaceholderValues {
+function placeholderValues (e: Enrichment, entity: ImpactedEntity, event: DeploymentEvent | undefined): PlaceholderValues {
   const p = e.problem
   return {
     tag: (key) => tagValue(entity.details?.tags ?? [], key) ?? tagValue(p.tags, key),

@@ -9,9 +9,9 @@ import type { LoadedRules } from '../domain/rules/types.js'
 import type { RunState } from '../domain/runs.js'
 import type { RunRecord } from '../store/runs.js'
 import type { RunnerDeps } from './deps.js'
-import { finishRun } from './record.js'
+import { finishRun } from './finish.js'
 
-export const RULE_REMOVED = 'rule removed by a reload'
+const RULE_REMOVED = 'rule removed by a reload'
 
 /** Pure: why the run's rule or ladder step is not in `rules` (any more), or undefined when it is. */
 export function ruleGone (rules: LoadedRules, run: Pick<RunRecord, 'rule' | 'step' | 'action'>): string | undefined {

@@ -9,7 +9,10 @@ import { decideVerdict } from '../domain/decide/verdict.js'
 import type { Verification } from '../domain/runs.js'
 import type { Job } from '../store/queue.js'
 import type { RunnerDeps } from './deps.js'
-import { addVerdict, finishRun, nextActionOf, QUEUES, type TimerJob } from './record.js'
+import { nextStep } from '../domain/writeback/index.js'
+import { finishRun, nextActionOf } from './finish.js'
+import { QUEUES, type TimerJob } from './queues.js'
+import { addWriteBack } from './writeback.js'
 import { problemStatus } from './status.js'
 import { countVerdict, recordResolution } from './evidence.js'
 import type { JobContext, JobResult } from './worker.js'
@@ -31,8 +34,8 @@ export async function handleTimer (deps: RunnerDeps, job: Job<TimerJob>, ctx: Jo
   const verification: Verification = { verdict: decision.verdict, at: new Date(deps.clock.now()).toISOString(), note: status === 'unreadable' && deps.dynatrace === undefined ? `${decision.note} (without DTR_DYNATRACE_URL only a RESOLVED notification tells)` : decision.note }
   await deps.store.transaction(async (tx) => {
     await tx.runs.update(run.id, { verification }, { state: run.state, note: `verified: ${verification.verdict}, ${verification.note}` })
-    const nextLine = decision.escalate ? `${next ?? 'the next step'} (step ${run.step + 2})` : undefined
-    await addVerdict(tx, { ...run, verification }, verification, nextLine)
+    const verified = { ...run, verification }
+    await addWriteBack(tx, verified, { type: 'verdict', run: verified, verification, steps: run.settings.steps, next: decision.escalate ? nextStep(run.step, next) : undefined })
     if (decision.escalate) await tx.jobs.enqueue(QUEUES.plan, `next:${run.id}`, { runId: run.id })
     // A status read that found it closed is the last-resort resolution time (a RESOLVED, if one came, was recorded already).
     if (status === 'closed') await recordResolution(deps, tx, { kind: run.kind, problemId: run.problemId, occurrence: run.occurrence, at: deps.clock.now(), source: 'status' })

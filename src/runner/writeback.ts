@@ -1,4 +1,8 @@
 /**
+ * Write-backs: queued in the outbox inside the transaction that moves a run (addWriteBack), and
+ * delivered to Dynatrace by the writeback worker (handleWriteBack). What they say is rendered in
+ * src/domain/writeback/.
+ *
  * Delivering the outbox to Dynatrace (SPEC 10): a problem comment through postCommentOnce, which
  * reads the comments for the write-back's marker before posting again, so each lands once across
  * retries, crashes and replicas; a security problem's event through the ingest API, which has no
@@ -7,13 +11,36 @@
  * as long as it takes; any other 4xx is final, and recorded with the run. Without
  * DTR_DYNATRACE_URL the write-back is logged instead.
  */
+import { renderWriteBack, type WriteBackMessage } from '../domain/writeback/index.js'
 import { isDynatraceApiError } from '../dynatrace/errors.js'
+import { criterion } from '../dynatrace/selectors.js'
+import type { TransactionStores } from '../store/index.js'
+import type { RunRecord } from '../store/runs.js'
+import { factsOf } from './facts.js'
 import type { CommentRequest, EventIngest } from '../dynatrace/schemas.js'
 import type { Job } from '../store/queue.js'
 import { redactSecrets } from '../domain/secrets.js'
 import { runnerSecrets } from './secrets.js'
 import { backoffMs, type RunnerDeps } from './deps.js'
 import type { JobContext, JobResult } from './worker.js'
+
+/** Pure: the entity selector a security run's event goes on: the run's entity, or its type's affected entities. */
+function eventSelector (run: RunRecord): string {
+  const facts = factsOf(run)
+  if (run.entityId !== '*') return criterion('entityId', [run.entityId])
+  const type = facts.entity.type
+  const sameType = (facts.entities ?? []).filter((id) => id.startsWith(`${type}-`))
+  return criterion('entityId', sameType.length > 0 ? sameType : [facts.entity.id])
+}
+
+/** Adds a run's write-back to the outbox (once per run and message: the outbox key says which). */
+export async function addWriteBack (tx: TransactionStores, run: RunRecord, message: WriteBackMessage): Promise<void> {
+  const wb = renderWriteBack(message)
+  const payload = wb.channel === 'comment'
+    ? { message: wb.message, context: 'dt-remediator' }
+    : { eventType: 'CUSTOM_INFO', title: wb.event.title, entitySelector: eventSelector(run), properties: wb.event.properties }
+  await tx.outbox.add({ key: wb.key, runId: wb.runId, kind: wb.channel, problemId: run.problemId, payload, marker: wb.marker })
+}
 
 export interface WriteBackJob { readonly writeBackId: string }
 

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { QUEUES } from '../../src/runner/record.js'
+import { QUEUES } from '../../src/runner/queues.js'
 import { startLoop, type Loop } from '../helpers/runner.js'
 
 const CHECKOUT = '/apis/apps/v1/namespaces/shop/deployments/checkout'

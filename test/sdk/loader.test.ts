@@ -4,7 +4,7 @@ import { builtinActions } from '../../actions/index.js'
 import type { KubernetesClient } from '../../src/kubernetes/client.js'
 import { runAction } from '../../src/sdk/testing.js'
 import { loadCustomActions, resolvePackage, type AnyAction } from '../../src/sdk/index.js'
-import { loadRuleSet } from '../../src/runner/rules-file.js'
+import { loadRuleSet } from '../../src/sdk/rules-file.js'
 
 /** A single-file action mounted from a ConfigMap: no imports, the kit is handed in. */
 const drainQueue = `

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { builtinActions } from '../../actions/index.js'
 import type { KubernetesClient } from '../../src/kubernetes/client.js'
-import { loadRuleSet } from '../../src/runner/rules-file.js'
+import { loadRuleSet } from '../../src/sdk/rules-file.js'
 
 /** Writes a marker file beside itself the moment it is imported. */
 const recorder = `

@@ -21,7 +21,7 @@ import { tagValue } from '../tags.js'
 import { TARGET_KINDS, type Target, type TargetKind } from '../target.js'
 import { clustersOf, entityType, workloadsOf, type Lookup } from '../topology.js'
 
-export const TARGET_SOURCES = ['rule', 'tags', 'workload', 'event'] as const
+const TARGET_SOURCES = ['rule', 'tags', 'workload', 'event'] as const
 export type TargetSource = (typeof TARGET_SOURCES)[number]
 
 const SOURCE_LABEL: Record<TargetSource, string> = { rule: 'rule target', tags: 'tags', workload: 'workload entity', event: 'deployment event' }

@@ -171,8 +171,3 @@ export function matchRule (rule: LoadedRule, e: Enrichment, options: MatchOption
     entities,
   }
 }
-
-/** Pure: matchRule for every rule, in file order. */
-export function matchRules (rules: readonly LoadedRule[], e: Enrichment, options: MatchOptions): RuleMatch[] {
-  return rules.map((rule) => matchRule(rule, e, options))
-}

@@ -1,7 +1,7 @@
 /**
  * parseRules(text, options): the rules file (SPEC 5) from its text to LoadedRules, or every error
  * found, each with the file, line, column, path and reason. Pure: reading the file, the
- * environment and the custom actions is the caller's job (src/runner/rules-file.ts).
+ * environment and the custom actions is the caller's job (src/sdk/rules-file.ts).
  *
  * The checks, in order, all collected rather than stopping at the first:
  *  1. YAML syntax (duplicate keys included);

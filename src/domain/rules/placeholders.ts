@@ -15,7 +15,7 @@
  */
 import { distance } from 'fastest-levenshtein'
 
-export const PLACEHOLDER_KINDS = ['tag', 'event', 'entity', 'problem', 'env'] as const
+const PLACEHOLDER_KINDS = ['tag', 'event', 'entity', 'problem', 'env'] as const
 export type PlaceholderKind = (typeof PLACEHOLDER_KINDS)[number]
 
 const NAMES: Partial<Record<PlaceholderKind, readonly string[]>> = {

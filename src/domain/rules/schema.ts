@@ -16,17 +16,17 @@ import { DURATION_HINT, DURATION_PATTERN, parseDuration } from './duration.js'
 const described = <S extends z.ZodType>(schema: S, description: string): S => schema.meta({ description })
 
 /** A duration, parsed to milliseconds. */
-export const durationSchema = z.string({ error: `expected a duration: ${DURATION_HINT}` })
+const durationSchema = z.string({ error: `expected a duration: ${DURATION_HINT}` })
   .regex(DURATION_PATTERN, { error: (issue) => `${JSON.stringify(issue.input)} is not a duration: use ${DURATION_HINT}` })
   .transform((text) => parseDuration(text) as number)
   .meta({ format: 'duration' })
 
 const nonEmpty = (what: string) => z.string({ error: `expected ${what}` }).trim().min(1, { error: `${what} must not be empty` })
 
-export const PROBLEM_SEVERITIES = ['AVAILABILITY', 'ERROR', 'PERFORMANCE', 'RESOURCE_CONTENTION', 'CUSTOM_ALERT', 'INFO', 'MONITORING_UNAVAILABLE'] as const
+const PROBLEM_SEVERITIES = ['AVAILABILITY', 'ERROR', 'PERFORMANCE', 'RESOURCE_CONTENTION', 'CUSTOM_ALERT', 'INFO', 'MONITORING_UNAVAILABLE'] as const
 /** ProblemImpact as the notification writes it (SERVICE) and the v2 API (SERVICES); both match both. */
-export const PROBLEM_IMPACTS = ['APPLICATION', 'SERVICE', 'SERVICES', 'INFRASTRUCTURE', 'ENVIRONMENT'] as const
-export const SECURITY_SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'NONE'] as const
+const PROBLEM_IMPACTS = ['APPLICATION', 'SERVICE', 'SERVICES', 'INFRASTRUCTURE', 'ENVIRONMENT'] as const
+const SECURITY_SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'NONE'] as const
 
 const entityType = z.string({ error: 'expected a Dynatrace entity type such as SERVICE' })
   .regex(/^[A-Z][A-Z0-9_]*$/, { error: (issue) => `${JSON.stringify(issue.input)} is not a Dynatrace entity type (upper case, e.g. SERVICE, PROCESS_GROUP_INSTANCE, CLOUD_APPLICATION)` })
@@ -73,7 +73,7 @@ export const actionStepSchema = z.strictObject({
   with: described(z.record(z.string(), z.unknown(), { error: 'expected a map of parameters' }).optional(), 'The action\'s parameters, checked against its own schema when the file loads. Placeholders allowed; `${env:NAME}` only here.'),
 }, { error: 'expected a map with use (and with)' })
 
-export const maxRecurrencesSchema = z.strictObject({
+const maxRecurrencesSchema = z.strictObject({
   count: described(z.int({ error: 'expected a whole number' }).min(0, { error: 'must be 0 (off) or more' }), 'Successful live runs of the same action on the same target, for other problems, that make the next one stop. 0 turns the gate off.'),
   per: described(durationSchema, 'The window they are counted in.'),
 }, { error: 'expected a map with count and per' })
@@ -99,13 +99,13 @@ export const problemRuleSchema = z.strictObject({
   when: described(problemWhenSchema.prefault({}), 'Conditions; all given must hold.'),
 })
 
-export const securityRuleSchema = z.strictObject({
+const securityRuleSchema = z.strictObject({
   on: described(z.literal('security'), '`problem` (problem notifications) or `security` (security notifications).'),
   ...ruleCommon,
   when: described(securityWhenSchema.prefault({}), 'Conditions; all given must hold.'),
 })
 
-export const ruleSchema = z.discriminatedUnion('on', [problemRuleSchema, securityRuleSchema], { error: 'on must be problem or security' })
+const ruleSchema = z.discriminatedUnion('on', [problemRuleSchema, securityRuleSchema], { error: 'on must be problem or security' })
 
 export const budgetSchema = z.strictObject({
   scope: described(z.enum(['global', 'namespace', 'rule'], { error: 'expected global, namespace or rule' }), '`global`, `namespace` (per namespace) or `rule` (per rule).'),

@@ -6,8 +6,9 @@
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
-import { readPause, writePause } from '../../runner/pause.js'
+import { readPause, writePause } from '../../runner/index.js'
 import { NOTIFICATION_QUEUE } from '../../store/notifications.js'
+import { lookUpProblem } from '../problem.js'
 import { runSchema } from '../../domain/runs.js'
 import { explanationViews, registerReportRoutes } from './report.js'
 import { conflictSchema, decisionBody, errorSchema, pauseBody, pauseState, problemParams, problemView, runList, runListQuery, runParams } from './schemas.js'
@@ -32,13 +33,10 @@ const apiRoutes: FastifyPluginAsync = async (fastify) => {
 
   api.get('/api/problems/:pid', { schema: { tags: ['admin'], summary: 'A problem: its notifications and runs (by PID, display id or security problem id)', params: problemParams, response: { 200: problemView, ...errors } } }, async (request) => {
     const { pid } = request.params
-    const runs = await fastify.store.runs.byProblem(pid)
-    const problemId = runs[0]?.problemId ?? pid
-    const kind = runs[0]?.kind ?? (/^S-\d+$/i.test(pid) ? 'security' : 'problem')
-    const notifications = await fastify.store.notifications.listByProblem(kind, problemId)
-    const tracked = await fastify.store.problems.get(kind, problemId)
+    const found = await lookUpProblem(fastify.store, pid)
+    if (found === undefined) throw fastify.httpErrors.notFound(`No problem ${pid} has reached dt-remediator`)
+    const { runs, problemId, notifications, tracked } = found
     const failures = await fastify.store.jobs.failures(NOTIFICATION_QUEUE, notifications.map((n) => n.id))
-    if (runs.length === 0 && notifications.length === 0 && tracked === undefined) throw fastify.httpErrors.notFound(`No problem ${pid} has reached dt-remediator`)
     return {
       problemId,
       occurrence: tracked?.occurrence ?? null,

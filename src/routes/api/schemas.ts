@@ -37,7 +37,7 @@ export const decisionBody = z.object({
 
 export const problemParams = z.object({ pid: z.string().min(1).max(300) })
 
-export const notificationSummary = z.object({
+const notificationSummary = z.object({
   id: z.string(),
   kind: z.enum(['problem', 'security']),
   displayId: z.string().nullable(),

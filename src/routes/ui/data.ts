@@ -5,26 +5,12 @@
  * another implementation (`consoleData` in AppOptions) where a test wants one; by default the
  * store's (storeConsoleData). A port that has none makes the pages say so rather than invent them.
  */
-import { buildReport } from '../../domain/report.js'
+import { buildReport, type Report } from '../../domain/report.js'
 import type { Store } from '../../store/index.js'
 import { explanationViews } from '../api/report.js'
 
-/** One row of the report (SPEC 11), per rule, action and mode. */
-export interface ReportRow {
-  readonly rule: string
-  readonly action: string
-  readonly mode: 'live' | 'dry-run'
-  readonly runs: Readonly<Record<string, number>>
-  readonly verdicts: { readonly resolved: number, readonly unresolved: number, readonly unknown: number }
-  readonly timeToResolveSeconds: { readonly n: number, readonly p50: number | null, readonly p90: number | null }
-}
-
-export interface Report {
-  /** ISO times. */
-  readonly since: string
-  readonly until: string
-  readonly rows: readonly ReportRow[]
-}
+/** The report (SPEC 11): the pages show what src/domain/report.ts builds. */
+export type { Report, ReportRow } from '../../domain/report.js'
 
 /** Why one notification planned what it did (SPEC 11, `GET /api/problems/:pid`). */
 export interface Explanation {
@@ -71,10 +57,4 @@ export function storeConsoleData (store: Pick<Store, 'evidence' | 'clock'>): Con
       return byNotification
     },
   }
-}
-
-/** Neither computed: the pages say so (tests of the pages alone). */
-export const noConsoleData: ConsoleData = {
-  report: async () => undefined,
-  explanations: async () => undefined,
 }

@@ -20,8 +20,9 @@ import type { AdminToken } from '../../config.js'
 import { kindOf } from '../../domain/kinds/index.js'
 import { parseDuration } from '../../domain/rules/duration.js'
 import { RUN_STATES, type Run, type RunState } from '../../domain/runs.js'
-import { readPause, writePause } from '../../runner/pause.js'
+import { readPause, writePause } from '../../runner/index.js'
 import { storeConsoleData, type ConsoleData } from './data.js'
+import { lookUpProblem } from '../problem.js'
 import { runHref, type PageContext } from './layout.js'
 import { approvalsPage, errorPage, loginPage, overviewPage, pausePage, problemPage, reportPage, runPage, runsPage, type RunFilters } from './pages.js'
 import { decodeSession, encodeSession, safeNext, SESSION_COOKIE, SESSION_TTL_MS, sessionSigner, tokenName } from './session.js'
@@ -47,7 +48,7 @@ const query = (request: FastifyRequest, name: string): string | undefined => {
 }
 
 /** Pure: the link to a problem in the Dynatrace web UI. */
-export function dynatraceProblemLink (dynatraceUrl: string | undefined, run: Pick<Run, 'kind' | 'problemId'>): string | undefined {
+function dynatraceProblemLink (dynatraceUrl: string | undefined, run: Pick<Run, 'kind' | 'problemId'>): string | undefined {
   if (dynatraceUrl === undefined) return undefined
   const base = dynatraceUrl.replace(/\/+$/, '')
   return `${base}${kindOf(run.kind).uiPath(run.problemId)}`
@@ -249,12 +250,9 @@ const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (fastify, option
 
   fastify.get<{ Params: { pid: string } }>('/ui/problems/:pid', async (request, reply) => {
     const { pid } = request.params
-    const runs = await fastify.store.runs.byProblem(pid)
-    const problemId = runs[0]?.problemId ?? pid
-    const kind = runs[0]?.kind ?? (/^S-\d+$/i.test(pid) ? 'security' : 'problem')
-    const notifications = await fastify.store.notifications.listByProblem(kind, problemId)
-    const tracked = await fastify.store.problems.get(kind, problemId)
-    if (runs.length === 0 && notifications.length === 0 && tracked === undefined) return html(reply, errorPage(context(request, reply), 404, `No problem ${pid} has reached dt-remediator.`), 404)
+    const found = await lookUpProblem(fastify.store, pid)
+    if (found === undefined) return html(reply, errorPage(context(request, reply), 404, `No problem ${pid} has reached dt-remediator.`), 404)
+    const { runs, problemId, kind, notifications, tracked } = found
     return html(reply, problemPage(context(request, reply), {
       problemId,
       status: tracked?.status ?? null,

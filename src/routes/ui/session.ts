@@ -12,7 +12,7 @@ import type { AdminToken } from '../../config.js'
 import { digestToken } from '../../domain/tokens.js'
 
 export const SESSION_COOKIE = 'dtr_session'
-export const SESSION_LABEL = 'dt-remediator console session v1'
+const SESSION_LABEL = 'dt-remediator console session v1'
 /** How long a sign-in lasts: a working day. */
 export const SESSION_TTL_MS = 12 * 3600_000
 

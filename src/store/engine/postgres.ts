@@ -22,7 +22,7 @@ const types = {
     oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
 }
 
-export const postgresDialect: Dialect = {
+const postgresDialect: Dialect = {
   engine: 'postgres',
   jsonType: 'jsonb',
   bigintType: 'bigint',
@@ -135,7 +135,7 @@ export interface PostgresOptions {
 }
 
 /** Pure: host:port/database of a URL, without credentials, for messages. */
-export function describeUrl (url: string): string {
+function describeUrl (url: string): string {
   try {
     const u = new URL(url)
     return `PostgreSQL ${u.host}${u.pathname}`

@@ -25,7 +25,7 @@ import { SqliteThreadDialect } from './sqlite-thread.js'
 export const DATABASE_FILE = 'dt-remediator.db'
 
 /** Applied to the store's connection on open. */
-export const SQLITE_PRAGMAS = [
+const SQLITE_PRAGMAS = [
   // Before anything is written (it applies to a new file only): a notification row is about
   // 600 bytes, of which a 4 KiB page holds 6 with a sixth of it left empty; 8 KiB holds 13.
   'page_size = 8192',

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { resultComment, resultEvent, resultMarker, verdictComment, verdictMarker, type CommentRun } from '../../../src/domain/decide/comment.js'
+import { resultComment, resultEvent, resultMarker, verdictComment, verdictMarker, type CommentRun } from '../../../src/domain/writeback/result.js'
 
 const run: CommentRun = {
   id: '6f1c2d3e-0000-4000-8000-000000000001',

@@ -17,7 +17,9 @@ import { parseYaml, sourceMap } from '../domain/rules/positions.js'
 import type { Diagnostic, LoadedRules } from '../domain/rules/types.js'
 import type { ActionCatalog, ActionSpec } from '../domain/rules/types.js'
 import { z } from 'zod'
-import { createActionRegistry, loadCustomActions, type ActionRegistry, type AnyAction } from '../sdk/index.js'
+import type { AnyAction } from './contract.js'
+import { loadCustomActions } from './loader.js'
+import { createActionRegistry, type ActionRegistry } from './registry.js'
 
 export interface RuleSet {
   readonly file: string

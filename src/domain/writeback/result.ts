@@ -1,7 +1,7 @@
 /**
- * What dt-remediator writes back to Dynatrace (SPEC section 10), rendered purely from the run: a
- * Markdown problem comment per run result and per verdict, and, for security problems (which have
- * no comment API), the title and properties of a CUSTOM_INFO event.
+ * A run's result and its verification's verdict (SPEC section 10), rendered purely from the run: a
+ * Markdown problem comment, and, for security problems (which have no comment API), the title and
+ * properties of a CUSTOM_INFO event. Which of the two goes out is chosen once, in ./index.ts.
  *
  * The first line says outcome, action and target, e.g.
  * `✅ kubernetes.rollback succeeded on Deployment shop/checkout`; then what changed, the rule, the
@@ -9,9 +9,10 @@
  * (`dt-remediator run <id>`, `dt-remediator verdict <id>`) is how a write-back that may or may
  * not have landed is found before it is posted again, so each kind of message has its own.
  */
-import type { Outcome } from '../outcome.js'
+import { outcomeLine, type Outcome } from '../outcome.js'
 import type { Run, RunState, Verification } from '../runs.js'
 import { describeTarget } from '../target.js'
+import { problemLabel } from './label.js'
 import { humanDuration } from '../rules/duration.js'
 
 export type CommentRun = Pick<Run, 'id' | 'state' | 'reason' | 'kind' | 'problemId' | 'displayId' | 'entityId' | 'rule' | 'action' | 'step' | 'target' | 'dryRun' | 'approvedBy' | 'attempts' | 'outcome' | 'occurrence'>
@@ -63,14 +64,14 @@ export const verdictMarker = (runId: string): string => `dt-remediator verdict $
 /** Pure: `on Deployment shop/checkout`, or what the run is for when it has no target. */
 function subject (run: CommentRun, ctx: CommentContext): string {
   if (run.target !== null) return `on ${describeTarget(run.target)}`
-  if (run.entityId === '*') return `for ${run.kind === 'security' ? 'security problem' : 'problem'} ${run.displayId ?? run.problemId}`
+  if (run.entityId === '*') return `for ${problemLabel(run)}`
   return `for ${run.entityId}${ctx.entityName === undefined ? '' : ` (${ctx.entityName})`}`
 }
 
 /** Pure: the outcome's one line (summary or reason), or the run's reason. */
 function summaryOf (run: CommentRun): string {
   const outcome: Outcome | null = run.outcome
-  if (outcome !== null) return outcome.status === 'skipped' ? outcome.reason : outcome.summary
+  if (outcome !== null) return outcomeLine(outcome)
   return run.reason ?? ''
 }
 
@@ -121,6 +122,14 @@ export function verdictComment (run: CommentRun, verification: Verification, ctx
 export interface IngestEvent {
   readonly title: string
   readonly properties: Readonly<Record<string, string>>
+}
+
+/** Pure: the CUSTOM_INFO event of a security run's verdict: the event carries what the comment would. */
+export function verdictEvent (run: Pick<CommentRun, 'id' | 'action'>, verification: Verification): IngestEvent {
+  return {
+    title: `dt-remediator: ${run.action} verified ${verification.verdict}`,
+    properties: { 'dt-remediator.run': run.id, 'dt-remediator.verdict': verification.verdict, 'dt-remediator.note': verification.note },
+  }
 }
 
 /** Dynatrace's limits for event properties: a value is cut, never refused. */

@@ -4,8 +4,9 @@
  * Pure; the runs are grouped by rule, step, action and state, and the comment carries the marker
  * of the group's first run (the write-back is that run's result, standing for the group).
  */
-import type { CommentRun } from './comment.js'
-import { resultMarker } from './comment.js'
+import type { CommentRun } from './result.js'
+import { resultMarker } from './result.js'
+import { kindOf } from '../kinds/index.js'
 
 /** Groups of at least this many runs get one summary comment; smaller ones a comment each. */
 export const SUMMARY_MIN_RUNS = 3
@@ -15,6 +16,12 @@ const LISTED = 10
 /** Pure: the key two runs share when one comment can say both their outcomes. */
 export const outcomeGroupKey = (run: Pick<CommentRun, 'rule' | 'step' | 'action' | 'state' | 'dryRun'>): string =>
   JSON.stringify([run.rule, run.step, run.action, run.state, run.dryRun])
+
+/**
+ * Pure: whether a run planning ended may share a summary comment: a problem's skipped or failed
+ * run. A security problem has no comment API; its runs' events stay one per run.
+ */
+export const summarisable = (r: Pick<CommentRun, 'kind' | 'state'>): boolean => kindOf(r.kind).writeBack === 'comment' && (r.state === 'skipped' || r.state === 'failed')
 
 /** Pure: a value from Dynatrace or a rule, made inert inside Markdown inline code. */
 const code = (value: string): string => `\`${value.replace(/[`\r\n]/g, ' ')}\``

@@ -13,7 +13,7 @@
  */
 import { decideGates, type GateDecision } from '../domain/decide/gates.js'
 import { describeTarget } from '../domain/target.js'
-import type { Outcome } from '../domain/outcome.js'
+import { outcomeLine, type Outcome } from '../domain/outcome.js'
 import type { RunState } from '../domain/runs.js'
 import { isRetryable, TerminalError } from '../errors.js'
 import { executeAction } from '../sdk/index.js'
@@ -22,7 +22,10 @@ import type { RunRecord } from '../store/runs.js'
 import { backoffMs, type RunnerDeps } from './deps.js'
 import { runInputs, type RunPlan } from './plan.js'
 import { addApprovalRequest } from './approvals.js'
-import { factsOf, finishRun, lockName, QUEUES, type TimerJob } from './record.js'
+import { factsOf } from './facts.js'
+import { finishRun } from './finish.js'
+import { lockName } from './lock.js'
+import { QUEUES, type TimerJob } from './queues.js'
 import { gateFacts, skipAnnotated } from './gates.js'
 import { problemStatus } from './status.js'
 import { ruleGone } from './reload.js'
@@ -214,7 +217,7 @@ export async function handleRun (deps: RunnerDeps, job: Job<RunJob>, ctx: JobCon
   }
   const durationMs = deps.clock.now() - started
   const to: RunState = outcome.status === 'succeeded' ? (run.dryRun ? 'dry_run' : 'succeeded') : outcome.status
-  const line = outcome.status === 'skipped' ? outcome.reason : outcome.summary
+  const line = outcomeLine(outcome)
   // A dry run keeps the gates' "would be …" notes as its reason: they are what it reports.
   const reason = outcome.status === 'succeeded' ? (run.dryRun ? run.reason : null) : line
   // No row moved: another process ended this run meanwhile (it took the job over); its end stands.

@@ -5,7 +5,7 @@
  * Make sure to inspect the output below.  Do not ignore changes!
  */
 'use strict'
-exports[`test/domain/decide/comment.test.ts > TAP > a result comment leads with outcome, action and target, and ends with its marker > live rollback 1`] = `
+exports[`test/domain/writeback/result.test.ts > TAP > a result comment leads with outcome, action and target, and ends with its marker > live rollback 1`] = `
 ✅ kubernetes.rollback succeeded on Deployment shop/checkout
 
 Rolled back Deployment shop/checkout from revision 2 to revision 1: checkout:1.4.2 → checkout:1.4.1
@@ -19,7 +19,7 @@ Rolled back Deployment shop/checkout from revision 2 to revision 1: checkout:1.4
 dt-remediator run 6f1c2d3e-0000-4000-8000-000000000001
 `
 
-exports[`test/domain/decide/comment.test.ts > TAP > a verdict comment has its own marker, so it is never mistaken for the result > unresolved, escalating 1`] = `
+exports[`test/domain/writeback/result.test.ts > TAP > a verdict comment has its own marker, so it is never mistaken for the result > unresolved, escalating 1`] = `
 ⚠️ Not resolved after kubernetes.rollback on Deployment shop/checkout
 
 Verification: the problem is still open 10 min after the action: escalating to the next step.
@@ -30,7 +30,7 @@ Verification: the problem is still open 10 min after the action: escalating to t
 dt-remediator verdict 6f1c2d3e-0000-4000-8000-000000000001
 `
 
-exports[`test/domain/decide/comment.test.ts > TAP > dry runs, skips, failures, approvals and reconciliation say so > dry run 1`] = `
+exports[`test/domain/writeback/result.test.ts > TAP > dry runs, skips, failures, approvals and reconciliation say so > dry run 1`] = `
 🧪 kubernetes.rollback dry run on Deployment shop/checkout (no change made)
 
 Dry run: would roll back Deployment shop/checkout from revision 2 to revision 1: checkout:1.4.2 → checkout:1.4.1
@@ -44,7 +44,7 @@ Dry run: would roll back Deployment shop/checkout from revision 2 to revision 1:
 dt-remediator run 6f1c2d3e-0000-4000-8000-000000000001
 `
 
-exports[`test/domain/decide/comment.test.ts > TAP > dry runs, skips, failures, approvals and reconciliation say so > failed after approval, found by reconciliation 1`] = `
+exports[`test/domain/writeback/result.test.ts > TAP > dry runs, skips, failures, approvals and reconciliation say so > failed after approval, found by reconciliation 1`] = `
 ❌ kubernetes.rollback failed on Deployment shop/checkout
 
 forbidden: cannot patch deployments.apps
@@ -58,7 +58,7 @@ forbidden: cannot patch deployments.apps
 dt-remediator run 6f1c2d3e-0000-4000-8000-000000000001
 `
 
-exports[`test/domain/decide/comment.test.ts > TAP > dry runs, skips, failures, approvals and reconciliation say so > no target 1`] = `
+exports[`test/domain/writeback/result.test.ts > TAP > dry runs, skips, failures, approvals and reconciliation say so > no target 1`] = `
 ⏭️ kubernetes.rollback skipped for SERVICE-52AC624D70C377BC (checkout-service)
 
 no target: rule target: none given; tags: no k8s.namespace.name
@@ -70,7 +70,7 @@ no target: rule target: none given; tags: no k8s.namespace.name
 dt-remediator run 6f1c2d3e-0000-4000-8000-000000000001
 `
 
-exports[`test/domain/decide/comment.test.ts > TAP > dry runs, skips, failures, approvals and reconciliation say so > untargeted action on a re-opened security problem 1`] = `
+exports[`test/domain/writeback/result.test.ts > TAP > dry runs, skips, failures, approvals and reconciliation say so > untargeted action on a re-opened security problem 1`] = `
 ✅ notify.slack succeeded for security problem S-17
 
 Posted to Slack (200)
