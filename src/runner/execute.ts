@@ -117,6 +117,18 @@ async function admit (deps: RunnerDeps, run: RunRecord, ctx: JobContext): Promis
 }
 
 /**
+ * A run whose job failed for good as poison (its holder died each time it ran, or it failed alike
+ * each time): it ends `failed`, saying why, with its comment and its lock released, instead of
+ * staying queued or running with nothing left to move it. Only from a state that has not ended.
+ */
+export async function failPoisonedRun (deps: RunnerDeps, runId: string, error: string): Promise<void> {
+  const run = await deps.store.runs.get(runId)
+  if (run === undefined || (run.state !== 'queued' && run.state !== 'running')) return
+  const reason = `failed for good, not tried again: ${error}`
+  await finishRun(deps, run, [run.state], 'failed', { reason, note: reason })
+}
+
+/**
  * Interrupted while running: take the target's lock again and resume with the next attempt, in one
  * transaction. The lock was ours, but an interruption longer than its lease let another run take
  * it: then this one waits for it like any run (another action on the target must not overlap), and

@@ -9,7 +9,7 @@ import type { RunnerDeps } from './deps.js'
 import { handleNotification, handlePlanNext } from './notifications.js'
 import { RECONCILE_LEASE, startReconciler, type Reconciler } from './reconcile/index.js'
 import { QUEUES } from './queues.js'
-import { handleRun } from './execute.js'
+import { failPoisonedRun, handleRun, type RunJob } from './execute.js'
 import { handleTimer } from './timers.js'
 import { startWorker, type JobContext, type JobResult, type Worker } from './worker.js'
 import { handleWriteBack } from './writeback.js'
@@ -89,7 +89,11 @@ export async function startRunner (deps: RunnerDeps): Promise<Runner> {
       deps.metrics.leaseTakeovers.inc({ queue: QUEUES[name] })
       deps.log.warn({ queue: QUEUES[name], jobId: job.id, key: job.key, attempt: job.attempts }, 'taking over a job whose lease ran out')
     },
-    onPoison: (_job, reason) => { deps.metrics.poisonJobs.inc({ queue: QUEUES[name], reason }) },
+    onPoison: async (job, reason, error) => {
+      deps.metrics.poisonJobs.inc({ queue: QUEUES[name], reason })
+      // A run whose job failed for good would otherwise stay queued or running forever.
+      if (name === 'run') await failPoisonedRun(deps, (job as Job<RunJob>).payload.runId, error)
+    },
   }))
 
   const dynatrace = deps.dynatrace

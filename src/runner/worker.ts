@@ -61,7 +61,7 @@ export interface WorkerOptions<Payload> {
    * Called once when a job is failed for good as poison: taken over `maxPoison` times (each
    * holder died) or failed `maxPoison` times with an error retrying cannot cure.
    */
-  readonly onPoison?: (job: Job<Payload>, reason: 'crashed' | 'error', error: string) => void
+  readonly onPoison?: (job: Job<Payload>, reason: 'crashed' | 'error', error: string) => void | Promise<void>
   /** The bound of takeovers and incurable failures; default MAX_POISON_ATTEMPTS (5). */
   readonly maxPoison?: number
   /**
@@ -140,7 +140,11 @@ export function startWorker<Payload> (options: WorkerOptions<Payload>): Worker {
     })
     if (!failed) return
     jobLog.error({ event: 'job-poisoned', reason, error }, `job failed for good: ${error}`)
-    options.onPoison?.(job, reason, error)
+    // What the job stood for ends too (a run it was to execute is failed, saying why); a failure
+    // there leaves that record as it was, with nothing left to act on it.
+    await Promise.resolve(options.onPoison?.(job, reason, error)).catch((err: unknown) => {
+      jobLog.error({ err }, 'the poison job failed for good, but what it stood for could not be marked so')
+    })
   }
 
   async function execute (job: Job<Payload>, controller: AbortController, finished: AbortController): Promise<void> {

@@ -14,11 +14,13 @@ import { NOTIFICATION_QUEUE } from '../../src/store/notifications.js'
 import { bearer, buildTestApp } from '../helpers/app.js'
 import { manualClock, type ManualClock } from '../helpers/clock.js'
 import { eachEngine, openTestStore } from '../helpers/store.js'
+import { startLoop } from '../helpers/runner.js'
+import { QUEUES } from '../../src/runner/queues.js'
 
 const log = pino({ level: 'silent' })
 
 function worker (t: Parameters<typeof openTestStore>[0], store: Store, clock: ManualClock, handler: JobHandler<unknown>, poisoned: Array<{ key: string, reason: string, error: string }>) {
-  const w = startWorker({ queue: 'q', jobs: store.jobs, handler, clock, log, owner: 'me', leaseMs: 10_000, pollMs: 3_600_000, concurrency: 1, onPoison: (job, reason, error) => poisoned.push({ key: job.key, reason, error }) })
+  const w = startWorker({ queue: 'q', jobs: store.jobs, handler, clock, log, owner: 'me', leaseMs: 10_000, pollMs: 3_600_000, concurrency: 1, onPoison: (job, reason, error) => { poisoned.push({ key: job.key, reason, error }) } })
   t.teardown(() => w.stop(0))
   return w
 }
@@ -113,4 +115,27 @@ eachEngine(t, async (t, engine) => {
     t.equal(view.statusCode, 200)
     t.match(view.json(), { notifications: [{ failed: { reason: /too many SQL variables/, at: String } }] })
   })
+})
+
+t.test('a run whose job failed for good ends failed, saying why, with its comment, and acts on nothing', async (t) => {
+  const loop = await startLoop(t, {
+    rules: 'mode: live\nrules:\n  - name: restart\n    on: problem\n    when: { entityTypes: [SERVICE] }\n    actions: [{ use: kubernetes.restart }]\n',
+    // Every process that claimed this run's job died before it finished: the store's count says so.
+    wrapStore: (store) => ({
+      ...store,
+      jobs: {
+        ...store.jobs,
+        async claim<Payload> (queue: string, owner: string, options: { leaseMs: number, limit?: number }) {
+          const claimed = await store.jobs.claim<Payload>(queue, owner, options)
+          return queue === QUEUES.run ? claimed.map((job) => ({ ...job, takenOver: true, takeovers: 5 })) : claimed
+        },
+      },
+    }),
+  })
+  t.equal(await loop.notify(), 202)
+  await loop.settle()
+  const [run] = (await loop.store.runs.list({ limit: 5 })).runs
+  t.match(run, { state: 'failed', reason: /^failed for good, not tried again: taken over 5 times/ }, 'not left queued')
+  t.equal(loop.k8s.sim.requests.filter((r) => r.method === 'PATCH').length, 0, 'the action never ran')
+  t.match(loop.comments().at(-1) ?? '', /kubernetes\.restart failed/, 'the problem says so')
 })
