@@ -40,7 +40,7 @@ import type { ConsoleData } from './routes/ui/data.js'
 import webhookRoutes from './routes/webhooks.js'
 import { defaultTimings, type RunnerTimings } from './runner/index.js'
 import { loadRuleSet, type RuleSetResult } from './sdk/index.js'
-import { configSecrets, redactSecretText, ruleEnvSecrets } from './domain/secrets.js'
+import { configSecrets, ruleEnvSecrets, secretRedactor } from './domain/secrets.js'
 import type { Store } from './store/index.js'
 import type { NotificationStoreOptions } from './store/notifications.js'
 import { packageVersion } from './version.js'
@@ -242,10 +242,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     },
   })
   // No answer carries a secret the service holds (an outcome's echoed request, an error message).
-  app.addHook('onSend', async (_request, _reply, payload) => {
-    if (typeof payload !== 'string') return payload
-    return redactSecretText(payload, [...configSecrets(config), ...ruleEnvSecrets(app.rules.current.rules.rules, env)])
-  })
+  const redactAnswer = secretRedactor(() => app.rules.current, () => [...configSecrets(config), ...ruleEnvSecrets(app.rules.current.rules.rules, env)])
+  app.addHook('onSend', async (_request, _reply, payload) => typeof payload === 'string' ? redactAnswer(payload) : payload)
   if (config.adminTokens !== undefined) await app.register(adminAuthPlugin, { tokens: config.adminTokens })
   await app.register(openApiPlugin, { version: packageVersion() })
 

@@ -14,7 +14,7 @@ import { pino, type Logger, type LoggerOptions } from 'pino'
 import { loadConfig, type Config } from './config.js'
 import { isDtrError } from './errors.js'
 import type { Store } from './store/index.js'
-import { configSecrets, redactSecretText, ruleEnvSecrets, type Secret } from './domain/secrets.js'
+import { configSecrets, ruleEnvSecrets, secretRedactor } from './domain/secrets.js'
 
 const readFile = (path: string): string => readFileSync(path, 'utf8')
 
@@ -49,11 +49,11 @@ export function redactPaths (tokenHeader: string): string[] {
  * the service holds (`secrets`, read per line so a reload's `${env:…}` count): an error message
  * or a logged payload never prints one.
  */
-export function loggerOptions (config: Pick<Config, 'logLevel' | 'webhookTokenHeader'>, secrets: () => readonly Secret[] = () => []): LoggerOptions {
+export function loggerOptions (config: Pick<Config, 'logLevel' | 'webhookTokenHeader'>, redact: (line: string) => string = (line) => line): LoggerOptions {
   return {
     level: config.logLevel,
     redact: { paths: redactPaths(config.webhookTokenHeader), censor: '[redacted]' },
-    hooks: { streamWrite: (line) => redactSecretText(line, secrets()) },
+    hooks: { streamWrite: redact },
   }
 }
 
@@ -93,8 +93,8 @@ export async function serve (): Promise<number> {
   const destination = pino.destination({ sync: false, minLength: 4096, maxWrite: 1024 * 1024, maxLength: 16 * 1024 * 1024 })
   const flushing = setInterval(() => destination.flush(), 250)
   // The rules' `${env:…}` join once the app holds the rules (and after each reload).
-  let ruleSecrets: () => readonly Secret[] = () => []
-  const logger = pino(loggerOptions(config, () => [...configSecrets(config), ...ruleSecrets()]), destination)
+  let rules: (() => { readonly rules: { readonly rules: ReadonlyArray<{ readonly env: readonly string[] }> } }) | undefined
+  const logger = pino(loggerOptions(config, secretRedactor(() => rules?.(), () => [...configSecrets(config), ...(rules === undefined ? [] : ruleEnvSecrets(rules().rules.rules, process.env))])), destination)
   for (const warning of config.warnings) logger.warn(warning)
   let store: Store | undefined
   try {
@@ -118,7 +118,7 @@ export async function serve (): Promise<number> {
     }
     const mode = { mode: first.ruleSet.rules.mode, source: first.ruleSet.rules.modeSource }
     const app = await buildApp({ config, logger, store, defaultMetrics: true, env: process.env, kubernetes, rules: { load, initial: first.ruleSet } })
-    ruleSecrets = () => ruleEnvSecrets(app.rules.current.rules.rules, process.env)
+    rules = () => app.rules.current
     const onHangup = (): void => { reload(app, logger).catch((err: unknown) => logger.error({ err }, 'reload failed')) }
     process.on('SIGHUP', onHangup)
     // SIGHUP means reload here, not stop: close-with-grace would otherwise close on it.

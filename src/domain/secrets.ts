@@ -57,6 +57,28 @@ export function redactSecretText (text: string, secrets: readonly Secret[]): str
   return out
 }
 
+/**
+ * A redactor for text that every answer and every log line pass through: the list is prepared
+ * (longest first, too-short values dropped, the JSON-escaped forms computed) once per `version`
+ * — the rules in force, whose `${env:…}` it includes — not once per line.
+ */
+export function secretRedactor (version: () => unknown, secrets: () => readonly Secret[]): (text: string) => string {
+  let prepared: { version: unknown, list: ReadonlyArray<readonly [name: string, value: string, escaped: string]> } | undefined
+  return (text) => {
+    const v = version()
+    if (prepared === undefined || prepared.version !== v) {
+      const list = [...secrets()].filter(([, value]) => value.length >= MIN_LENGTH).sort((a, b) => b[1].length - a[1].length)
+      prepared = { version: v, list: list.map(([name, value]) => [name, value, JSON.stringify(value).slice(1, -1)] as const) }
+    }
+    let out = text
+    for (const [name, value, escaped] of prepared.list) {
+      if (out.includes(value)) out = out.split(value).join(name)
+      if (escaped !== value && out.includes(escaped)) out = out.split(escaped).join(name)
+    }
+    return out
+  }
+}
+
 /** Pure: redactSecretText over every string (and key) of a JSON-like value. */
 export function redactSecrets<T> (value: T, secrets: readonly Secret[]): T {
   if (secrets.length === 0) return value

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { pino } from 'pino'
 import t from 'tap'
-import { configSecrets } from '../../src/domain/secrets.js'
+import { configSecrets, secretRedactor } from '../../src/domain/secrets.js'
 import { loggerOptions } from '../../src/server.js'
 import { testConfig } from '../helpers/app.js'
 import { TEST_TOKEN } from '../helpers/dynatrace.js'
@@ -31,7 +31,7 @@ t.test('no secret leaks through placeholders, an echoing endpoint, the store, th
   const processEnv = { CI_TOKEN, DTR_ADMIN_TOKENS: `alice=${ADMIN}`, DTR_DYNATRACE_TOKEN: TEST_TOKEN, DTR_WEBHOOK_TOKENS: WEBHOOK, DTR_DATABASE_URL: env.DTR_DATABASE_URL }
   const lines: string[] = []
   const config = testConfig({ ...env, DTR_ADMIN_TOKENS: `alice=${ADMIN}`, DTR_DYNATRACE_URL: 'http://127.0.0.1:1', DTR_DYNATRACE_TOKEN: TEST_TOKEN })
-  const logger = pino({ ...loggerOptions({ ...config, logLevel: 'debug' }, () => [...configSecrets(config), ['${env:CI_TOKEN}', CI_TOKEN]]) }, new Writable({ write (chunk: Buffer, _enc, done) { lines.push(chunk.toString('utf8')); done() } }))
+  const logger = pino({ ...loggerOptions({ ...config, logLevel: 'debug' }, secretRedactor(() => 1, () => [...configSecrets(config), ['${env:CI_TOKEN}', CI_TOKEN]])) }, new Writable({ write (chunk: Buffer, _enc, done) { lines.push(chunk.toString('utf8')); done() } }))
   const dir = t.testdir({})
   const rulesFile = join(dir, 'remediation.yaml')
   writeFileSync(rulesFile, `mode: live
