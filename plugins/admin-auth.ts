@@ -5,12 +5,11 @@
  * name is who approves, rejects or pauses: it is set on `request.admin` for the routes, the runs
  * and the log. Without DTR_ADMIN_TOKENS the admin routes are not registered at all.
  */
-import { timingSafeEqual } from 'node:crypto'
 import fastifyAuth from '@fastify/auth'
 import type { FastifyRequest, onRequestHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import type { AdminToken } from '../src/config.js'
-import { bearerToken, digestToken } from '../src/domain/tokens.js'
+import { bearerToken, createTokenNamer } from '../src/domain/tokens.js'
 import { DtrError } from '../src/errors.js'
 
 declare module 'fastify' {
@@ -28,14 +27,7 @@ export interface AdminAuthOptions {
 }
 
 export default fp<AdminAuthOptions>(async function adminAuthPlugin (fastify, options) {
-  const digests = options.tokens.map((t) => ({ name: t.name, digest: digestToken(t.token) }))
-  /** The name of the matching token; every digest is compared, whichever matches. */
-  const nameOf = (presented: string): string | undefined => {
-    const candidate = digestToken(presented)
-    let name: string | undefined
-    for (const d of digests) if (timingSafeEqual(candidate, d.digest) && name === undefined) name = d.name
-    return name
-  }
+  const nameOf = createTokenNamer(options.tokens)
   fastify.decorateRequest('admin', undefined)
   const viaBearer = async (request: FastifyRequest): Promise<void> => {
     const token = bearerToken(request.headers.authorization)

@@ -41,6 +41,20 @@ export function createTokenMatcher (digests: readonly TokenDigest[]): (presented
   }
 }
 
+/**
+ * The admin tokens' matcher: the name of the token presented, or undefined. Every digest is
+ * compared, whichever matches (the admin API's bearer check and the console's sign-in).
+ */
+export function createTokenNamer (tokens: ReadonlyArray<{ readonly name: string, readonly token: string }>): (presented: string) => string | undefined {
+  const digests = tokens.map((t) => ({ name: t.name, digest: digestToken(t.token) }))
+  return (presented) => {
+    const candidate = digestToken(presented)
+    let name: string | undefined
+    for (const d of digests) if (timingSafeEqual(candidate, d.digest) && name === undefined) name = d.name
+    return name
+  }
+}
+
 /** A new random webhook token (192 bits, URL-safe, fits any header). */
 export const generateToken = (): string => randomBytes(24).toString('base64url')
 

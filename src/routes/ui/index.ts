@@ -20,12 +20,13 @@ import type { AdminToken } from '../../config.js'
 import { kindOf } from '../../domain/kinds/index.js'
 import { parseDuration } from '../../domain/rules/duration.js'
 import { RUN_STATES, type Run, type RunState } from '../../domain/runs.js'
+import { createTokenNamer } from '../../domain/tokens.js'
 import { readPause, writePause } from '../../runner/index.js'
 import { storeConsoleData, type ConsoleData } from './data.js'
 import { lookUpProblem } from '../problem.js'
 import { runHref, type PageContext } from './layout.js'
 import { approvalsPage, errorPage, loginPage, overviewPage, pausePage, problemPage, reportPage, runPage, runsPage, type RunFilters } from './pages.js'
-import { decodeSession, encodeSession, safeNext, SESSION_COOKIE, SESSION_TTL_MS, sessionSigner, tokenName } from './session.js'
+import { decodeSession, encodeSession, safeNext, SESSION_COOKIE, SESSION_TTL_MS, sessionSigner } from './session.js'
 import { CONSOLE_CSS, FAVICON_SVG } from './style.js'
 
 export interface ConsoleOptions {
@@ -73,6 +74,7 @@ const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (fastify, option
   const secure = (request: FastifyRequest): boolean => httpsPublic || request.protocol === 'https'
   const now = (): number => fastify.store.clock.now()
 
+  const nameOf = createTokenNamer(options.tokens)
   await fastify.register(fastifyCookie, { secret: sessionSigner(options.tokens), hook: 'onRequest' })
   await fastify.register(fastifyFormbody, { bodyLimit: 16_384 })
   await fastify.register(fastifyCsrf, {
@@ -159,7 +161,7 @@ const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (fastify, option
   fastify.post('/ui/login', csrf, async (request, reply) => {
     const next = safeNext(field(request.body, 'next'))
     const presented = field(request.body, 'token') ?? ''
-    const name = presented === '' ? undefined : tokenName(options.tokens, presented.trim())
+    const name = presented === '' ? undefined : nameOf(presented.trim())
     if (name === undefined) {
       request.log.info({ event: 'console-sign-in-refused', from: request.ip }, 'console sign-in refused: not an admin token')
       return html(reply, loginPage({ ...context(request, reply), who: undefined }, next, 'That is not one of the admin tokens.'), 401)

@@ -9,7 +9,6 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import type { AdminToken } from '../../config.js'
-import { digestToken } from '../../domain/tokens.js'
 
 export const SESSION_COOKIE = 'dtr_session'
 const SESSION_LABEL = 'dt-remediator console session v1'
@@ -57,14 +56,6 @@ export function sessionSigner (tokens: readonly AdminToken[]): { sign(value: str
       return valid ? { valid: true, renew: false, value } : { valid: false, renew: false, value: null }
     },
   }
-}
-
-/** The name of the admin token presented at sign-in; every digest is compared, in constant time. */
-export function tokenName (tokens: readonly AdminToken[], presented: string): string | undefined {
-  const candidate = digestToken(presented)
-  let name: string | undefined
-  for (const t of tokens) if (timingSafeEqual(candidate, digestToken(t.token)) && name === undefined) name = t.name
-  return name
 }
 
 /**
