@@ -41,12 +41,12 @@ export default fp<GracefulCloseOptions>(async function gracefulClosePlugin (fast
       next(new DtrError('DTR_ERR_UNAVAILABLE', 'Service is shutting down; retry later'))
       return
     }
+    // One listener: a request whose body has all arrived stays in the set until it closes, and
+    // the close below looks at `complete` rather than waiting for an 'end' it already had.
     const raw = request.raw
     if (!raw.complete && hasBody(raw)) {
       receiving.add(raw)
-      const done = (): void => { receiving.delete(raw) }
-      raw.once('end', done)
-      raw.once('close', done)
+      raw.once('close', () => { receiving.delete(raw) })
     }
     next()
   })
@@ -58,10 +58,11 @@ export default fp<GracefulCloseOptions>(async function gracefulClosePlugin (fast
   })
   fastify.addHook('preClose', async () => {
     closing = true
-    if (receiving.size === 0) return
+    const stillReceiving = (): boolean => { for (const raw of receiving) if (!raw.complete) return true; return false }
+    if (!stillReceiving()) return
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, grace)
-      const check = (): void => { if (receiving.size === 0) { clearTimeout(timer); resolve() } }
+      const check = (): void => { if (!stillReceiving()) { clearTimeout(timer); resolve() } }
       for (const raw of receiving) raw.once('close', check).once('end', check)
     })
     for (const raw of receiving) {

@@ -44,8 +44,42 @@ function lineLoggerOf (request: FastifyRequest): FastifyBaseLogger {
   return line
 }
 
+/** A level the request line is written at. */
+export type RequestLineLevel = 'debug' | 'info' | 'warn'
+
+/**
+ * Where a request's line can be written already shaped, instead of through pino's per-call walk
+ * of an object (its serializers, path redaction and generic stringify were about a tenth of a
+ * test notification's CPU). The process gives one (src/server.ts), since it knows its logger
+ * writes pino's default line; without one, the line goes through the logger as any other.
+ */
+export interface RequestLineSink {
+  enabled(level: RequestLineLevel): boolean
+  /** `members`: the line's own members as JSON (`"reqId":…,"req":{…},…`), without braces. */
+  write(level: RequestLineLevel, members: string, msg: string): void
+}
+
+/**
+ * Pure: a completed request's line members, as pino writes them for the same object: the values
+ * from the request (its id, path, the route's fields, such as a problem id from the payload) are
+ * hostile data, so each is JSON-encoded by JSON.stringify, never pasted.
+ */
+export function requestLineMembers (id: string, method: string, url: string, statusCode: number, responseTime: number, fields: Record<string, unknown> | undefined): string {
+  const own = fields === undefined ? '' : JSON.stringify(fields).slice(1, -1)
+  return `"reqId":${JSON.stringify(id)},"req":{"method":${JSON.stringify(method)},"url":${JSON.stringify(pathOf(url))}},"res":{"statusCode":${statusCode}},"responseTime":${JSON.stringify(responseTime)}${own === '' ? '' : `,${own}`}`
+}
+
 export class RequestLog extends LogController {
+  readonly #sink: RequestLineSink | undefined
+
+  constructor (sink?: RequestLineSink) {
+    super()
+    this.#sink = sink
+  }
+
   override incomingRequest (request: FastifyRequest): void {
+    // The line's object is made only when debug lines are written.
+    if (!(request.log as unknown as Logger).isLevelEnabled('debug')) return
     request.log.debug({ req: { method: request.method, url: pathOf(request.url) } }, 'incoming request')
   }
 
@@ -59,7 +93,12 @@ export class RequestLog extends LogController {
       return
     }
     const statusCode = reply.statusCode
-    const level = PROBES.has(request.routeOptions.url ?? '') && statusCode < 500 ? 'debug' : statusCode >= 500 ? 'warn' : 'info'
+    const level: RequestLineLevel = statusCode >= 500 ? 'warn' : PROBES.has(request.routeOptions.url ?? '') ? 'debug' : 'info'
+    const sink = this.#sink
+    if (sink !== undefined) {
+      if (sink.enabled(level)) sink.write(level, requestLineMembers(String(request.id), request.method, request.url, statusCode, reply.elapsedTime, request.logFields), 'request completed')
+      return
+    }
     const log = lineLoggerOf(request)
     if (!(log as unknown as Logger).isLevelEnabled(level)) return
     // Written through the server's logger, not the request's child: `reqId` first, where the

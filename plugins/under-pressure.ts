@@ -13,13 +13,13 @@
  * (SPEC 11): the admin API and the console are how an operator pauses or approves during the very
  * overload that sheds webhooks.
  *
- * The event-loop delay is sampled here rather than by @fastify/under-pressure: it reads an
- * interval in which no sample landed (the process was descheduled, e.g. on a loaded 2-core node)
- * as a delay of Infinity and shed everything; an interval without a sample is "unknown", never
- * overload.
+ * The event-loop delay is sampled here (@fastify/under-pressure read an interval in which no
+ * sample landed, the process descheduled on a loaded 2-core node, as a delay of Infinity and shed
+ * everything; an interval without a sample is "unknown", never overload), and the whole check is
+ * one synchronous onRequest hook: it runs on every webhook, so it costs a few comparisons and one
+ * 'close' listener, with no promise and no second hook.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import underPressure from '@fastify/under-pressure'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { DtrError } from '../src/errors.js'
@@ -37,7 +37,10 @@ export interface UnderPressureOptions {
   /** Shed while the event loop's mean delay over a sample exceeds this many ms. */
   readonly maxEventLoopDelayMs?: number
   readonly sampleIntervalMs?: number
-  /** A check of one's own, run at registration and every sample: false sheds (tests trip it). */
+  /**
+   * A check of one's own, run at registration and every sample: false (or a throw) sheds until it
+   * passes again (tests trip it).
+   */
   readonly healthCheck?: () => Promise<boolean>
   /**
    * The mean event-loop delay (ms) of the last complete sample interval, undefined when no sample
@@ -46,14 +49,15 @@ export interface UnderPressureOptions {
   readonly eventLoopDelay?: () => number | undefined
 }
 
-/** Paths under these prefixes are never shed: the admin API and the operator console (SPEC 11). */
-const NEVER_SHED_PREFIXES: readonly string[] = ['/api/', '/ui/']
-
-/** Whether load shedding leaves this request alone: a probe, /metrics, the admin API or the console. */
+/**
+ * Whether load shedding leaves this request alone: a probe or /metrics (`loadShedding: false`),
+ * or anything under the admin API's and the console's prefixes (SPEC 11). The prefixes are
+ * matched on the URL as sent: a query string comes after them, so it cannot make one match.
+ */
 function neverShed (request: FastifyRequest): boolean {
   if (request.routeOptions.config.loadShedding === false) return true
-  const path = request.url.split('?', 1)[0] ?? ''
-  return path === '/ui' || NEVER_SHED_PREFIXES.some((prefix) => path.startsWith(prefix))
+  const url = request.url
+  return url.startsWith('/api/') || url.startsWith('/ui/') || url === '/ui' || url.startsWith('/ui?')
 }
 
 /** Histogram resolution (ms): the histogram's own timer lateness, subtracted from its mean. */
@@ -74,19 +78,33 @@ function eventLoopSampler (intervalMs: number): { read: () => number | undefined
 
 export const DEFAULT_MAX_EVENT_LOOP_DELAY_MS = 200
 export const DEFAULT_MAX_IN_FLIGHT = 128
+const RETRY_AFTER_S = '5'
 
 export default fp<UnderPressureOptions>(async function underPressurePlugin (fastify, options) {
   const sampleInterval = options.sampleIntervalMs ?? 500
-  // @fastify/under-pressure keeps only the health check (and its Retry-After); the delay is ours.
-  await fastify.register(underPressure, {
-    sampleInterval,
-    ...(options.healthCheck === undefined ? {} : { healthCheck: options.healthCheck, healthCheckInterval: sampleInterval }),
-    retryAfter: 5,
-    async pressureHandler (request, _reply, type, value) {
-      if (neverShed(request)) return
-      throw new DtrError('DTR_ERR_UNAVAILABLE', `Service is overloaded (${type}${value === undefined ? '' : ` ${Math.round(value)}`}); retry later`)
-    },
-  })
+
+  // The check of one's own: its last answer is what a request reads.
+  let healthy = true
+  const healthCheck = options.healthCheck
+  if (healthCheck !== undefined) {
+    const check = async (): Promise<void> => {
+      try {
+        healthy = await healthCheck()
+      } catch (err) {
+        healthy = false
+        fastify.log.warn({ err }, 'the overload check failed: webhooks are shed until it passes')
+      }
+    }
+    await check()
+    let checking = false
+    const timer = setInterval(() => {
+      if (checking) return
+      checking = true
+      check().finally(() => { checking = false }).catch(() => {})
+    }, sampleInterval)
+    timer.unref()
+    fastify.addHook('onClose', async () => { clearInterval(timer) })
+  }
 
   const maxDelay = options.maxEventLoopDelayMs ?? DEFAULT_MAX_EVENT_LOOP_DELAY_MS
   let readDelay = options.eventLoopDelay
@@ -99,6 +117,7 @@ export default fp<UnderPressureOptions>(async function underPressurePlugin (fast
   const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT
   let inFlight = 0
   const release = (): void => { inFlight-- }
+  const overloaded = (why: string): DtrError => new DtrError('DTR_ERR_UNAVAILABLE', `Service is overloaded (${why}); retry later`)
   fastify.addHook('onRequest', (request, reply, next) => {
     if (neverShed(request)) {
       next()
@@ -106,12 +125,17 @@ export default fp<UnderPressureOptions>(async function underPressurePlugin (fast
     }
     const delay = eventLoopDelay()
     if (delay !== undefined && Number.isFinite(delay) && delay > maxDelay) {
-      reply.header('retry-after', '5')
-      next(new DtrError('DTR_ERR_UNAVAILABLE', `Service is overloaded (eventLoopDelay ${Math.round(delay)}); retry later`))
+      reply.header('retry-after', RETRY_AFTER_S)
+      next(overloaded(`eventLoopDelay ${Math.round(delay)}`))
+      return
+    }
+    if (!healthy) {
+      reply.header('retry-after', RETRY_AFTER_S)
+      next(overloaded('healthCheck'))
       return
     }
     if (inFlight >= maxInFlight) {
-      next(new DtrError('DTR_ERR_UNAVAILABLE', `Service is overloaded (${inFlight} requests in flight); retry later`))
+      next(overloaded(`${inFlight} requests in flight`))
       return
     }
     inFlight++

@@ -66,27 +66,23 @@ export default fp<WebhookAuthOptions>(async function webhookAuthPlugin (fastify,
     },
   } satisfies WebhookTokens)
 
-  // Each strategy calls back with the refusal when its own credential is absent or wrong;
-  // @fastify/auth tries the next, and sends the last refusal when none passed. They are
-  // synchronous callbacks rather than async functions (no promise per strategy per request), and
-  // the refusal is made once: a request that fails one strategy on its way to the next pays
-  // neither an allocation nor a stack trace.
+  // One strategy for the three ways a token may come (Bearer and Basic are two schemes of the one
+  // Authorization header, so at most one of them applies), tried in the order the README gives
+  // them. It is a synchronous callback rather than an async function (no promise per request),
+  // and the refusal is made once: a refused request pays neither an allocation nor a stack trace.
   const refusal = unauthorized('A valid webhook token is required (Authorization: Bearer, Basic, or the token header)')
-  type Strategy = (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void
-  const viaBearer: Strategy = (request, _reply, done) => {
-    const token = bearerToken(request.headers.authorization)
-    done(token !== undefined && matches(token) ? undefined : refusal)
-  }
-  const viaBasic: Strategy = (request, _reply, done) => {
-    const token = basicPassword(request.headers.authorization)
-    done(token !== undefined && matches(token) ? undefined : refusal)
-  }
-  const viaHeader: Strategy = (request, _reply, done) => {
+  const viaAnyCredential = (request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void => {
+    const authorization = request.headers.authorization
+    const fromAuthorization = authorization === undefined ? undefined : bearerToken(authorization) ?? basicPassword(authorization)
+    if (fromAuthorization !== undefined && matches(fromAuthorization)) {
+      done()
+      return
+    }
     const value = request.headers[header]
     const token = Array.isArray(value) ? value[0] : value
     done(token !== undefined && matches(token.trim()) ? undefined : refusal)
   }
 
   if (!fastify.hasDecorator('auth')) await fastify.register(fastifyAuth)
-  fastify.decorate('webhookAuth', fastify.auth([viaBearer, viaBasic, viaHeader]))
+  fastify.decorate('webhookAuth', fastify.auth([viaAnyCredential]))
 }, { name: 'webhook-auth', fastify: '5.x', dependencies: ['store'] })

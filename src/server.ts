@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs'
 import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 import { pino, type Logger, type LoggerOptions } from 'pino'
+import type { RequestLineSink } from '../plugins/request-log.js'
 import { loadConfig, type Config } from './config.js'
 import { isDtrError } from './errors.js'
 import type { Store } from './store/index.js'
@@ -57,6 +58,23 @@ export function loggerOptions (config: Pick<Config, 'logLevel' | 'webhookTokenHe
   }
 }
 
+/**
+ * The request line (plugins/request-log.ts) in the line format of a logger made with
+ * loggerOptions — pino's default: level number, epoch ms, the logger's bindings, the members,
+ * msg — written with `write`, which gets the whole line (and redacts it as the logger's
+ * streamWrite hook does).
+ */
+export function requestLineSink (logger: Logger, write: (line: string) => void): RequestLineSink {
+  const bindings = (logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] ?? ''
+  const levels = logger.levels.values
+  return {
+    enabled: (level) => logger.isLevelEnabled(level),
+    write (level, members, msg) {
+      write(`{"level":${levels[level] ?? 30},"time":${Date.now()}${bindings},${members},"msg":${JSON.stringify(msg)}}\n`)
+    },
+  }
+}
+
 /** `dt-remediator backup <file>` with the process's configuration; resolves with the exit code. */
 export async function backup (file: string): Promise<number> {
   try {
@@ -94,7 +112,9 @@ export async function serve (): Promise<number> {
   const flushing = setInterval(() => destination.flush(), 250)
   // The rules' `${env:…}` join once the app holds the rules (and after each reload).
   let rules: (() => { readonly rules: { readonly rules: ReadonlyArray<{ readonly env: readonly string[] }> } }) | undefined
-  const logger = pino(loggerOptions(config, secretRedactor(() => rules?.(), () => [...configSecrets(config), ...(rules === undefined ? [] : ruleEnvSecrets(rules().rules.rules, process.env))])), destination)
+  const redact = secretRedactor(() => rules?.(), () => [...configSecrets(config), ...(rules === undefined ? [] : ruleEnvSecrets(rules().rules.rules, process.env))])
+  const logger = pino(loggerOptions(config, redact), destination)
+  const requestLines = requestLineSink(logger, (line) => { destination.write(redact(line)) })
   for (const warning of config.warnings) logger.warn(warning)
   let store: Store | undefined
   try {
@@ -117,7 +137,7 @@ export async function serve (): Promise<number> {
       return 1
     }
     const mode = { mode: first.ruleSet.rules.mode, source: first.ruleSet.rules.modeSource }
-    const app = await buildApp({ config, logger, store, defaultMetrics: true, env: process.env, kubernetes, rules: { load, initial: first.ruleSet } })
+    const app = await buildApp({ config, logger, requestLines, store, defaultMetrics: true, env: process.env, kubernetes, rules: { load, initial: first.ruleSet } })
     rules = () => app.rules.current
     const onHangup = (): void => { reload(app, logger).catch((err: unknown) => logger.error({ err }, 'reload failed')) }
     process.on('SIGHUP', onHangup)

@@ -46,3 +46,11 @@ t.test('the in-flight cap counts webhooks only: the admin API answers while it i
   t.equal((await app.inject({ ...webhook, payload: { PID: '1', State: 'OPEN', ImpactedEntities: [] } })).statusCode, 503)
   t.equal((await app.inject({ url: '/api/runs', headers: admin })).statusCode, 200)
 })
+
+t.test('an overload check that throws sheds webhooks, as one that answers false', async (t) => {
+  const app = await buildTestApp(t, { env, underPressure: { healthCheck: async () => { throw new Error('the check could not run') } } })
+  const res = await app.inject({ ...webhook, payload: { PID: '1', State: 'OPEN', ImpactedEntities: [] } })
+  t.equal(res.statusCode, 503)
+  t.equal(res.headers['retry-after'], '5')
+  t.equal((await app.inject({ url: '/api/runs', headers: admin })).statusCode, 200)
+})

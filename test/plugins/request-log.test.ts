@@ -5,8 +5,8 @@
 import { Writable } from 'node:stream'
 import t from 'tap'
 import { pino } from 'pino'
-import { redactPaths } from '../../src/server.js'
-import { pathOf } from '../../plugins/request-log.js'
+import { redactPaths, requestLineSink } from '../../src/server.js'
+import { pathOf, requestLineMembers } from '../../plugins/request-log.js'
 import { bearer, buildTestApp, TOKEN } from '../helpers/app.js'
 import { sample } from '../helpers/samples.js'
 
@@ -76,4 +76,38 @@ t.test('a webhook costs one log line at info level, carrying what was done', asy
 
   await app.inject({ method: 'GET', url: '/readyz', headers: { 'x-request-id': 'probe' } })
   t.same(log.lines.filter((l) => l.reqId === 'probe'), [], 'probes log only at debug level')
+})
+
+t.test("the process's shaped line is the line pino writes for the same request", async (t) => {
+  // Two apps, one writing through pino (tests, embedders), one through the sink the server gives
+  // (src/server.ts): the same request logs the same line, apart from its time.
+  const viaPino = capture('info')
+  const viaSink = capture('info')
+  const written: string[] = []
+  const sink = requestLineSink(viaSink.logger, (line) => { written.push(line) })
+  const apps = [await buildTestApp(t, { logger: viaPino.logger }), await buildTestApp(t, { logger: viaSink.logger, requestLines: sink })]
+  // Hostile values from the payload reach the line as JSON strings, never as JSON of their own.
+  const pid = 'p"1\\n},"level":60,\u2028"x":"</script>'
+  for (const app of apps) {
+    const headers = { ...bearer, 'content-type': 'application/json', 'x-request-id': 'same-1' }
+    await app.inject({ method: 'POST', url: '/webhooks/problem?x=1', headers, payload: { PID: pid, State: 'OPEN', ImpactedEntities: [] } })
+    await app.inject({ method: 'POST', url: '/webhooks/problem', headers: { ...headers, 'x-request-id': 'same-2' }, payload: { PID: '99999', ProblemID: '999', State: 'OPEN', ImpactedEntities: [] } })
+  }
+  t.equal(written.length, 2, 'the sink wrote both lines')
+  t.ok(written.every((line) => line.endsWith('}\n') && !line.slice(0, -1).includes('\n')), 'one line each')
+  const sunk = written.map((line) => JSON.parse(line) as Record<string, unknown>)
+  const through = viaPino.lines.filter((l) => l.msg === 'request completed')
+  t.equal(through.length, 2)
+  const timeless = (l: Record<string, unknown>): Record<string, unknown> => ({ ...l, time: 0, responseTime: 0, ...(l.notificationId === undefined ? {} : { notificationId: 'n' }) })
+  t.same(sunk.map(timeless), through.map(timeless), 'the same members, values and order')
+  t.same(Object.keys(sunk[0] ?? {}), Object.keys(through[0] ?? {}), 'in the same order')
+  t.equal(sunk[0]?.problemId, pid, 'the hostile PID is one string value')
+  t.equal(sunk[0]?.level, 30)
+  t.equal(typeof sunk[0]?.time, 'number')
+})
+
+t.test('requestLineMembers: each value JSON-encoded, no empty member', async (t) => {
+  t.equal(requestLineMembers('a"b', 'GET', '/x?token=1', 200, 1.5, undefined), '"reqId":"a\\"b","req":{"method":"GET","url":"/x"},"res":{"statusCode":200},"responseTime":1.5')
+  t.equal(requestLineMembers('r', 'POST', '/w', 202, 2, {}), '"reqId":"r","req":{"method":"POST","url":"/w"},"res":{"statusCode":202},"responseTime":2')
+  t.equal(requestLineMembers('r', 'POST', '/w', 202, 2, { kind: 'problem', gone: undefined }), '"reqId":"r","req":{"method":"POST","url":"/w"},"res":{"statusCode":202},"responseTime":2,"kind":"problem"')
 })
