@@ -12,6 +12,7 @@ import type { FastifySchemaCompiler } from 'fastify'
 import fp from 'fastify-plugin'
 import { serializerCompiler } from 'fastify-type-provider-zod'
 import type { z } from 'zod'
+import { compileFastParse, NOT_SURE } from '../src/domain/fast-parse.js'
 import { describeIssues } from '../src/domain/payload.js'
 import { DtrError, type ErrorCode } from '../src/errors.js'
 
@@ -22,12 +23,25 @@ declare module 'fastify' {
 }
 
 export function zodValidator (code: ErrorCode): FastifySchemaCompiler<z.ZodType> {
-  return ({ schema }) => (data) => {
-    const result = schema.safeParse(data)
-    if (result.success) return { value: result.data }
-    const errors = describeIssues(result.error.issues, data)
-    return { error: new DtrError(code, errors.join('; '), { details: { errors } }) }
+  return ({ schema }) => {
+    // The schema's compiled fast path (src/domain/fast-parse.ts) answers the bodies it is sure
+    // of with zod's own output; zod runs for the rest, and words every refusal.
+    const fast = compileFastParse(schema)
+    return (data) => {
+      if (fast !== undefined) {
+        const value = fast(data)
+        if (value !== NOT_SURE) return { value }
+      }
+      return parse(schema, data, code)
+    }
   }
+}
+
+function parse (schema: z.ZodType, data: unknown, code: ErrorCode): { value: unknown } | { error: DtrError } {
+  const result = schema.safeParse(data)
+  if (result.success) return { value: result.data }
+  const errors = describeIssues(result.error.issues, data)
+  return { error: new DtrError(code, errors.join('; '), { details: { errors } }) }
 }
 
 export default fp(async function validationPlugin (fastify) {
