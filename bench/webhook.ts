@@ -176,6 +176,9 @@ const peerUrlOf = (given: string): string => {
   return url.toString()
 }
 
+/** How long the idle service is left before its settled RSS is read. */
+const SETTLE_S = 30
+
 const INTERLEAVE_ROUNDS = 5
 const INTERLEAVE_S = 2
 
@@ -276,6 +279,12 @@ try {
   await readyAfter(service)
   await new Promise((resolve) => setTimeout(resolve, 2000))
   const idle = memory(service.pid)
+  // V8 gives back start-up's garbage (a young generation grown while ~900 modules loaded) only
+  // once its memory reducer finds the process idle, some 25 s after start: the goal is read at
+  // 2 s, as before; the settled figure is printed beside it.
+  progress('idle RSS, settled')
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_S * 1000))
+  const settled = memory(service.pid)
   const webhook = `${service.url}/webhooks/problem`
   const testRow = await measure('test notifications', webhook, docsTest)
   rows.push(testRow)
@@ -372,7 +381,7 @@ try {
   say(`Thresholds: shed webhooks beyond ${DEFAULT_MAX_IN_FLIGHT} in flight, while the event loop lags > ${DEFAULT_MAX_EVENT_LOOP_DELAY_MS} ms (mean over 0.5 s), or beyond 5,000 notifications / 32 MiB waiting for a commit; ${DEFAULT_LIMITS.maxConnections} connections; headers within ${DEFAULT_LIMITS.headersTimeoutMs / 1000} s, request within ${DEFAULT_LIMITS.requestTimeoutMs / 1000} s.`)
   say()
   say(`Start to ready (spawn → /readyz 200, median of 3): empty data dir ${median(starts.empty).toFixed(0)} ms, warm ${median(starts.warm).toFixed(0)} ms (empty ${starts.empty.map((s) => s.toFixed(0)).join('/')}, warm ${starts.warm.map((s) => s.toFixed(0)).join('/')}).`)
-  say(`RSS, embedded store: idle after start ${mb(idle.rss)}, idle after the load ${mb(afterLoad.rss)}, peak ${mb(afterLoad.peak)}.`)
+  say(`RSS, embedded store: idle 2 s after ready ${mb(idle.rss)}, ${SETTLE_S + 2} s after ready ${mb(settled.rss)}, idle after the load ${mb(afterLoad.rss)}, peak ${mb(afterLoad.peak)}.`)
   say(`Disk: ${mb(disk.bytes)} for ${disk.notifications.toLocaleString('en-US')} notifications with their jobs = ${mb((disk.bytes / Math.max(disk.notifications, 1)) * 10_000)} per 10,000.`)
   say(`Log: ${logLines.toLocaleString('en-US')} lines written for ${rows.slice(peer === undefined ? 1 : 2).reduce((n, r) => n + r.total, 0).toLocaleString('en-US')} measured requests (plus warm-ups): one per request.`)
   if (fsyncs !== undefined) say(`fsync: ${fsyncs.calls} fsync/fdatasync calls on the store's files for ${fsyncs.accepted.toLocaleString('en-US')} notifications accepted at ${CONNECTIONS} connections (${((fsyncs.calls / Math.max(fsyncs.accepted, 1)) * 1000).toFixed(0)} per 1,000; group commit).`)
@@ -392,7 +401,7 @@ try {
     [`test notifications ≥ 0.5× the bare route (interleaved ${interleavedRatio('bare').toFixed(2)}×; rows above ${(testRow.rps / base.rps).toFixed(2)}×)`, interleavedRatio('bare') >= 0.5],
     [`new durable notifications ≥ 8,000/s with p99 < 20 ms on a quiet machine (${freshRow.rps.toFixed(0)}/s, p99 ${freshRow.p99} ms; ${(freshRow.rps / base.rps).toFixed(2)}× bare${peer === undefined ? '' : `, ${(freshRow.rps / peer.rps).toFixed(2)}× the template`}; load ${loadAtStart.toFixed(2)})`, freshRow.rps >= 8000 && freshRow.p99 < 20],
     [`duplicates ≥ new (${dupRow.rps.toFixed(0)} vs ${freshRow.rps.toFixed(0)}/s)`, dupRow.rps >= freshRow.rps],
-    [`idle RSS, embedded store < 90 MB (${mb(idle.rss)})`, idle.rss < 90e6],
+    [`idle RSS, embedded store < 90 MB (${mb(idle.rss)} 2 s after ready; ${mb(settled.rss)} after ${SETTLE_S + 2} s)`, idle.rss < 90e6],
     [`start to ready < 300 ms warm, < 400 ms empty (${median(starts.warm).toFixed(0)} / ${median(starts.empty).toFixed(0)} ms)`, median(starts.warm) < 300 && median(starts.empty) < 400],
     [`disk ≤ 10 MB per 10,000 notifications (${mb((disk.bytes / Math.max(disk.notifications, 1)) * 10_000)})`, (disk.bytes / Math.max(disk.notifications, 1)) * 10_000 <= 10e6],
   ]
