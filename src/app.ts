@@ -7,7 +7,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Socket } from 'node:net'
 import { hostname } from 'node:os'
-import sensible from '@fastify/sensible'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { serializerCompiler } from 'fastify-type-provider-zod'
 import { pino, type Logger, type LoggerOptions } from 'pino'
@@ -210,7 +209,6 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const dynatrace = options.dynatrace ?? (config.dynatrace?.token === undefined ? undefined : createDynatraceClient({ url: config.dynatrace.url, token: config.dynatrace.token, metrics, logger: log, now: () => clock.now(), sleep: clock.sleep }))
   if (options.dynatrace === undefined && dynatrace !== undefined) app.addHook('onClose', async () => { await dynatrace.close() })
 
-  await app.register(sensible)
   await app.register(errorHandlerPlugin)
   await app.register(gracefulClosePlugin, { receivingGraceMs: limits.closingRequestTimeoutMs })
   await app.register(underPressurePlugin, options.underPressure ?? {})
@@ -254,8 +252,9 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(webhookRoutes, { bodyLimit: config.bodyLimit })
   if (config.adminTokens !== undefined) {
     // Loaded only where they are served: a webhook-only service (no DTR_ADMIN_TOKENS) never loads
-    // the admin API, the console's renderer or its cookie, CSRF and helmet plugins.
-    const [{ default: apiRoutes }, { default: consoleRoutes }] = await Promise.all([import('./routes/api/index.js'), import('./routes/ui/index.js')])
+    // the admin API, its @fastify/sensible, the console's renderer or its cookie, CSRF and helmet plugins.
+    const [{ default: sensible }, { default: apiRoutes }, { default: consoleRoutes }] = await Promise.all([import('@fastify/sensible'), import('./routes/api/index.js'), import('./routes/ui/index.js')])
+    await app.register(sensible)
     await app.register(apiRoutes)
     await app.register(consoleRoutes, { tokens: config.adminTokens, publicUrl: config.publicUrl, dynatraceUrl: config.dynatrace?.url, data: options.consoleData })
   }
