@@ -25,7 +25,7 @@ import { eventTypeSelector } from '../dynatrace/client.js'
 import { entityIdSelectorChunks } from '../dynatrace/selectors.js'
 import { isDynatraceApiError } from '../dynatrace/errors.js'
 import type { Entity } from '../dynatrace/schemas.js'
-import { runnerKind, type BodyFacts, type EnrichmentSource } from './kinds/index.js'
+import { runnerKind, type BodyFacts, type EnrichmentSource, type ProblemRead } from './kinds/index.js'
 
 export type { EnrichmentSource } from './kinds/index.js'
 
@@ -45,6 +45,11 @@ export interface EnrichOptions {
   readonly longestDeployedWithinMs: number
   /** Read the workloads' cluster entities too (DTR_CLUSTER_NAME is set). */
   readonly readClusters?: boolean
+  /**
+   * The problem as the status read before planning found it: enrichment takes its facts from that
+   * answer instead of reading the problem again. Absent, it reads the problem itself.
+   */
+  readonly problemRead?: ProblemRead | undefined
   readonly signal?: AbortSignal
   readonly log?: Logger
 }
@@ -149,7 +154,8 @@ export async function enrich (n: NotificationInput, options: EnrichOptions): Pro
     return Promise.all(ids.map(async (id) => reads.get(id) as Promise<EntityDetails | string>))
   }
 
-  const problemRead = kind.readProblem(dt, base.problem, n.problemId, signal).catch((err: unknown) => {
+  const read = options.problemRead
+  const problemRead = (read !== undefined ? Promise.resolve(read(base.problem)) : kind.readProblem(dt, base.problem, n.problemId, signal)).catch((err: unknown) => {
     notes.push(`${kind.readSubject} could not be read: ${describeError(err).replace('no such entity', 'no such problem')}; its facts come from the notification`)
     return { problem: base.problem, evidence: base.evidence }
   })

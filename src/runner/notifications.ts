@@ -11,7 +11,7 @@
  * so a RESOLVED that came in the meantime wins and nothing is planned for a closed problem.
  */
 import { randomUUID } from 'node:crypto'
-import { decideOpen, decideResolved, type ApiStatus } from '../domain/decide/lifecycle.js'
+import { decideOpen, decideResolved } from '../domain/decide/lifecycle.js'
 import { epochMs } from '../domain/enrichment.js'
 import { kindOf, notificationState } from '../domain/kinds/index.js'
 import type { NotificationKind } from '../domain/payload.js'
@@ -29,7 +29,8 @@ import { commentContext, type RunFacts } from './facts.js'
 import { followUp, nextActionOf } from './finish.js'
 import { QUEUES, type TimerJob } from './queues.js'
 import { addWriteBack } from './writeback.js'
-import { dynatraceStatus } from './status.js'
+import { dynatraceRead } from './status.js'
+import type { ProblemRead } from './kinds/index.js'
 import { endTimeOf, recordResolution, saveExplanations } from './evidence.js'
 import type { JobContext, JobResult } from './worker.js'
 
@@ -155,10 +156,11 @@ async function insertRuns (deps: RunnerDeps, tx: TransactionStores, runs: readon
 }
 
 /** Plans `step` of the rules (or one rule) for a notification and inserts the runs, unless the occurrence closed meanwhile. */
-async function planAndInsert (deps: RunnerDeps, n: StoredNotification, o: { occurrence: number, step: number, rule?: string, entityId?: string, foundBy: 'webhook' | 'reconcile' }, ctx: JobContext): Promise<JobResult> {
+async function planAndInsert (deps: RunnerDeps, n: StoredNotification, o: { occurrence: number, step: number, rule?: string, entityId?: string, foundBy: 'webhook' | 'reconcile', problemRead?: ProblemRead | undefined }, ctx: JobContext): Promise<JobResult> {
   const ruleSet = deps.rules()
   const enrichment = await enrich(input(n), {
     dynatrace: deps.dynatrace,
+    problemRead: o.problemRead,
     longestDeployedWithinMs: ruleSet.rules.longestDeployedWithinMs,
     readClusters: deps.clusterName !== undefined,
     signal: ctx.signal,
@@ -227,7 +229,8 @@ export async function handleNotification (deps: RunnerDeps, job: Job<Notificatio
     return { status: 'done' }
   }
 
-  const api: ApiStatus = await dynatraceStatus(n.kind, n.problemId, deps.dynatrace, ctx.signal)
+  // One read of the problem: the decision's status, and enrichment's facts from the same answer.
+  const { status: api, read } = await dynatraceRead(n.kind, n.problemId, deps.dynatrace, ctx.signal)
   const decision = await deps.store.transaction(async (tx) => {
     const tracked = await tx.problems.lock(n.kind, n.problemId)
     const d = decideOpen(tracked, api, reopenMark(n.body))
@@ -237,7 +240,7 @@ export async function handleNotification (deps: RunnerDeps, job: Job<Notificatio
   })
   log.info({ decision: decision.action, source: n.source }, decision.note)
   if (decision.action !== 'plan') return { status: 'done' }
-  return planAndInsert(deps, n, { occurrence: decision.occurrence, step: 0, foundBy }, { ...ctx, log })
+  return planAndInsert(deps, n, { occurrence: decision.occurrence, step: 0, foundBy, problemRead: read }, { ...ctx, log })
 }
 
 export type { TimerJob }
