@@ -177,21 +177,28 @@ export async function enrich (n: NotificationInput, options: EnrichOptions): Pro
   }
   const candidates = rootCause === undefined || entities.includes(rootCause) ? entities : [...entities, rootCause]
 
-  // The walk to the workloads: a level at a time, each level's reads in parallel.
+  // The walk to the workloads: a level at a time, each level's reads in parallel. An entity on
+  // the way that was read already — an impacted entity, as a service's process group often is —
+  // is not read again, but it is on the way: resolution looks it up in `related`.
   const related: Record<string, EntityDetails> = {}
   let frontier = candidates.flatMap((e) => (e.details === undefined ? [] : [e.details]))
+  const visited = new Set([...candidates.map((e) => e.id)])
   for (let level = 0; level < MAX_WALK_LEVELS && frontier.length > 0; level++) {
     const ids = [...new Set(frontier.flatMap(nextReads))]
-      .filter((id) => !reads.has(id) && (options.readClusters === true || typeOfId(id) !== 'KUBERNETES_CLUSTER'))
+      .filter((id) => related[id] === undefined && (options.readClusters === true || typeOfId(id) !== 'KUBERNETES_CLUSTER'))
     const details = await readAll(ids)
     const got = ids.map((id, i) => [id, details[i] as EntityDetails | string] as const)
     frontier = []
     for (const [id, d] of got) {
-      if (typeof d === 'string') notes.push(`${id} (on the way to the workload) could not be read: ${d}`)
-      else {
-        related[id] = d
-        frontier.push(d)
+      const first = !visited.has(id)
+      visited.add(id)
+      if (typeof d === 'string') {
+        // Said once: an impacted entity's failed read was noted already.
+        if (first) notes.push(`${id} (on the way to the workload) could not be read: ${d}`)
+        continue
       }
+      related[id] = d
+      if (first) frontier.push(d)
     }
   }
 

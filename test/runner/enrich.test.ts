@@ -1,6 +1,8 @@
 import t from 'tap'
 import { enrich, notificationFacts } from '../../src/runner/enrich.js'
 import { startClient } from '../helpers/dynatrace.js'
+import { deployment } from '../helpers/kubernetes.js'
+import { startLoop } from '../helpers/runner.js'
 import { sample } from '../helpers/samples.js'
 import { NOW, notificationOf, securityNotificationOf, startDynatraceWorld } from '../helpers/world.js'
 
@@ -74,6 +76,24 @@ t.test('a shared events read cut short by its limit answers nobody: each reads o
   t.ok(e.deploymentEvents.some((ev) => ev.entityId === pgi), 'the deployment on the instance is found')
   const reads = world.sim.sim.traffic.find({ operation: 'getEvents' }).map((r) => new URL(r.url, 'http://x').searchParams.get('entitySelector'))
   t.ok(reads.filter((s) => s === `entityId("${world.checkout.processGroup.entityId}")`).length >= 2, 'the process group\'s events read again, on their own')
+})
+
+t.test('an impacted entity on the way to the workload (the service\'s process group) is on the way: read once, and resolution finds it', async (t) => {
+  const loop = await startLoop(t, { rules: 'mode: live\nrules:\n  - name: restart\n    on: problem\n    when: { entityTypes: [SERVICE] }\n    actions: [{ use: kubernetes.restart }]\n' })
+  const checkout = loop.dt.sim.addWorkload({ namespace: 'shop', name: 'cart', cluster: 'eu-1' })
+  loop.k8s.sim.apply(deployment('cart', 'cart:1.0.0'))
+  const impacted = [checkout.service.entityId, checkout.processGroup.entityId, checkout.host.entityId]
+  const { problem } = await loop.dt.sim.openProblem({ title: 'Failure rate increase', impactedEntities: impacted, severityLevel: 'ERROR', startTime: loop.clock.now(), notify: false })
+  const e = await enrich(notificationOf(loop.dt, problem), { dynatrace: startClient(t, loop.dt.url).client, longestDeployedWithinMs: 0 })
+  t.same(e.notes, [])
+  t.ok(e.related[checkout.processGroup.entityId] !== undefined && e.related[checkout.workload.entityId] !== undefined, 'the process group and the workload are on the way')
+  loop.dt.sim.traffic.reset()
+  t.equal(await loop.notify(problem), 202)
+  await loop.settle()
+  const [run] = await loop.store.runs.ofOccurrence('problem', problem.problemId, 1)
+  t.match(run, { state: 'succeeded', target: { kind: 'Deployment', namespace: 'shop', name: 'cart' } }, 'a target, not "could not be read"')
+  const selectors = loop.dt.sim.traffic.find({ operation: 'getEntities' }).map((r) => new URL(r.url, 'http://x').searchParams.get('entitySelector') ?? '')
+  t.equal(selectors.filter((s) => s.includes(checkout.processGroup.entityId)).length, 1, 'the process group read once')
 })
 
 t.test('an entity Dynatrace does not know is noted, not fatal; the rest is enriched', async (t) => {
