@@ -48,10 +48,11 @@ export interface EnrichOptions {
   /** Read the workloads' cluster entities too (DTR_CLUSTER_NAME is set). */
   readonly readClusters?: boolean
   /**
-   * The problem as the status read before planning found it: enrichment takes its facts from that
-   * answer instead of reading the problem again. Absent, it reads the problem itself.
+   * The problem as the status read before planning finds it: enrichment takes its facts from that
+   * answer instead of reading the problem again (its entity reads start meanwhile). When it gives
+   * nothing (absent, or the status read failed), enrichment reads the problem itself.
    */
-  readonly problemRead?: ProblemRead | undefined
+  readonly problemRead?: Promise<ProblemRead | undefined> | undefined
   readonly signal?: AbortSignal
   readonly log?: Logger
 }
@@ -152,8 +153,7 @@ export async function enrich (n: NotificationInput, options: EnrichOptions): Pro
     return Promise.all(ids.map(async (id) => reads.get(id) as Promise<EntityDetails | string>))
   }
 
-  const read = options.problemRead
-  const problemRead = (read !== undefined ? Promise.resolve(read(base.problem)) : kind.readProblem(dt, base.problem, n.problemId, signal)).catch((err: unknown) => {
+  const problemRead = Promise.resolve(options.problemRead).then(async (read) => (read !== undefined ? read(base.problem) : kind.readProblem(dt, base.problem, n.problemId, signal))).catch((err: unknown) => {
     notes.push(`${kind.readSubject} could not be read: ${describeError(err).replace('no such entity', 'no such problem')}; its facts come from the notification`)
     return { problem: base.problem, evidence: base.evidence }
   })

@@ -23,6 +23,7 @@ import type { Job } from '../store/queue.js'
 import type { NewRun, RunRecord, SkipSource } from '../store/runs.js'
 import type { RunnerDeps } from './deps.js'
 import { enrich, type NotificationInput } from './enrich.js'
+import type { Enrichment } from '../domain/enrichment.js'
 import { planNotification, type NotificationPlan, type RunPlan } from './plan.js'
 import { occurrenceOf } from './reconcile/body.js'
 import { commentContext, type RunFacts } from './facts.js'
@@ -156,16 +157,28 @@ async function insertRuns (deps: RunnerDeps, tx: TransactionStores, runs: readon
 }
 
 /** Plans `step` of the rules (or one rule) for a notification and inserts the runs, unless the occurrence closed meanwhile. */
-async function planAndInsert (deps: RunnerDeps, n: StoredNotification, o: { occurrence: number, step: number, rule?: string, entityId?: string, foundBy: 'webhook' | 'reconcile', problemRead?: ProblemRead | undefined }, ctx: JobContext): Promise<JobResult> {
+/** Enrichment under the rules in force now, and those rules (planning uses the same). */
+function startEnrichment (deps: RunnerDeps, n: StoredNotification, problemRead: Promise<ProblemRead | undefined> | undefined, ctx: JobContext): Enriching {
   const ruleSet = deps.rules()
-  const enrichment = await enrich(input(n), {
+  const enrichment = enrich(input(n), {
     dynatrace: deps.dynatrace,
-    problemRead: o.problemRead,
+    problemRead,
     longestDeployedWithinMs: ruleSet.rules.longestDeployedWithinMs,
     readClusters: deps.clusterName !== undefined,
     signal: ctx.signal,
     log: ctx.log,
   })
+  return { ruleSet, enrichment }
+}
+
+interface Enriching {
+  readonly ruleSet: ReturnType<RunnerDeps['rules']>
+  readonly enrichment: Promise<Enrichment>
+}
+
+async function planAndInsert (deps: RunnerDeps, n: StoredNotification, o: { occurrence: number, step: number, rule?: string, entityId?: string, foundBy: 'webhook' | 'reconcile', enriching?: Enriching }, ctx: JobContext): Promise<JobResult> {
+  const { ruleSet, enrichment: enriched } = o.enriching ?? startEnrichment(deps, n, undefined, ctx)
+  const enrichment = await enriched
   const plan = await planNotification({
     notification: input(n),
     enrichment,
@@ -230,7 +243,15 @@ export async function handleNotification (deps: RunnerDeps, job: Job<Notificatio
   }
 
   // One read of the problem: the decision's status, and enrichment's facts from the same answer.
-  const { status: api, read } = await dynatraceRead(n.kind, n.problemId, deps.dynatrace, ctx.signal)
+  // Enrichment starts with that read, not after the decision: its entity and event reads need
+  // only the notification, and an outage's notifications wait for one round of Dynatrace
+  // answers (and of its 429s) less. When the decision plans nothing (the problem closed
+  // meanwhile) those reads were for nothing: the rare case, and reads only.
+  const statusRead = dynatraceRead(n.kind, n.problemId, deps.dynatrace, ctx.signal)
+  const enriching = startEnrichment(deps, n, statusRead.then((r) => r.read, () => undefined), { ...ctx, log })
+  // Awaited below when the decision plans; otherwise how it ended is of no interest.
+  enriching.enrichment.catch(() => {})
+  const { status: api } = await statusRead
   const decision = await deps.store.transaction(async (tx) => {
     const tracked = await tx.problems.lock(n.kind, n.problemId)
     const d = decideOpen(tracked, api, reopenMark(n.body))
@@ -240,7 +261,7 @@ export async function handleNotification (deps: RunnerDeps, job: Job<Notificatio
   })
   log.info({ decision: decision.action, source: n.source }, decision.note)
   if (decision.action !== 'plan') return { status: 'done' }
-  return planAndInsert(deps, n, { occurrence: decision.occurrence, step: 0, foundBy, problemRead: read }, { ...ctx, log })
+  return planAndInsert(deps, n, { occurrence: decision.occurrence, step: 0, foundBy, enriching }, { ...ctx, log })
 }
 
 export type { TimerJob }
