@@ -28,6 +28,18 @@ function peakRss (pid: number): number {
   return Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? Number.NaN) * 1024
 }
 
+/** Pure: calls and 429s per operation, most called first. */
+function perOperation (requests: ReadonlyArray<{ operation: string, status: number | undefined }>): Array<[string, number, number]> {
+  const counts = new Map<string, [number, number]>()
+  for (const r of requests) {
+    const c = counts.get(r.operation) ?? [0, 0]
+    c[0]++
+    if (r.status === 429) c[1]++
+    counts.set(r.operation, c)
+  }
+  return [...counts].map(([op, [n, refused]]): [string, number, number] => [op, n, refused]).sort((a, b) => b[1] - a[1])
+}
+
 export interface OutageResult {
   problems: number
   accepted: number
@@ -43,6 +55,8 @@ export interface OutageResult {
   lastCommentAfterLastNotificationMs: number
   apiCalls: number
   answered429: number
+  /** Dynatrace API calls per operation: [calls, of which answered 429], most called first. */
+  perOperation: Array<[string, number, number]>
   peakRssBytes: number
 }
 
@@ -104,6 +118,7 @@ export async function outage (): Promise<OutageResult> {
       lastCommentAfterLastNotificationMs: lastComment - lastSentAt,
       apiCalls: world.dt.traffic.requests.length,
       answered429: world.dt.traffic.faults[0]?.hits ?? 0,
+      perOperation: perOperation(world.dt.traffic.requests),
       peakRssBytes,
     }
   } finally {
@@ -123,6 +138,7 @@ export async function main (): Promise<void> {
   process.stdout.write(`  planned once: ${o.problemsPlannedOnce} of ${o.problems} problems (${o.problemsPlannedTwice} more than once); runs ${o.runs}\n`)
   process.stdout.write(`  comments: ${o.comments}; runs commented exactly once ${o.runsCommentedOnce}, more than once ${o.runsCommentedTwiceOrMore}, never ${o.runsWithoutComment}\n`)
   process.stdout.write(`  last comment ${(o.lastCommentAfterLastNotificationMs / 1000).toFixed(1)} s after the last notification; Dynatrace API calls ${o.apiCalls} (${perProblem.toFixed(1)} per problem; ${o.answered429} answered 429); peak RSS ${(o.peakRssBytes / 1e6).toFixed(1)} MB\n`)
+  process.stdout.write(`  calls per operation (per problem; 429s): ${o.perOperation.map(([op, n, refused]) => `${op} ${n} (${(n / o.problems).toFixed(2)}; ${refused})`).join(', ')}\n`)
   process.stdout.write('Goals (issue 23):\n')
   const goal = (met: boolean, text: string): void => { process.stdout.write(`  ${met ? 'met    ' : 'NOT met'}  ${text}\n`) }
   goal(planned && commented, 'every problem planned once and its comments posted exactly once')

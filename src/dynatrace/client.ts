@@ -119,9 +119,12 @@ export interface DynatraceClient {
   createComment(problemId: string, comment: CommentRequest, signal?: AbortSignal): Promise<void>
   /**
    * Posts a comment unless one containing `marker` (e.g. the run id) is already there, and
-   * resolves an unknown outcome by reading the comments before posting again.
+   * resolves an unknown outcome by reading the comments before posting again. `neverPosted`: the
+   * caller knows no earlier attempt can have posted it (its first try, as its store records it),
+   * so the read before the first post is skipped; an unknown outcome is still read before posting
+   * again.
    */
-  postCommentOnce(problemId: string, comment: CommentRequest, marker: string, signal?: AbortSignal): Promise<CommentPostOutcome>
+  postCommentOnce(problemId: string, comment: CommentRequest, marker: string, signal?: AbortSignal, options?: { readonly neverPosted?: boolean }): Promise<CommentPostOutcome>
   getComment(problemId: string, commentId: string, signal?: AbortSignal): Promise<Comment>
   updateComment(problemId: string, commentId: string, comment: CommentRequest, signal?: AbortSignal): Promise<void>
   deleteComment(problemId: string, commentId: string, signal?: AbortSignal): Promise<void>
@@ -262,9 +265,9 @@ export function createDynatraceClient (options: DynatraceClientOptions): Dynatra
       await transport.request({ operation: 'createComment', method: 'POST', path: `/problems/${seg(problemId)}/comments`, body: comment, expect: [201], signal })
     },
 
-    async postCommentOnce (problemId, comment, marker, signal) {
+    async postCommentOnce (problemId, comment, marker, signal, options = {}) {
       const landed = (c: Comment): boolean => c.content?.includes(marker) === true
-      const existing = await client.findComment(problemId, landed, signal)
+      const existing = options.neverPosted === true ? undefined : await client.findComment(problemId, landed, signal)
       if (existing !== undefined) return { status: 'already-present', comment: existing }
       for (let attempt = 1; ; attempt++) {
         try {

@@ -8,7 +8,8 @@
  * `deployedWithin` and 2h before the problem started.
  *
  * Every read happens once per notification (a map of promises by id) and reads of one level of
- * the walk run in parallel; the client bounds how many are in flight. A read that fails (404,
+ * the walk run in parallel; entity and event reads join those of other notifications planned at
+ * the same time, by entity type (./batch.ts), and the client bounds how many are in flight. A read that fails (404,
  * Dynatrace unreachable after the client's retries) never fails enrichment: it is noted, in words,
  * and the explanation shows it. Without a client, the notes say the notification was the only
  * source.
@@ -25,7 +26,8 @@ import { eventTypeSelector } from '../dynatrace/client.js'
 import { entityIdSelectorChunks } from '../dynatrace/selectors.js'
 import { isDynatraceApiError } from '../dynatrace/errors.js'
 import type { Entity } from '../dynatrace/schemas.js'
-import { runnerKind, type BodyFacts, type EnrichmentSource } from './kinds/index.js'
+import { batchedReads } from './batch.js'
+import { runnerKind, type BodyFacts, type EnrichmentSource, type ProblemRead } from './kinds/index.js'
 
 export type { EnrichmentSource } from './kinds/index.js'
 
@@ -45,12 +47,20 @@ export interface EnrichOptions {
   readonly longestDeployedWithinMs: number
   /** Read the workloads' cluster entities too (DTR_CLUSTER_NAME is set). */
   readonly readClusters?: boolean
+  /**
+   * The problem as the status read before planning finds it: enrichment takes its facts from that
+   * answer instead of reading the problem again (its entity reads start meanwhile). When it gives
+   * nothing (absent, or the status read failed), enrichment reads the problem itself.
+   */
+  readonly problemRead?: Promise<ProblemRead | undefined> | undefined
   readonly signal?: AbortSignal
   readonly log?: Logger
 }
 
 /** How deep the walk from an impacted entity goes: SERVICE → PG → CLOUD_APPLICATION → cluster. */
 const MAX_WALK_LEVELS = 4
+/** Deployment events kept per entity read (a query's limit). */
+const EVENTS_LIMIT = 1000
 
 function toDetails (e: Entity): EntityDetails {
   return {
@@ -120,36 +130,30 @@ export async function enrich (n: NotificationInput, options: EnrichOptions): Pro
 
   const notes: string[] = []
   const reads = new Map<string, Promise<EntityDetails | string>>()
+  const batched = batchedReads(dt)
   /**
-   * Reads the ids not read yet: one GET /entities per `type(…),entityId(…)` selector of at most
-   * 2,000 characters (a 2,000-entity problem is tens of requests, not 2,000); an id whose type
-   * its prefix does not tell, or that fits no selector, on its own. Each id is read once.
+   * Reads the ids not read yet, each once: joined with the reads of its type, this
+   * notification's and other notifications' (./batch.ts), in GET /entities requests whose
+   * `type(…),entityId(…)` selectors stay within 2,000 characters (a 2,000-entity problem is tens
+   * of requests, not 2,000); an id whose type its prefix does not tell, or too long for a
+   * selector, on its own.
    */
   const readAll = async (ids: readonly string[]): Promise<Array<EntityDetails | string>> => {
-    const byType = new Map<string | undefined, string[]>()
     for (const id of new Set(ids)) {
       if (reads.has(id)) continue
       const type = typeOfId(id)
-      byType.set(type, [...(byType.get(type) ?? []), id])
-    }
-    for (const [type, group] of byType) {
-      const { selectors, members, unfit } = type === undefined || group.length === 1 ? { selectors: [], members: [], unfit: group } : entityIdSelectorChunks(type, group)
-      for (const id of unfit) reads.set(id, dt.getEntity(id, signal).then(toDetails, describeError))
-      for (const [i, selector] of selectors.entries()) {
-        const listed = dt.getEntities(selector, signal).then(
-          (list) => new Map(list.map((e) => [e.entityId, toDetails(e)])),
-          (err: unknown) => describeError(err))
-        for (const id of members[i] ?? []) {
-          reads.set(id, listed.then((got) => typeof got === 'string'
-            ? got
-            : got.get(id) ?? 'Dynatrace did not list it (no such entity in this environment, or not seen in the last 3 days)'))
-        }
+      if (type === undefined || !batched.fits(type, id)) {
+        reads.set(id, dt.getEntity(id, signal).then(toDetails, describeError))
+        continue
       }
+      reads.set(id, batched.entity(type, id, signal).then(
+        (e) => (e === undefined ? 'Dynatrace did not list it (no such entity in this environment, or not seen in the last 3 days)' : toDetails(e)),
+        describeError))
     }
     return Promise.all(ids.map(async (id) => reads.get(id) as Promise<EntityDetails | string>))
   }
 
-  const problemRead = kind.readProblem(dt, base.problem, n.problemId, signal).catch((err: unknown) => {
+  const problemRead = Promise.resolve(options.problemRead).then(async (read) => (read !== undefined ? read(base.problem) : kind.readProblem(dt, base.problem, n.problemId, signal))).catch((err: unknown) => {
     notes.push(`${kind.readSubject} could not be read: ${describeError(err).replace('no such entity', 'no such problem')}; its facts come from the notification`)
     return { problem: base.problem, evidence: base.evidence }
   })
@@ -173,21 +177,28 @@ export async function enrich (n: NotificationInput, options: EnrichOptions): Pro
   }
   const candidates = rootCause === undefined || entities.includes(rootCause) ? entities : [...entities, rootCause]
 
-  // The walk to the workloads: a level at a time, each level's reads in parallel.
+  // The walk to the workloads: a level at a time, each level's reads in parallel. An entity on
+  // the way that was read already — an impacted entity, as a service's process group often is —
+  // is not read again, but it is on the way: resolution looks it up in `related`.
   const related: Record<string, EntityDetails> = {}
   let frontier = candidates.flatMap((e) => (e.details === undefined ? [] : [e.details]))
+  const visited = new Set([...candidates.map((e) => e.id)])
   for (let level = 0; level < MAX_WALK_LEVELS && frontier.length > 0; level++) {
     const ids = [...new Set(frontier.flatMap(nextReads))]
-      .filter((id) => !reads.has(id) && (options.readClusters === true || typeOfId(id) !== 'KUBERNETES_CLUSTER'))
+      .filter((id) => related[id] === undefined && (options.readClusters === true || typeOfId(id) !== 'KUBERNETES_CLUSTER'))
     const details = await readAll(ids)
     const got = ids.map((id, i) => [id, details[i] as EntityDetails | string] as const)
     frontier = []
     for (const [id, d] of got) {
-      if (typeof d === 'string') notes.push(`${id} (on the way to the workload) could not be read: ${d}`)
-      else {
-        related[id] = d
-        frontier.push(d)
+      const first = !visited.has(id)
+      visited.add(id)
+      if (typeof d === 'string') {
+        // Said once: an impacted entity's failed read was noted already.
+        if (first) notes.push(`${id} (on the way to the workload) could not be read: ${d}`)
+        continue
       }
+      related[id] = d
+      if (first) frontier.push(d)
     }
   }
 
@@ -200,17 +211,20 @@ export async function enrich (n: NotificationInput, options: EnrichOptions): Pro
   const scope = [...new Set(candidates.flatMap((e) => eventScope(e.details, e.id, (id) => related[id])))]
   if (kind.readsDeploymentEvents && scope.length > 0) {
     const from = start - lookbackMs
-    const byType = new Map<string, string[]>()
-    for (const id of scope) byType.set(typeOfId(id) ?? id, [...(byType.get(typeOfId(id) ?? id) ?? []), id])
+    const eventSelector = eventTypeSelector('CUSTOM_DEPLOYMENT')
     try {
-      // Each selector within the API's 2,000 characters (a type's ids in as many as it takes).
-      const selectors = [...byType.values()].flatMap((ids) => {
-        const chunks = entityIdSelectorChunks(undefined, ids)
-        return [...chunks.selectors, ...chunks.unfit.map((id) => entityIdSelectorChunks(undefined, [id], Infinity).selectors[0] as string)]
-      })
-      const lists = await Promise.all(selectors.map(async (entitySelector) => dt.getEvents({ eventSelector: eventTypeSelector('CUSTOM_DEPLOYMENT'), entitySelector, from, to: start, limit: 1000 }, signal)))
+      // Each id's events through the shared reads of its type (./batch.ts); an id whose type its
+      // prefix does not tell, or whose shared read was cut short, in a query of its own.
+      const alone: string[] = []
+      const shared = await Promise.all(scope.map(async (id) => {
+        const type = typeOfId(id)
+        const got = type === undefined ? undefined : await batched.events(eventSelector, type, id, { from, to: start }, signal)
+        if (got === undefined) alone.push(id)
+        return got ?? []
+      }))
+      const own = await Promise.all(alone.map(async (id) => dt.getEvents({ eventSelector, entitySelector: entityIdSelectorChunks(undefined, [id], Infinity).selectors[0] as string, from, to: start, limit: EVENTS_LIMIT }, signal)))
       const seen = new Set<string>()
-      deploymentEvents = lists.flat().flatMap((ev): EntityDeploymentEvent[] => {
+      deploymentEvents = [...shared.map((l) => l.slice(0, EVENTS_LIMIT)), ...own].flat().flatMap((ev): EntityDeploymentEvent[] => {
         const entityId = ev.entityId?.entityId.id
         if (entityId === undefined || seen.has(`${ev.eventId}/${entityId}`)) return []
         seen.add(`${ev.eventId}/${entityId}`)

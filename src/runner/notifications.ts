@@ -11,7 +11,7 @@
  * so a RESOLVED that came in the meantime wins and nothing is planned for a closed problem.
  */
 import { randomUUID } from 'node:crypto'
-import { decideOpen, decideResolved, type ApiStatus } from '../domain/decide/lifecycle.js'
+import { decideOpen, decideResolved } from '../domain/decide/lifecycle.js'
 import { epochMs } from '../domain/enrichment.js'
 import { kindOf, notificationState } from '../domain/kinds/index.js'
 import type { NotificationKind } from '../domain/payload.js'
@@ -23,13 +23,15 @@ import type { Job } from '../store/queue.js'
 import type { NewRun, RunRecord, SkipSource } from '../store/runs.js'
 import type { RunnerDeps } from './deps.js'
 import { enrich, type NotificationInput } from './enrich.js'
+import type { Enrichment } from '../domain/enrichment.js'
 import { planNotification, type NotificationPlan, type RunPlan } from './plan.js'
 import { occurrenceOf } from './reconcile/body.js'
 import { commentContext, type RunFacts } from './facts.js'
 import { followUp, nextActionOf } from './finish.js'
 import { QUEUES, type TimerJob } from './queues.js'
 import { addWriteBack } from './writeback.js'
-import { dynatraceStatus } from './status.js'
+import { dynatraceRead } from './status.js'
+import type { ProblemRead } from './kinds/index.js'
 import { endTimeOf, recordResolution, saveExplanations } from './evidence.js'
 import type { JobContext, JobResult } from './worker.js'
 
@@ -155,15 +157,28 @@ async function insertRuns (deps: RunnerDeps, tx: TransactionStores, runs: readon
 }
 
 /** Plans `step` of the rules (or one rule) for a notification and inserts the runs, unless the occurrence closed meanwhile. */
-async function planAndInsert (deps: RunnerDeps, n: StoredNotification, o: { occurrence: number, step: number, rule?: string, entityId?: string, foundBy: 'webhook' | 'reconcile' }, ctx: JobContext): Promise<JobResult> {
+/** Enrichment under the rules in force now, and those rules (planning uses the same). */
+function startEnrichment (deps: RunnerDeps, n: StoredNotification, problemRead: Promise<ProblemRead | undefined> | undefined, ctx: JobContext): Enriching {
   const ruleSet = deps.rules()
-  const enrichment = await enrich(input(n), {
+  const enrichment = enrich(input(n), {
     dynatrace: deps.dynatrace,
+    problemRead,
     longestDeployedWithinMs: ruleSet.rules.longestDeployedWithinMs,
     readClusters: deps.clusterName !== undefined,
     signal: ctx.signal,
     log: ctx.log,
   })
+  return { ruleSet, enrichment }
+}
+
+interface Enriching {
+  readonly ruleSet: ReturnType<RunnerDeps['rules']>
+  readonly enrichment: Promise<Enrichment>
+}
+
+async function planAndInsert (deps: RunnerDeps, n: StoredNotification, o: { occurrence: number, step: number, rule?: string, entityId?: string, foundBy: 'webhook' | 'reconcile', enriching?: Enriching }, ctx: JobContext): Promise<JobResult> {
+  const { ruleSet, enrichment: enriched } = o.enriching ?? startEnrichment(deps, n, undefined, ctx)
+  const enrichment = await enriched
   const plan = await planNotification({
     notification: input(n),
     enrichment,
@@ -227,7 +242,16 @@ export async function handleNotification (deps: RunnerDeps, job: Job<Notificatio
     return { status: 'done' }
   }
 
-  const api: ApiStatus = await dynatraceStatus(n.kind, n.problemId, deps.dynatrace, ctx.signal)
+  // One read of the problem: the decision's status, and enrichment's facts from the same answer.
+  // Enrichment starts with that read, not after the decision: its entity and event reads need
+  // only the notification, and an outage's notifications wait for one round of Dynatrace
+  // answers (and of its 429s) less. When the decision plans nothing (the problem closed
+  // meanwhile) those reads were for nothing: the rare case, and reads only.
+  const statusRead = dynatraceRead(n.kind, n.problemId, deps.dynatrace, ctx.signal)
+  const enriching = startEnrichment(deps, n, statusRead.then((r) => r.read, () => undefined), { ...ctx, log })
+  // Awaited below when the decision plans; otherwise how it ended is of no interest.
+  enriching.enrichment.catch(() => {})
+  const { status: api } = await statusRead
   const decision = await deps.store.transaction(async (tx) => {
     const tracked = await tx.problems.lock(n.kind, n.problemId)
     const d = decideOpen(tracked, api, reopenMark(n.body))
@@ -237,7 +261,7 @@ export async function handleNotification (deps: RunnerDeps, job: Job<Notificatio
   })
   log.info({ decision: decision.action, source: n.source }, decision.note)
   if (decision.action !== 'plan') return { status: 'done' }
-  return planAndInsert(deps, n, { occurrence: decision.occurrence, step: 0, foundBy }, { ...ctx, log })
+  return planAndInsert(deps, n, { occurrence: decision.occurrence, step: 0, foundBy, enriching }, { ...ctx, log })
 }
 
 export type { TimerJob }

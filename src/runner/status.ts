@@ -7,7 +7,7 @@ import type { ProblemStatus } from '../domain/decide/verdict.js'
 import type { DynatraceClient } from '../dynatrace/client.js'
 import type { NotificationKind } from '../domain/payload.js'
 import type { Store } from '../store/index.js'
-import { runnerKind } from './kinds/index.js'
+import { runnerKind, type ProblemRead } from './kinds/index.js'
 
 export interface StatusQuery {
   readonly kind: NotificationKind
@@ -15,15 +15,24 @@ export interface StatusQuery {
   readonly occurrence: number
 }
 
-/** What Dynatrace says now: undefined without it, `unreadable` when the read failed. */
-export async function dynatraceStatus (kind: NotificationKind, problemId: string, dynatrace: DynatraceClient | undefined, signal?: AbortSignal): Promise<ProblemStatus | undefined> {
-  if (dynatrace === undefined) return undefined
+/**
+ * What Dynatrace says now (undefined without it, `unreadable` when the read failed) and, when the
+ * problem was read, its facts from the same answer: planning enriches from them rather than
+ * reading the problem a second time a moment later.
+ */
+export async function dynatraceRead (kind: NotificationKind, problemId: string, dynatrace: DynatraceClient | undefined, signal?: AbortSignal): Promise<{ status: ProblemStatus | undefined, read: ProblemRead | undefined }> {
+  if (dynatrace === undefined) return { status: undefined, read: undefined }
   try {
     return await runnerKind(kind).status(dynatrace, problemId, signal)
   } catch (err) {
     if (signal?.aborted === true) throw err
-    return 'unreadable'
+    return { status: 'unreadable', read: undefined }
   }
+}
+
+/** What Dynatrace says now: undefined without it, `unreadable` when the read failed. */
+export async function dynatraceStatus (kind: NotificationKind, problemId: string, dynatrace: DynatraceClient | undefined, signal?: AbortSignal): Promise<ProblemStatus | undefined> {
+  return (await dynatraceRead(kind, problemId, dynatrace, signal)).status
 }
 
 /** `closed` when our record closed this occurrence (or a later one began); else what Dynatrace says. */

@@ -5,7 +5,8 @@
  *
  * Delivering the outbox to Dynatrace (SPEC 10): a problem comment through postCommentOnce, which
  * reads the comments for the write-back's marker before posting again, so each lands once across
- * retries, crashes and replicas; a security problem's event through the ingest API, which has no
+ * retries, crashes and replicas (the first try of a write-back, which nothing can have posted
+ * before, posts without that read); a security problem's event through the ingest API, which has no
  * idempotency key (a crash between the post and its record can post one extra event: the docs
  * say so). 429 waits as long as Dynatrace asks; 5xx and network faults back off with jitter, for
  * as long as it takes; any other 4xx is final, and recorded with the run. Without
@@ -57,7 +58,11 @@ export async function handleWriteBack (deps: RunnerDeps, job: Job<WriteBackJob>,
   }
   try {
     if (wb.kind === 'comment') {
-      const outcome = await deps.dynatrace.postCommentOnce(wb.problemId, payload as CommentRequest, wb.marker, ctx.signal)
+      // The first claim of a write-back never tried (no attempt recorded, no process held it
+      // before) cannot have posted it: no read of the problem's comments first. Any later try —
+      // a retry, a takeover after a crash, a lease given back at shutdown — reads before posting.
+      const neverPosted = job.attempts === 1 && !job.takenOver && wb.attempts === 0
+      const outcome = await deps.dynatrace.postCommentOnce(wb.problemId, payload as CommentRequest, wb.marker, ctx.signal, { neverPosted })
       log.info({ outcome: outcome.status }, outcome.status === 'posted' ? 'comment posted' : 'comment found already posted')
     } else {
       await deps.dynatrace.ingestEvent(payload as EventIngest, ctx.signal)

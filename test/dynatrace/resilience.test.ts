@@ -168,6 +168,20 @@ t.test('comment posts are never repeated blindly', async (t) => {
     t.equal(problem.comments.length, 1)
   })
 
+  t.test('postCommentOnce, never posted before: no read before the first post; an unknown outcome is still read before posting again', async (t) => {
+    const { sim, url } = await startSimulator(t)
+    const { client } = startClient(t, url)
+    const svc = sim.addEntity({ type: 'SERVICE', displayName: 'svc' })
+    const { problem } = await sim.openProblem({ title: 'p', impactedEntities: [svc.entityId] })
+    t.equal((await client.postCommentOnce(problem.problemId, { message: 'run r-8' }, 'run r-8', undefined, { neverPosted: true })).status, 'posted')
+    t.same(sim.traffic.requests.map((r) => r.operation), ['createComment'], 'one call')
+    sim.traffic.reset()
+    sim.addFault({ operation: 'createComment', status: 500, count: 1 })
+    t.equal((await client.postCommentOnce(problem.problemId, { message: 'run r-9' }, 'run r-9', undefined, { neverPosted: true })).status, 'posted')
+    t.same(sim.traffic.requests.map((r) => `${r.operation} ${r.status ?? ''}`), ['createComment 500', 'getComments 200', 'createComment 201'], 'the 500 may have landed: read before posting again')
+    t.equal(problem.comments.filter((c) => c.content.includes('run r-9')).length, 1)
+  })
+
   t.test('postCommentOnce: an existing comment with the marker means no post at all', async (t) => {
     const { sim, url } = await startSimulator(t)
     const { client } = startClient(t, url)

@@ -51,3 +51,24 @@ t.test('a 4xx other than 429 is final, recorded with the run and counted', async
   t.equal(await metric(loop, 'dtr_writeback_failed_total'), 1)
   t.equal(await metric(loop, 'dtr_writeback_pending'), 0)
 })
+
+t.test('a write-back\'s first try posts without reading the comments; a try after a failed one reads them first', async (t) => {
+  const loop = await startLoop(t)
+  await loop.notify()
+  await loop.settle()
+  t.equal(loop.comments().length, 1)
+  t.equal(loop.dt.sim.traffic.find({ operation: 'getComments' }).length, 0, 'nothing could have posted it before: no read')
+
+  // The verdict's first post is refused for longer than the client waits: the job is tried again
+  // later, and that try does not know what the first did, so it reads before posting.
+  loop.dt.sim.traffic.reset()
+  loop.dt.sim.addFault({ operation: 'createComment', status: 429, retryAfter: 120, count: 1 })
+  await loop.advance(10 * 60_000)
+  t.equal(loop.comments().filter((c) => c.startsWith('⚠️ Not resolved')).length, 0, 'the verdict waits')
+  await loop.advance(120_000)
+  const calls = loop.dt.sim.traffic.requests.filter((r) => r.operation === 'createComment' || r.operation === 'getComments').map((r) => `${r.operation} ${r.status ?? ''}`)
+  // The escalation's step 2 result is a write-back of its own, at its first try: posted at once.
+  t.same(calls, ['createComment 429', 'createComment 201', 'getComments 200', 'createComment 201'], 'the verdict read, then posted')
+  t.equal(loop.comments().filter((c) => c.startsWith('⚠️ Not resolved')).length, 1, 'the verdict once')
+  t.equal(loop.comments().length, 3)
+})

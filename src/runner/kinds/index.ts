@@ -8,7 +8,7 @@ import { problemRunnerKind } from './problem.js'
 import { securityRunnerKind } from './security.js'
 import type { RunnerKind } from './types.js'
 
-export type { BodyFacts, EnrichmentSource, RunnerKind } from './types.js'
+export type { BodyFacts, EnrichmentSource, ProblemRead, RunnerKind, StatusRead } from './types.js'
 
 const RUNNER_KINDS_BY_NAME: Readonly<Record<NotificationKind, RunnerKind>> = {
   problem: problemRunnerKind,

@@ -92,8 +92,11 @@ export const problemRunnerKind: RunnerKind = {
   readSubject: 'the problem',
   readsDeploymentEvents: true,
   async status (dt, problemId, signal) {
-    const problem = await sharedProblemRead(dt, problemId, signal)
-    return problem.status === 'CLOSED' ? 'closed' : problem.status === 'OPEN' ? 'open' : 'unreadable'
+    const p = await sharedProblemRead(dt, problemId, signal)
+    return {
+      status: p.status === 'CLOSED' ? 'closed' : p.status === 'OPEN' ? 'open' : 'unreadable',
+      read: (base) => ({ problem: withProblem(base, p), evidence: evidenceOf(p) }),
+    }
   },
   reportName: 'problems',
   reconcile: reconcileProblems,

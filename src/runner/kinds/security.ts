@@ -48,8 +48,11 @@ export const securityRunnerKind: RunnerKind = {
   readsDeploymentEvents: false,
   async status (dt, problemId, signal) {
     const details = await readDetails(dt, problemId, signal)
-    if (details === undefined) return 'unreadable'
-    return details.status === 'RESOLVED' ? 'closed' : details.status === 'OPEN' ? 'open' : 'unreadable'
+    if (details === undefined) return { status: 'unreadable', read: undefined }
+    return {
+      status: details.status === 'RESOLVED' ? 'closed' : details.status === 'OPEN' ? 'open' : 'unreadable',
+      read: (base) => ({ problem: withSecurityProblem(base, details), evidence: [] }),
+    }
   },
   reportName: 'security',
   reconcile: reconcileSecurity,

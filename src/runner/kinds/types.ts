@@ -14,6 +14,18 @@ import type { KindReport, ReconcileContext } from '../reconcile/take.js'
 /** The reads enrichment makes; the full client satisfies it, tests may pass a fake. */
 export type EnrichmentSource = Pick<DynatraceClient, 'getProblem' | 'getEntity' | 'getEntities' | 'getEvents' | 'getSecurityProblem' | 'findSecurityProblemByDisplayId'>
 
+/** The problem's facts over the body's, from one answer of its API (enrichment's read). */
+export type ProblemRead = (base: ProblemFacts) => { problem: ProblemFacts, evidence: Evidence[] }
+
+/**
+ * One read of the problem's API, as the runner asks it before planning: its status, and — when the
+ * problem was found — the facts enrichment takes from the same answer instead of reading again.
+ */
+export interface StatusRead {
+  readonly status: ProblemStatus
+  readonly read: ProblemRead | undefined
+}
+
 /** A notification's facts from its body alone, as enrichment starts from them. */
 export interface BodyFacts {
   readonly problem: ProblemFacts
@@ -35,8 +47,11 @@ export interface RunnerKind {
   readonly readSubject: string
   /** Whether deployment events are looked for (`deployedWithin` rules are for problems). */
   readonly readsDeploymentEvents: boolean
-  /** Open, closed or unreadable, as Dynatrace says now. Throws when the read fails. */
-  status(dt: DynatraceClient, problemId: string, signal: AbortSignal | undefined): Promise<ProblemStatus>
+  /**
+   * Open, closed or unreadable, as Dynatrace says now, and the answer's facts for enrichment.
+   * Throws when the read fails.
+   */
+  status(dt: DynatraceClient, problemId: string, signal: AbortSignal | undefined): Promise<StatusRead>
   /** Its field in the reconciliation pass's report and log line (`problems`, `security`). */
   readonly reportName: string
   /** One reconciliation pass over this kind (SPEC 8); undefined when it was not listed. */
