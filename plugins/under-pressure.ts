@@ -3,21 +3,22 @@
  * waiting longer (latency that grows without bound is worse for Dynatrace than a quick 503), when
  * - more than `maxInFlight` of them are being handled at once: the work in progress is bounded,
  *   so the latency of what is accepted is too (Little's law), however many clients connect;
- * - the event loop falls behind (@fastify/under-pressure). Not on event-loop utilisation: a busy
- *   but healthy service runs near 100% and would refuse work it could still do.
+ * - the event loop falls behind. Not on event-loop utilisation: a busy but healthy service runs
+ *   near 100% and would refuse work it could still do;
+ * - a check of one's own fails (`healthCheck`).
  * The other guards are the store's caps on notifications and bytes waiting for a commit, and the
  * connection cap (app.ts); the thresholds are in the README ("Performance").
  *
  * Routes with `config: { loadShedding: false }` are never shed: the probes and /metrics, so that
- * a liveness probe never kills a pod for being busy. Nor is anything under NEVER_SHED_PREFIXES
- * (SPEC 11): the admin API and the console are how an operator pauses or approves during the very
+ * a liveness probe never kills a pod for being busy. Nor is anything under the admin API's and the
+ * console's prefixes (SPEC 11): they are how an operator pauses or approves during the very
  * overload that sheds webhooks.
  *
- * The event-loop delay is sampled here (@fastify/under-pressure read an interval in which no
- * sample landed, the process descheduled on a loaded 2-core node, as a delay of Infinity and shed
- * everything; an interval without a sample is "unknown", never overload), and the whole check is
- * one synchronous onRequest hook: it runs on every webhook, so it costs a few comparisons and one
- * 'close' listener, with no promise and no second hook.
+ * This plugin replaced @fastify/under-pressure: that read an interval in which no event-loop
+ * sample landed (the process descheduled on a loaded 2-core node) as a delay of Infinity and shed
+ * everything — here such an interval is "unknown", never overload — and it cost every webhook a
+ * second hook. The whole check is one synchronous onRequest hook: it runs on every webhook, so it
+ * costs a few comparisons and one 'close' listener, with no promise.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { FastifyRequest } from 'fastify'
