@@ -147,7 +147,9 @@ export async function serve (): Promise<number> {
   // on shutdown. A stdout that stops reading must not grow the buffer without bound: beyond
   // 16 MiB waiting, lines are dropped rather than the process running out of memory.
   const destination = lineBatch(pino.destination({ sync: false, minLength: 4096, maxWrite: 1024 * 1024, maxLength: 16 * 1024 * 1024 }))
-  process.once('exit', () => { destination.flushSync() })
+  // Lines still waiting for their turn when the process ends are written then (best effort: an
+  // exit is no place to report that stdout failed).
+  process.once('exit', () => { try { destination.flushSync() } catch { /* nothing to tell it to */ } })
   const flushing = setInterval(() => destination.flush(), 250)
   // The rules' `${env:…}` join once the app holds the rules (and after each reload).
   let rules: (() => { readonly rules: { readonly rules: ReadonlyArray<{ readonly env: readonly string[] }> } }) | undefined
