@@ -156,7 +156,6 @@ async function insertRuns (deps: RunnerDeps, tx: TransactionStores, runs: readon
   return inserted
 }
 
-/** Plans `step` of the rules (or one rule) for a notification and inserts the runs, unless the occurrence closed meanwhile. */
 /** Enrichment under the rules in force now, and those rules (planning uses the same). */
 function startEnrichment (deps: RunnerDeps, n: StoredNotification, problemRead: Promise<ProblemRead | undefined> | undefined, ctx: JobContext): Enriching {
   const ruleSet = deps.rules()
@@ -176,6 +175,7 @@ interface Enriching {
   readonly enrichment: Promise<Enrichment>
 }
 
+/** Plans `step` of the rules (or one rule) for a notification and inserts the runs, unless the occurrence closed meanwhile. */
 async function planAndInsert (deps: RunnerDeps, n: StoredNotification, o: { occurrence: number, step: number, rule?: string, entityId?: string, foundBy: 'webhook' | 'reconcile', enriching?: Enriching }, ctx: JobContext): Promise<JobResult> {
   const { ruleSet, enrichment: enriched } = o.enriching ?? startEnrichment(deps, n, undefined, ctx)
   const enrichment = await enriched
