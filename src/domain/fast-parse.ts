@@ -35,7 +35,6 @@ interface CheckDef {
 }
 
 const defOf = (schema: unknown): Def => (schema as { _zod: { def: Def } })._zod.def
-const hasOwn = (o: object, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key)
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 const isPlainObject = (v: unknown): v is Record<string, unknown> => {
   if (!isObject(v)) return false
@@ -158,7 +157,7 @@ function compileOwn (def: Def): Node | undefined {
       const value = defOf(def.valueType)
       if (key.type !== 'string' || (key.checks ?? []).length > 0 || value.type !== 'unknown' || (value.checks ?? []).length > 0) return undefined
       return (v) => {
-        if (!isPlainObject(v) || hasOwn(v, '__proto__')) return NOT_SURE
+        if (!isPlainObject(v) || Object.hasOwn(v, '__proto__')) return NOT_SURE
         const out: Record<string, unknown> = {}
         for (const k of Object.keys(v)) out[k] = v[k]
         return out
@@ -204,7 +203,7 @@ function compileObject (def: Def): Node | undefined {
   }
   const known = new Set(keys)
   return (v) => {
-    if (!isObject(v) || hasOwn(v, '__proto__')) return NOT_SURE
+    if (!isObject(v) || Object.hasOwn(v, '__proto__')) return NOT_SURE
     const out: Record<string, unknown> = {}
     for (const { key, optional, parse } of fields) {
       if (!(key in v)) {

@@ -15,7 +15,7 @@ import { isUtf8 } from 'node:buffer'
 import { randomUUID } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
-import { ALL_KINDS } from '../domain/kinds/index.js'
+import { ALL_KINDS, type NotificationKindModule } from '../domain/kinds/index.js'
 import { toNewNotification, uuidV7 } from '../domain/notification.js'
 import type { NotificationKind } from '../domain/payload.js'
 import { unsafeIntegerFields } from '../domain/unsafe-integers.js'
@@ -123,16 +123,14 @@ const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (fastify, 
     count(kindOf(request), refusalOutcome[errorCodeOf(error)] ?? 'error')
   })
 
-  // A test call is answered without a promise: it is what Dynatrace's "Send test notification"
-  // button and its validation send, and the cheapest answer the intake gives.
-  const TEST_ANSWER = JSON.stringify({ status: 'test' })
-  function answerTest (request: FastifyRequest, reply: FastifyReply, kind: NotificationKind): FastifyReply {
-    count(kind, 'test')
-    request.logFields = { kind, status: 'test' }
-    return reply.code(200).type('application/json; charset=utf-8').send(TEST_ANSWER)
-  }
-
-  async function intake (request: FastifyRequest, reply: FastifyReply, kind: NotificationKind, payload: unknown): Promise<{ status: string, notificationId?: string }> {
+  async function intake (request: FastifyRequest, reply: FastifyReply, module: NotificationKindModule, payload: unknown): Promise<{ status: string, notificationId?: string }> {
+    const kind = module.kind
+    if (module.isTest(payload)) {
+      count(kind, 'test')
+      request.logFields = { kind, status: 'test' }
+      reply.code(200)
+      return { status: 'test' }
+    }
     const notification = toNewNotification(uuidV7(fastify.store.clock.now(), randomUUID()), kind, payload, request.receivedBody)
     const result = await fastify.store.notifications.record(notification)
     if (result.status === 'accepted') fastify.runner.wake()
@@ -145,7 +143,7 @@ const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (fastify, 
   const routes = fastify.withTypeProvider<ZodTypeProvider>()
   for (const module of ALL_KINDS) {
     routes.post(`/webhooks/${module.kind}`, { bodyLimit: options.bodyLimit, config: { kind: module.kind }, schema: { body: module.schema } },
-      (request, reply) => module.isTest(request.body) ? answerTest(request, reply, module.kind) : intake(request, reply, module.kind, request.body))
+      async (request, reply) => intake(request, reply, module, request.body))
   }
 }
 
