@@ -6,7 +6,8 @@
  * Node's module compile cache is turned on first, where the runtime has it (Node ≥ 22.1; the
  * image runs 24): loading some 900 modules is most of the start-up, and a warm cache skips their
  * compilation. The rest is imported after it, dynamically, so that it is compiled through the
- * cache. Without a writable cache directory Node just carries on uncached.
+ * cache. Without a writable cache directory Node just carries on uncached. A plain `serve` (the
+ * image's command) skips the program (commander, the other verbs, the simulators' probe).
  */
 import nodeModule from 'node:module'
 
@@ -15,5 +16,6 @@ try {
   withCache.enableCompileCache?.()
 } catch { /* a cache is an optimisation only */ }
 
-const { runCli } = await import('./cli/index.js')
-process.exitCode = await runCli(process.argv.slice(2))
+const argv = process.argv.slice(2)
+const { plainServe, runServe } = await import('./cli/serve.js')
+process.exitCode = plainServe(argv) ? await runServe() : await (await import('./cli/index.js')).runCli(argv)

@@ -1,11 +1,29 @@
 /**
  * The Prometheus metrics of SPEC section 11, on a registry owned by each app instance (never the
  * prom-client global one), so that two apps in one test process do not share counters.
+ *
+ * prom-client's index loads its default process metrics, and with them @opentelemetry/api (some 50
+ * modules, a twentieth of the service's start-up and a few MB of heap), whether or not they are
+ * collected. The metric classes are taken from their own files instead, and the default metrics
+ * are loaded and registered when the first scrape asks for them (`exposition`): a process that is
+ * never scraped never loads them, and the first scrape reads them all the same. Their counters
+ * and histograms (CPU seconds, GC durations, event-loop lag) count from that first scrape.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { createRequire } from 'node:module'
+import type { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+const require = createRequire(import.meta.url)
+const prom = {
+  Registry: require('prom-client/lib/registry') as typeof Registry,
+  Counter: require('prom-client/lib/counter') as typeof Counter,
+  Gauge: require('prom-client/lib/gauge') as typeof Gauge,
+  Histogram: require('prom-client/lib/histogram') as typeof Histogram,
+}
 
 export interface Metrics {
   readonly registry: Registry
+  /** The text of GET /metrics (the default process metrics join on the first call, when asked for). */
+  exposition(): Promise<string>
   /** `source`: webhook (a Dynatrace call) or reconcile (taken in from the Problems API). */
   readonly notifications: Counter<'kind' | 'outcome' | 'source'>
   /** Reconciliation passes: success, failure (Dynatrace could not be read), skipped (another replica's turn). */
@@ -41,8 +59,12 @@ export interface StoredState {
 }
 
 export function createMetrics (options: { defaultMetrics?: boolean, now?: () => number } = {}): Metrics {
-  const registry = new Registry()
-  if (options.defaultMetrics === true) collectDefaultMetrics({ register: registry })
+  const registry = new prom.Registry()
+  let defaults: Promise<void> | undefined = options.defaultMetrics === true ? undefined : Promise.resolve()
+  const withDefaults = async (): Promise<void> => {
+    const collect = require('prom-client/lib/defaultMetrics') as typeof collectDefaultMetrics
+    collect({ register: registry })
+  }
   const now = options.now ?? Date.now
   let read: (() => Promise<StoredState>) | undefined
   let cached: { at: number, state: Promise<StoredState | undefined> } | undefined
@@ -54,21 +76,25 @@ export function createMetrics (options: { defaultMetrics?: boolean, now?: () => 
   return {
     useStoredState: (fn) => { read = fn; cached = undefined },
     registry,
-    notifications: new Counter({ name: 'dtr_notifications_total', help: 'Notifications by kind, outcome and source (webhook: Dynatrace called; reconcile: taken in from the Problems API)', labelNames: ['kind', 'outcome', 'source'], registers: [registry] }),
-    reconcile: new Counter({ name: 'dtr_reconcile_total', help: 'Reconciliation passes with the Problems API by outcome: success, failure (Dynatrace could not be read), skipped (another replica\'s turn)', labelNames: ['outcome'], registers: [registry] }),
-    runs: new Counter({ name: 'dtr_runs_total', help: 'Action runs by action and final outcome', labelNames: ['action', 'outcome'], registers: [registry] }),
-    runDuration: new Histogram({ name: 'dtr_run_duration_seconds', help: 'Action run duration', labelNames: ['action'], registers: [registry], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120] }),
-    dynatraceRequests: new Counter({ name: 'dtr_dynatrace_requests_total', help: 'Requests to the Dynatrace API by operation and HTTP status (or "error")', labelNames: ['operation', 'status'], registers: [registry] }),
-    pendingRuns: new Gauge({ name: 'dtr_pending_runs', help: 'Runs planned, queued, awaiting approval or running', registers: [registry], async collect () { const s = await stored(); if (s !== undefined) this.set(s.pendingRuns) } }),
-    writebackPending: new Gauge({ name: 'dtr_writeback_pending', help: 'Write-backs to Dynatrace (comments, events) waiting in the outbox', registers: [registry], async collect () { const s = await stored(); if (s !== undefined) this.set(s.writebackPending) } }),
-    writebackOldest: new Gauge({ name: 'dtr_writeback_oldest_seconds', help: 'Age of the oldest write-back waiting in the outbox (0 when none)', registers: [registry], async collect () { const s = await stored(); if (s !== undefined) this.set(s.writebackOldestAt === null ? 0 : Math.max(0, (now() - s.writebackOldestAt) / 1000)) } }),
-    writebackFailed: new Counter({ name: 'dtr_writeback_failed_total', help: 'Write-backs Dynatrace refused for good (a 4xx other than 429)', registers: [registry] }),
-    leaseTakeovers: new Counter({ name: 'dtr_lease_takeovers_total', help: 'Jobs taken over after their lease ran out (a process died or stalled)', labelNames: ['queue'], registers: [registry] }),
-    leaseRenewalFailures: new Counter({ name: 'dtr_lease_renewal_failures_total', help: 'Job lease renewals that failed (the store did not answer); each aborted its job\'s work before the lease could run out', labelNames: ['queue'], registers: [registry] }),
-    poisonJobs: new Counter({ name: 'dtr_jobs_poisoned_total', help: 'Jobs failed for good as poison: taken over 5 times after their holder died (reason "crashed") or failed 5 times with an error retrying cannot cure ("error")', labelNames: ['queue', 'reason'], registers: [registry] }),
-    paused: new Gauge({ name: 'dtr_paused', help: '1 while the kill switch is on (PUT /api/pause): no new execution starts on any replica', registers: [registry] }),
-    rulesReloads: new Counter({ name: 'dtr_rules_reloads_total', help: 'Rules file reloads (SIGHUP) by outcome: success, or failure (the previous rules stay)', labelNames: ['outcome'], registers: [registry] }),
-    timeToResolve: new Histogram({ name: 'dtr_time_to_resolve_seconds', help: 'From a run\'s start (live) or evaluation (dry-run) to its problem\'s resolution, for runs that ended succeeded or dry_run: live against dry-run is the action\'s effect', labelNames: ['rule', 'action', 'mode'], registers: [registry], buckets: [60, 120, 300, 600, 900, 1800, 3600, 7200, 14_400, 43_200, 86_400] }),
-    verdicts: new Counter({ name: 'dtr_verdicts_total', help: 'Verifications by rule, action and verdict (resolved, unresolved, unknown)', labelNames: ['rule', 'action', 'verdict'], registers: [registry] }),
+    async exposition () {
+      await (defaults ??= withDefaults())
+      return registry.metrics()
+    },
+    notifications: new prom.Counter({ name: 'dtr_notifications_total', help: 'Notifications by kind, outcome and source (webhook: Dynatrace called; reconcile: taken in from the Problems API)', labelNames: ['kind', 'outcome', 'source'], registers: [registry] }),
+    reconcile: new prom.Counter({ name: 'dtr_reconcile_total', help: 'Reconciliation passes with the Problems API by outcome: success, failure (Dynatrace could not be read), skipped (another replica\'s turn)', labelNames: ['outcome'], registers: [registry] }),
+    runs: new prom.Counter({ name: 'dtr_runs_total', help: 'Action runs by action and final outcome', labelNames: ['action', 'outcome'], registers: [registry] }),
+    runDuration: new prom.Histogram({ name: 'dtr_run_duration_seconds', help: 'Action run duration', labelNames: ['action'], registers: [registry], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120] }),
+    dynatraceRequests: new prom.Counter({ name: 'dtr_dynatrace_requests_total', help: 'Requests to the Dynatrace API by operation and HTTP status (or "error")', labelNames: ['operation', 'status'], registers: [registry] }),
+    pendingRuns: new prom.Gauge({ name: 'dtr_pending_runs', help: 'Runs planned, queued, awaiting approval or running', registers: [registry], async collect () { const s = await stored(); if (s !== undefined) this.set(s.pendingRuns) } }),
+    writebackPending: new prom.Gauge({ name: 'dtr_writeback_pending', help: 'Write-backs to Dynatrace (comments, events) waiting in the outbox', registers: [registry], async collect () { const s = await stored(); if (s !== undefined) this.set(s.writebackPending) } }),
+    writebackOldest: new prom.Gauge({ name: 'dtr_writeback_oldest_seconds', help: 'Age of the oldest write-back waiting in the outbox (0 when none)', registers: [registry], async collect () { const s = await stored(); if (s !== undefined) this.set(s.writebackOldestAt === null ? 0 : Math.max(0, (now() - s.writebackOldestAt) / 1000)) } }),
+    writebackFailed: new prom.Counter({ name: 'dtr_writeback_failed_total', help: 'Write-backs Dynatrace refused for good (a 4xx other than 429)', registers: [registry] }),
+    leaseTakeovers: new prom.Counter({ name: 'dtr_lease_takeovers_total', help: 'Jobs taken over after their lease ran out (a process died or stalled)', labelNames: ['queue'], registers: [registry] }),
+    leaseRenewalFailures: new prom.Counter({ name: 'dtr_lease_renewal_failures_total', help: 'Job lease renewals that failed (the store did not answer); each aborted its job\'s work before the lease could run out', labelNames: ['queue'], registers: [registry] }),
+    poisonJobs: new prom.Counter({ name: 'dtr_jobs_poisoned_total', help: 'Jobs failed for good as poison: taken over 5 times after their holder died (reason "crashed") or failed 5 times with an error retrying cannot cure ("error")', labelNames: ['queue', 'reason'], registers: [registry] }),
+    paused: new prom.Gauge({ name: 'dtr_paused', help: '1 while the kill switch is on (PUT /api/pause): no new execution starts on any replica', registers: [registry] }),
+    rulesReloads: new prom.Counter({ name: 'dtr_rules_reloads_total', help: 'Rules file reloads (SIGHUP) by outcome: success, or failure (the previous rules stay)', labelNames: ['outcome'], registers: [registry] }),
+    timeToResolve: new prom.Histogram({ name: 'dtr_time_to_resolve_seconds', help: 'From a run\'s start (live) or evaluation (dry-run) to its problem\'s resolution, for runs that ended succeeded or dry_run: live against dry-run is the action\'s effect', labelNames: ['rule', 'action', 'mode'], registers: [registry], buckets: [60, 120, 300, 600, 900, 1800, 3600, 7200, 14_400, 43_200, 86_400] }),
+    verdicts: new prom.Counter({ name: 'dtr_verdicts_total', help: 'Verifications by rule, action and verdict (resolved, unresolved, unknown)', labelNames: ['rule', 'action', 'verdict'], registers: [registry] }),
   }
 }

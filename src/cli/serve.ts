@@ -1,10 +1,20 @@
-import type { RegisterVerb } from './verb.js'
+import type { ExitCode, RegisterVerb } from './verb.js'
+
+/** Runs the service (src/server.ts) until a signal stops it: 0, or 1 when it could not start. */
+export async function runServe (): Promise<ExitCode> {
+  return (await (await import('../server.js')).serve()) === 0 ? 0 : 1
+}
+
+/**
+ * Whether `argv` asks for `serve` and nothing else (the container's command): the executable then
+ * runs it without the program, so the service's start-up does not load commander and the other
+ * verbs. Anything more (`serve --help`, an unknown option) goes through the program as before.
+ */
+export const plainServe = (argv: readonly string[]): boolean => argv.length === 0 || (argv.length === 1 && argv[0] === 'serve')
 
 export const registerServe: RegisterVerb = (program, done) => {
   program.command('serve')
     .description('run the service (the default when no command is given)')
     .addHelpText('after', '\nConfigured by environment variables only (DTR_PORT, DTR_MODE, DTR_DATA_DIR, …): see the README.\nSIGTERM stops accepting, finishes the requests in flight, closes the store and exits 0.')
-    .action(async () => {
-      done((await (await import('../server.js')).serve()) === 0 ? 0 : 1)
-    })
+    .action(async () => { done(await runServe()) })
 }

@@ -35,7 +35,7 @@ const healthRoutes: FastifyPluginAsync = async (fastify) => {
 
   fastify.get('/metrics', always, async (_request, reply) => {
     reply.type(fastify.metrics.registry.contentType)
-    return fastify.metrics.registry.metrics()
+    return fastify.metrics.exposition()
   })
 }
 

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 
 const openApiRoute: FastifyPluginAsync = async (fastify) => {
-  fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger())
+  fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.openApiDocument())
 }
 
 export default openApiRoute
