@@ -2,7 +2,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 
 const openApiRoute: FastifyPluginAsync = async (fastify) => {
-  fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.openApiDocument())
+  fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger())
 }
 
 export default openApiRoute
