@@ -162,8 +162,9 @@ export function createNotificationStore (ctx: StoreContext, options: Notificatio
     const keys = rows.map((r) => [r.kind, r.problem_id, r.dedupe_key] as const)
     // Three statements, none of which needs the answer of another: insert what is new, enqueue a
     // job for each row this batch inserted (a duplicate's id was never inserted), and read back
-    // every key's winner. Where the engine allows, they are sent at once (one round trip to the
-    // SQLite writer thread instead of three).
+    // every key's winner. Where the engine allows, they are started at once; Kysely still runs a
+    // transaction's statements one after another (a round trip each to the SQLite writer thread,
+    // the first carrying the BEGIN), so that saves only the hops between them.
     const insert = async () => trx.insertInto('notifications').values(rows)
       .onConflict((oc) => oc.columns(['kind', 'problem_id', 'dedupe_key']).doNothing()).execute()
     const enqueue = async () => trx.insertInto('jobs').columns(['queue', 'key', 'payload', 'run_after', 'created_at', 'updated_at'])

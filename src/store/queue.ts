@@ -60,7 +60,55 @@ export interface JobQueue {
 /** Pure: a job id as the engines keep it, or undefined for one that cannot exist. */
 const jobNumber = (id: string): number | undefined => (/^\d{1,15}$/.test(id) ? Number(id) : undefined)
 
-export function createJobQueue ({ db, dialect, clock }: StoreContext): JobQueue {
+/** Most jobs one completing statement names. */
+const MAX_COMPLETIONS = 500
+
+/**
+ * complete(), grouped: while one completing statement is out, the completions that come in wait
+ * and then go together, as one UPDATE and (on SQLite) one commit instead of one each. Each
+ * caller still learns whether its own job was completed, and only once that is committed; a
+ * statement that fails fails its callers, whose jobs are taken up again after their lease, as
+ * with a completion that failed alone. Outside a transaction only: inside one the statement
+ * must run before the transaction ends.
+ */
+function groupedCompletions ({ db, clock }: StoreContext): (id: number, owner: string) => Promise<boolean> {
+  interface Waiting { readonly id: number, readonly owner: string, resolve(done: boolean): void, reject(err: unknown): void }
+  let waiting: Waiting[] = []
+  let flushing: Promise<void> | undefined
+
+  async function completeGroup (owner: string, group: readonly Waiting[]): Promise<void> {
+    try {
+      const rows = await db.updateTable('jobs').set({ state: 'done', lease_owner: null, lease_until: null, updated_at: clock.now() })
+        .where('id', 'in', group.map((w) => w.id)).where('lease_owner', '=', owner).where('state', '=', 'active')
+        .returning('id').execute()
+      const done = new Set(rows.map((r) => Number(r.id)))
+      // A job named twice is completed once: the second caller learns it was done already.
+      for (const w of group) w.resolve(done.delete(w.id))
+    } catch (err) {
+      for (const w of group) w.reject(err)
+    }
+  }
+
+  async function flush (): Promise<void> {
+    while (waiting.length > 0) {
+      const batch = waiting.slice(0, MAX_COMPLETIONS)
+      waiting = waiting.slice(batch.length)
+      const byOwner = new Map<string, Waiting[]>()
+      for (const w of batch) byOwner.set(w.owner, [...(byOwner.get(w.owner) ?? []), w])
+      for (const [owner, group] of byOwner) await completeGroup(owner, group)
+    }
+    flushing = undefined
+  }
+
+  return async (id, owner) => new Promise<boolean>((resolve, reject) => {
+    waiting.push({ id, owner, resolve, reject })
+    flushing ??= flush()
+  })
+}
+
+export function createJobQueue (ctx: StoreContext): JobQueue {
+  const { db, dialect, clock } = ctx
+  const completeOutside = db.isTransaction ? undefined : groupedCompletions(ctx)
   /** Updates the job if `owner` holds its lease; true when it did. */
   async function whileLeased (jobId: string, owner: string, set: Updateable<JobsTable>): Promise<boolean> {
     const id = jobNumber(jobId)
@@ -106,8 +154,11 @@ export function createJobQueue ({ db, dialect, clock }: StoreContext): JobQueue 
       const now = clock.now()
       return whileLeased(jobId, owner, { lease_until: now + leaseMs, updated_at: now })
     },
-    complete: async (jobId, owner) =>
-      whileLeased(jobId, owner, { state: 'done', lease_owner: null, lease_until: null, updated_at: clock.now() }),
+    async complete (jobId, owner) {
+      const id = jobNumber(jobId)
+      if (completeOutside === undefined || id === undefined) return whileLeased(jobId, owner, { state: 'done', lease_owner: null, lease_until: null, updated_at: clock.now() })
+      return completeOutside(id, owner)
+    },
     retry: async (jobId, owner, delayMs, error) => {
       const now = clock.now()
       return whileLeased(jobId, owner, { state: 'ready', run_after: now + delayMs, last_error: error, lease_owner: null, lease_until: null, updated_at: now })

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { manualClock } from '../helpers/clock.js'
-import { eachEngine, openTestStore } from '../helpers/store.js'
+import { eachEngine, openTestStore, storeWithFailingWrites } from '../helpers/store.js'
 
 t.test('job queue', async (t) => {
   eachEngine(t, async (t, engine) => {
@@ -18,6 +18,44 @@ t.test('job queue', async (t) => {
       t.equal(await q.pending('q1'), 0)
       t.equal(await q.pending(), 1)
       t.equal(await q.complete('not-a-job-id', 'w1'), false)
+    })
+
+    t.test('completions made together go as one statement; each caller learns its own outcome', async (t) => {
+      const store = await openTestStore(t, engine)
+      const q = store.jobs
+      for (let i = 0; i < 6; i++) await q.enqueue('g', `k${i}`, null)
+      const mine = await q.claim('g', 'w1', { leaseMs: 60_000, limit: 4 })
+      const theirs = await q.claim('g', 'w2', { leaseMs: 60_000, limit: 2 })
+      const outcomes = await Promise.all([
+        ...mine.map(async (j) => q.complete(j.id, 'w1')),
+        q.complete(theirs[0]?.id as string, 'w1'),
+        q.complete(theirs[1]?.id as string, 'w2'),
+        q.complete(mine[1]?.id as string, 'w1'),
+        q.complete('not-a-job-id', 'w1'),
+      ])
+      t.same(outcomes, [true, true, true, true, false, true, false, false], 'only the owner completes, and each job once (even when named twice in one statement)')
+      t.equal(await q.pending('g'), 1, 'the job another owner holds and did not complete is still leased')
+      // Inside a transaction a completion is part of it: rolled back with it.
+      const [last] = await q.claim('g', 'w1', { leaseMs: 60_000 })
+      t.equal(last, undefined, 'nothing left to claim')
+      await t.rejects(store.transaction(async (tx) => {
+        t.equal(await tx.jobs.complete(theirs[0]?.id as string, 'w2'), true)
+        throw new Error('rolled back')
+      }), /rolled back/)
+      t.equal(await q.pending('g'), 1, 'the completion was rolled back with its transaction')
+    })
+
+    t.test('a completing statement that fails fails each of its callers; the next ones go through', async (t) => {
+      const { store, failures } = await storeWithFailingWrites(t, engine)
+      const q = store.jobs
+      for (let i = 0; i < 3; i++) await q.enqueue('f', `k${i}`, null)
+      const jobs = await q.claim('f', 'w1', { leaseMs: 60_000, limit: 3 })
+      failures.failing = true
+      const failed = await Promise.allSettled(jobs.slice(0, 2).map(async (j) => q.complete(j.id, 'w1')))
+      t.same(failed.map((r) => r.status), ['rejected', 'rejected'])
+      failures.failing = false
+      t.same(await Promise.all(jobs.map(async (j) => q.complete(j.id, 'w1'))), [true, true, true], 'the failed completions can be made again')
+      t.equal(await q.pending('f'), 0)
     })
 
     t.test('waiting(): of the keys given, those whose job is ready or leased, not done or failed', async (t) => {

@@ -99,9 +99,12 @@ export function unreadable (deps: PassDeps, memory: PassMemory, counts: Counts, 
  * notification waits to be planned. The listing may come between a webhook's commit and its
  * planning; taking the problem in then would make no second run (the same keys), but whichever
  * notification is planned first tells the comment how the problem was found, and "no
- * notification reached dt-remediator" would be false.
+ * notification reached dt-remediator" would be false. A problem the store now tracks open (its
+ * notification was planned after the pass read what is tracked, while the listing was read) is
+ * left the same way: its notification's job may already be done.
  */
 export async function awaitingPlan (deps: PassDeps, kind: ProblemKind, problemId: string, last: TrackedProblem | undefined): Promise<boolean> {
+  if (last?.status === 'open') return true
   const since = last?.closedAt ?? 0
   const brought = (await deps.store.notifications.listByProblem(kind, problemId))
     .filter((n) => n.source === 'webhook' && n.receivedAt >= since && notificationState(n) === 'OPEN')

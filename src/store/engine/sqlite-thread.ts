@@ -10,6 +10,16 @@
  * transaction's statements never interleave with another's. The worker body is a function of
  * this file sent as source text (`eval`), so that it starts without the TypeScript loader the
  * tests run under and without a separate file to ship; it must therefore stay self-contained.
+ *
+ * A round trip is what a statement costs here (a message each way, a wake-up of each thread),
+ * more than SQLite's own work on the small statements the service runs; so BEGIN is not a
+ * message of its own but travels with the transaction's first statement, and a transaction that
+ * ran no statement sends neither BEGIN nor COMMIT. (Sending several requests in one message
+ * would gain nothing: Kysely never has two statements of one connection out at once, not even
+ * those a transaction starts together with Promise.all.) Every statement of a transaction
+ * carries the transaction's number, and the thread runs it only while that transaction is open:
+ * a statement behind one that failed and made SQLite roll the transaction back (a full disk
+ * does) fails too, instead of running, and committing, outside any transaction.
  */
 import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
@@ -30,7 +40,18 @@ export interface SqliteOpenOptions {
   readonly resourceLimits?: import('node:worker_threads').ResourceLimits
 }
 
-interface Request { id: number, sql?: string, params?: readonly unknown[], close?: true }
+interface Request {
+  id: number
+  sql?: string
+  params?: readonly unknown[]
+  /** The transaction the statement belongs to; it runs only while that transaction is open. */
+  tx?: number
+  /** Open transaction `tx` (BEGIN IMMEDIATE) before the statement. */
+  begin?: true
+  /** End transaction `tx`: a rollback of one no longer open is a no-op, a commit of one is an error. */
+  end?: 'commit' | 'rollback'
+  close?: true
+}
 interface Reply {
   id: number
   rows?: unknown[]
@@ -61,6 +82,50 @@ function writerThread (require: NodeJS.Require): void {
   // Prepared statements by SQL text: the same few queries run all day. Bounded, because a batch
   // insert's text varies with its row count.
   const statements = new Map<string, import('better-sqlite3').Statement>()
+  const prepared = (sql: string): import('better-sqlite3').Statement => {
+    let statement = statements.get(sql)
+    if (statement === undefined) {
+      statement = db.prepare(sql)
+      statements.set(sql, statement)
+      if (statements.size > 200) statements.delete(statements.keys().next().value as string)
+    }
+    return statement
+  }
+  // IMMEDIATE takes the write lock at BEGIN, so a transaction never fails half-way with BUSY
+  // because a reader (a backup) upgraded first.
+  const begin = db.prepare('begin immediate')
+  const commit = db.prepare('commit')
+  const rollback = db.prepare('rollback')
+  /** The transaction open now, by the number its statements carry. */
+  let open: number | undefined
+  const isOpen = (tx: number | undefined): boolean => tx !== undefined && open === tx && db.inTransaction
+  const notOpen = (tx: number | undefined): Error => Object.assign(new Error(`The transaction (${String(tx)}) is no longer open: an earlier statement of it failed and SQLite rolled it back`), { code: 'SQLITE_ABORT' })
+
+  function run (request: Request): Omit<Reply, 'id'> {
+    if (request.begin === true) {
+      if (db.inTransaction) throw new Error('BEGIN while another transaction is open')
+      begin.run()
+      open = request.tx
+    }
+    if (request.end === 'rollback') {
+      if (isOpen(request.tx)) rollback.run()
+      open = undefined
+      return { changes: 0 }
+    }
+    if (request.end === 'commit') {
+      if (!isOpen(request.tx)) throw notOpen(request.tx)
+      commit.run()
+      open = undefined
+      return { changes: 0 }
+    }
+    if (request.tx !== undefined && !isOpen(request.tx)) throw notOpen(request.tx)
+    const statement = prepared(request.sql as string)
+    const params = (request.params ?? []) as unknown[]
+    if (statement.reader) return { rows: statement.all(...params) }
+    const { changes, lastInsertRowid } = statement.run(...params)
+    return { changes, lastInsertRowid }
+  }
+
   port.on('message', (request: Request) => {
     if (request.close === true) {
       db.close()
@@ -69,20 +134,7 @@ function writerThread (require: NodeJS.Require): void {
       return
     }
     try {
-      const sql = request.sql as string
-      let statement = statements.get(sql)
-      if (statement === undefined) {
-        statement = db.prepare(sql)
-        statements.set(sql, statement)
-        if (statements.size > 200) statements.delete(statements.keys().next().value as string)
-      }
-      const params = (request.params ?? []) as unknown[]
-      if (statement.reader) {
-        port.postMessage({ id: request.id, rows: statement.all(...params) })
-      } else {
-        const { changes, lastInsertRowid } = statement.run(...params)
-        port.postMessage({ id: request.id, changes, lastInsertRowid })
-      }
+      port.postMessage({ id: request.id, ...run(request) })
     } catch (err) {
       port.postMessage({ id: request.id, error: { message: (err as Error).message, code: (err as { code?: string }).code } })
     }
@@ -97,16 +149,41 @@ function toError (error: { message: string, code?: string }): Error {
 
 class ThreadConnection implements DatabaseConnection {
   readonly #thread: WriterThread
+  #lastTx = 0
+  /** The transaction open on this connection (Kysely lets one caller at a time use it). */
+  #tx: number | undefined
+  /** Its BEGIN, not sent yet: it goes with the first statement. */
+  #beginDue = false
   constructor (thread: WriterThread) { this.#thread = thread }
 
   async executeQuery<R> (query: CompiledQuery): Promise<QueryResult<R>> {
-    const reply = await this.#thread.call({ sql: query.sql, params: query.parameters })
+    const request: Omit<Request, 'id'> = { sql: query.sql, params: query.parameters }
+    if (this.#tx !== undefined) {
+      request.tx = this.#tx
+      if (this.#beginDue) request.begin = true
+      this.#beginDue = false
+    }
+    const reply = await this.#thread.call(request)
     if (reply.rows !== undefined) return { rows: reply.rows as R[] }
     return {
       rows: [],
       numAffectedRows: reply.changes === undefined ? undefined : BigInt(reply.changes),
       insertId: reply.lastInsertRowid === undefined ? undefined : BigInt(reply.lastInsertRowid),
     }
+  }
+
+  begin (): void {
+    this.#tx = ++this.#lastTx
+    this.#beginDue = true
+  }
+
+  /** Commits or rolls back the open transaction; one that sent no statement has nothing to end. */
+  async end (how: 'commit' | 'rollback'): Promise<void> {
+    const tx = this.#tx
+    const sent = !this.#beginDue
+    this.#tx = undefined
+    this.#beginDue = false
+    if (tx !== undefined && sent) await this.#thread.call({ tx, end: how })
   }
 
   async * streamQuery<R> (): AsyncIterableIterator<QueryResult<R>> {
@@ -119,6 +196,8 @@ class WriterThread {
   readonly #worker: Worker
   readonly #pending = new Map<number, { resolve(reply: Reply): void, reject(err: Error): void }>()
   #nextId = 1
+  /** Requests sent so far: each one a round trip. */
+  sent = 0
   #failure: Error | undefined
   #closing = false
   /** Why the thread ended when nobody closed it (out of memory, a crash): the store is gone for good. */
@@ -166,6 +245,7 @@ class WriterThread {
     const id = this.#nextId++
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject })
+      this.sent++
       this.#worker.postMessage({ ...request, id })
     })
   }
@@ -199,14 +279,14 @@ class ThreadDriver implements Driver {
   }
 
   async acquireConnection (): Promise<DatabaseConnection> { return this.#connection as ThreadConnection }
-  // IMMEDIATE takes the write lock at BEGIN, so a transaction never fails half-way with BUSY
-  // because a reader (a backup) upgraded first.
-  async beginTransaction (connection: DatabaseConnection): Promise<void> { await connection.executeQuery(CompiledQuery.raw('begin immediate')) }
-  async commitTransaction (connection: DatabaseConnection): Promise<void> { await connection.executeQuery(CompiledQuery.raw('commit')) }
-  async rollbackTransaction (connection: DatabaseConnection): Promise<void> { await connection.executeQuery(CompiledQuery.raw('rollback')) }
+  // BEGIN (IMMEDIATE, in the thread) leaves with the transaction's first statement.
+  async beginTransaction (connection: DatabaseConnection): Promise<void> { (connection as ThreadConnection).begin() }
+  async commitTransaction (connection: DatabaseConnection): Promise<void> { await (connection as ThreadConnection).end('commit') }
+  async rollbackTransaction (connection: DatabaseConnection): Promise<void> { await (connection as ThreadConnection).end('rollback') }
   async releaseConnection (): Promise<void> {}
   async destroy (): Promise<void> { await this.#thread?.close() }
   get death (): Error | undefined { return this.#thread?.death }
+  get sent (): number { return this.#thread?.sent ?? 0 }
 }
 
 /** Kysely's SQLite dialect with the connection in a worker thread. */
@@ -222,6 +302,8 @@ export class SqliteThreadDialect implements KyselyDialect {
 
   /** Why the writer thread ended by itself, if it did (Engine.broken). */
   broken (): string | undefined { return this.#driver?.death?.message }
+  /** Requests sent to the writer thread so far, each a round trip (tests and measurements). */
+  roundTrips (): number { return this.#driver?.sent ?? 0 }
   createQueryCompiler (): SqliteQueryCompiler { return new SqliteQueryCompiler() }
   createIntrospector (db: Kysely<unknown>): SqliteIntrospector { return new SqliteIntrospector(db) }
 }
