@@ -4,6 +4,7 @@
  * their entity reads share requests. Dynatrace's concurrency stays the client's to bound.
  */
 import t from 'tap'
+import type { Store } from '../../src/store/index.js'
 import { startLoop } from '../helpers/runner.js'
 
 const RESTART_RULES = `
@@ -16,13 +17,24 @@ rules:
 `
 
 t.test('twelve problems notified together: planned many at a time, so their entity reads share requests; each planned and commented once', async (t) => {
-  const loop = await startLoop(t, { rules: RESTART_RULES })
+  // The twelve are notified before any of them is taken up, as when Dynatrace sends an outage's
+  // notifications faster than they are planned: nothing here may depend on how fast the machine
+  // lets the test send them (taken up one by one as they came, on a loaded machine, their reads
+  // did not overlap).
+  let held = true
+  const holdNotifications = (store: Store): Store => ({
+    ...store,
+    jobs: { ...store.jobs, claim: async (queue, owner, options) => (held && queue === 'notification' ? [] : store.jobs.claim(queue, owner, options)) },
+  })
+  const loop = await startLoop(t, { rules: RESTART_RULES, wrapStore: holdNotifications })
   const problems = []
   for (let i = 0; i < 12; i++) problems.push(await loop.addProblem(`svc-${i}`))
   loop.dt.sim.traffic.reset()
   // A slow status read: the jobs that are running at once all wait in it together.
   loop.dt.sim.addFault({ operation: 'getProblem', latencyMs: 300, latencyPhase: 'before', count: 12 })
   for (const p of problems) t.equal(await loop.notify(p), 202)
+  t.equal(await loop.store.jobs.due('notification'), 12, 'all twelve wait to be taken up')
+  held = false
   await loop.settle()
   t.ok(loop.dt.sim.traffic.maxInFlight <= 8, `within the client's bound of 8 requests at once (${loop.dt.sim.traffic.maxInFlight})`)
   for (const p of problems) {
