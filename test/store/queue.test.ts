@@ -20,7 +20,7 @@ t.test('job queue', async (t) => {
       t.equal(await q.complete('not-a-job-id', 'w1'), false)
     })
 
-    t.test('completions made together go as one statement; each caller learns its own outcome', async (t) => {
+    t.test('completions made together (grouped into one statement outside a transaction): each caller learns its own outcome', async (t) => {
       const store = await openTestStore(t, engine)
       const q = store.jobs
       for (let i = 0; i < 6; i++) await q.enqueue('g', `k${i}`, null)
