@@ -99,16 +99,20 @@ export function unreadable (deps: PassDeps, memory: PassMemory, counts: Counts, 
  * notification waits to be planned. The listing may come between a webhook's commit and its
  * planning; taking the problem in then would make no second run (the same keys), but whichever
  * notification is planned first tells the comment how the problem was found, and "no
- * notification reached dt-remediator" would be false. A problem the store now tracks open (its
- * notification was planned after the pass read what is tracked, while the listing was read) is
- * left the same way: its notification's job may already be done.
+ * notification reached dt-remediator" would be false. A problem the store tracks open by now is
+ * left the same way: its notification was planned after `last` was read, and its job may be
+ * done already. (Planning tracks the problem in its transaction, and the job is marked done only
+ * after that commits; so once the job is seen not waiting, a fresh read sees what its planning
+ * tracked. `last` alone is not enough: it was read before.)
  */
 export async function awaitingPlan (deps: PassDeps, kind: ProblemKind, problemId: string, last: TrackedProblem | undefined): Promise<boolean> {
   if (last?.status === 'open') return true
   const since = last?.closedAt ?? 0
   const brought = (await deps.store.notifications.listByProblem(kind, problemId))
     .filter((n) => n.source === 'webhook' && n.receivedAt >= since && notificationState(n) === 'OPEN')
-  return brought.length > 0 && (await deps.store.jobs.waiting(NOTIFICATION_QUEUE, brought.map((n) => n.id))).length > 0
+  if (brought.length === 0) return false
+  if ((await deps.store.jobs.waiting(NOTIFICATION_QUEUE, brought.map((n) => n.id))).length > 0) return true
+  return (await deps.store.problems.get(kind, problemId))?.status === 'open'
 }
 
 /**
