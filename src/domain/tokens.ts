@@ -26,8 +26,9 @@ export function createSecretMatcher (tokens: readonly string[]): (presented: str
   return (presented) => {
     let match = false
     for (const secret of secrets) {
-      const candidate = presented.length === secret.length ? presented : secret
-      let diff = candidate === presented ? 0 : 1
+      const sameLength = presented.length === secret.length
+      const candidate = sameLength ? presented : secret
+      let diff = sameLength ? 0 : 1
       for (let i = 0; i < secret.length; i++) diff |= candidate.charCodeAt(i) ^ secret.charCodeAt(i)
       match = diff === 0 || match
     }

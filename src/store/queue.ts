@@ -94,7 +94,11 @@ function groupedCompletions ({ db, clock }: StoreContext): (id: number, owner: s
       const batch = waiting.slice(0, MAX_COMPLETIONS)
       waiting = waiting.slice(batch.length)
       const byOwner = new Map<string, Waiting[]>()
-      for (const w of batch) byOwner.set(w.owner, [...(byOwner.get(w.owner) ?? []), w])
+      for (const w of batch) {
+        const group = byOwner.get(w.owner)
+        if (group === undefined) byOwner.set(w.owner, [w])
+        else group.push(w)
+      }
       for (const [owner, group] of byOwner) await completeGroup(owner, group)
     }
     flushing = undefined
