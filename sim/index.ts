@@ -7,10 +7,9 @@
  *   const result = await runAction(myAction, { target, ...world.readers })
  *   await world.close()
  */
-import { KubeConfig } from '@kubernetes/client-node'
 import { createDynatraceClient, type DynatraceClient } from '../src/dynatrace/client.js'
 import { dynatraceReader, type DynatraceReader } from '../src/dynatrace/reader.js'
-import { createKubernetesClient, type KubernetesClient } from '../src/kubernetes/client.js'
+import { kubernetesClientFromKubeconfig, type KubernetesClient } from '../src/kubernetes/client.js'
 import { kubernetesReader, type KubernetesReader } from '../src/kubernetes/reader.js'
 import { createMetrics } from '../src/metrics.js'
 import { buildDynatraceSimulator, DEFAULT_SIM_TOKEN, type BuildSimulatorOptions, type DynatraceSimulator } from './dynatrace/index.js'
@@ -41,9 +40,7 @@ export async function startWorld (options: WorldOptions = {}): Promise<World> {
   const k8s = await buildKubernetesSimulator(options.kubernetes)
   const k8sUrl = await k8s.listen()
   const kubeconfig = k8s.kubeconfig()
-  const kubeConfig = new KubeConfig()
-  kubeConfig.loadFromString(kubeconfig)
-  const kubeClient = createKubernetesClient(kubeConfig)
+  const kubeClient = kubernetesClientFromKubeconfig(kubeconfig)
   const dtClient = createDynatraceClient({ url: dtUrl, token: DEFAULT_SIM_TOKEN, metrics: createMetrics() })
   return {
     dynatrace: { url: dtUrl, token: DEFAULT_SIM_TOKEN, sim: dt.sim, client: dtClient },

@@ -1,22 +1,28 @@
 /**
- * A small JSON client for the Kubernetes API on top of @kubernetes/client-node's configuration,
- * authentication and transport (kubeconfig, in-cluster service account, exec plugins, client
- * certificates, proxies). We bypass the generated typed APIs on purpose: they deserialize into
- * model classes and choose the patch content type themselves (the first one listed, JSON patch —
- * the source of the 415s users report), while the rollout mechanics need the objects exactly as
- * the API server sent them and must choose json-patch, merge-patch or strategic-merge per call.
+ * A small JSON client for the Kubernetes API. We bypass typed, generated APIs on purpose: they
+ * deserialize into model classes and choose the patch content type themselves (the first one
+ * listed, JSON patch — the source of the 415s users report), while the rollout mechanics need the
+ * objects exactly as the API server sent them and must choose json-patch, merge-patch or
+ * strategic-merge per call.
+ *
+ * Two transports carry it. The direct one (undici, one keep-alive pool per server) serves the
+ * in-cluster service account and kubeconfigs with a token, a token file or a client certificate
+ * (./kubeconfig.ts). Everything else (exec plugins, auth providers, proxies, merged KUBECONFIGs)
+ * goes through @kubernetes/client-node's configuration, authentication and transport
+ * (./library.ts), which is then loaded on first use, and only then.
  */
-import { existsSync } from 'node:fs'
-import { HttpMethod, IsomorphicFetchHttpLibrary, KubeConfig, PatchStrategy, RequestContext } from '@kubernetes/client-node'
+import { readFile } from 'node:fs/promises'
+import { Agent, request } from 'undici'
 import { KubernetesApiError, type ApiStatus, type Verb } from './errors.js'
+import { parseKubeconfig, resolveKubeconfig, type DirectConnection } from './kubeconfig.js'
 import { resourcePath, type ObjectList, type ResourceType } from './resources.js'
 
 export type PatchType = 'json' | 'merge' | 'strategic'
 
 export const patchContentTypes = {
-  json: PatchStrategy.JsonPatch,
-  merge: PatchStrategy.MergePatch,
-  strategic: PatchStrategy.StrategicMergePatch,
+  json: 'application/json-patch+json',
+  merge: 'application/merge-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
 } as const satisfies Record<PatchType, string>
 
 /** Sent as `fieldManager` so that managedFields show who made the change. */
@@ -48,31 +54,42 @@ export interface KubernetesClient {
   patch<T>(type: ResourceType, namespace: string, name: string, patch: unknown, options: PatchOptions): Promise<T>
 }
 
-/** Builds a client from a loaded KubeConfig (tests build one from the simulator's kubeconfig). */
-export function createKubernetesClient (kubeConfig: KubeConfig): KubernetesClient {
-  const cluster = kubeConfig.getCurrentCluster()
-  if (cluster === null) throw new Error('The kubeconfig has no current cluster')
-  const server = cluster.server.replace(/\/+$/, '')
-  const http = new IsomorphicFetchHttpLibrary()
+/** One request to the API server, as a transport sends it. */
+export interface KubernetesRequest {
+  readonly method: 'GET' | 'PATCH'
+  /** The full URL: the server, the resource path and the query. */
+  readonly url: string
+  readonly headers: Readonly<Record<string, string>>
+  readonly body?: string
+  readonly signal?: AbortSignal | undefined
+}
 
-  async function send<T> (init: { method: HttpMethod, verb: Verb, type: ResourceType, namespace: string, name?: string, subresource?: string, query?: Record<string, string>, body?: unknown, contentType?: string, signal?: AbortSignal | undefined }): Promise<T> {
-    const context = new RequestContext(server + resourcePath(init.type, init.namespace, init.name, init.subresource), init.method)
-    for (const [key, value] of Object.entries(init.query ?? {})) context.setQueryParam(key, value)
-    context.setHeaderParam('Accept', 'application/json')
-    if (init.body !== undefined) {
-      context.setHeaderParam('Content-Type', init.contentType ?? 'application/json')
-      context.setBody(JSON.stringify(init.body))
-    }
-    if (init.signal !== undefined) context.setSignal(init.signal)
-    // Sets the bearer token / client certificate / CA and the agent; called per request so that
-    // rotated service-account tokens and exec credentials are picked up.
-    await kubeConfig.applySecurityAuthentication(context)
-    const response = await http.send(context).toPromise()
-    const text = await response.body.text()
-    if (response.httpStatusCode >= 200 && response.httpStatusCode < 300) return JSON.parse(text) as T
+/** Sends a request with the configuration's credentials; answers with the status and the text. */
+export interface KubernetesTransport {
+  readonly server: string
+  send(request: KubernetesRequest): Promise<{ status: number, text: string }>
+}
+
+/** The client over a transport: paths, content types, field manager and errors, whichever carries it. */
+export function clientOver (transport: KubernetesTransport): KubernetesClient {
+  const { server } = transport
+
+  async function send<T> (init: { method: 'GET' | 'PATCH', verb: Verb, type: ResourceType, namespace: string, name?: string, subresource?: string, query?: Record<string, string>, body?: unknown, contentType?: string, signal?: AbortSignal | undefined }): Promise<T> {
+    const query = new URLSearchParams(init.query).toString()
+    const url = server + resourcePath(init.type, init.namespace, init.name, init.subresource) + (query === '' ? '' : `?${query}`)
+    const headers: Record<string, string> = { Accept: 'application/json' }
+    if (init.body !== undefined) headers['Content-Type'] = init.contentType ?? 'application/json'
+    const response = await transport.send({
+      method: init.method,
+      url,
+      headers,
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+      signal: init.signal,
+    })
+    if (response.status >= 200 && response.status < 300) return JSON.parse(response.text) as T
     throw new KubernetesApiError({
-      responseStatus: response.httpStatusCode,
-      status: parseStatus(text),
+      responseStatus: response.status,
+      status: parseStatus(response.text),
       verb: init.verb,
       type: init.type,
       namespace: init.namespace,
@@ -83,14 +100,14 @@ export function createKubernetesClient (kubeConfig: KubeConfig): KubernetesClien
 
   return {
     server,
-    get: (type, namespace, name, options = {}) => send({ method: HttpMethod.GET, verb: 'get', type, namespace, name, subresource: options.subresource, signal: options.signal }),
+    get: (type, namespace, name, options = {}) => send({ method: 'GET', verb: 'get', type, namespace, name, subresource: options.subresource, signal: options.signal }),
     async list<T> (type: ResourceType, namespace: string, options: ListOptions = {}): Promise<T[]> {
       const query = options.labelSelector === undefined ? undefined : { labelSelector: options.labelSelector }
-      const list = await send<ObjectList<T>>({ method: HttpMethod.GET, verb: 'list', type, namespace, query, signal: options.signal })
+      const list = await send<ObjectList<T>>({ method: 'GET', verb: 'list', type, namespace, query, signal: options.signal })
       return list.items ?? []
     },
     patch: (type, namespace, name, patch, options) => send({
-      method: HttpMethod.PATCH,
+      method: 'PATCH',
       verb: 'patch',
       type,
       namespace,
@@ -101,6 +118,45 @@ export function createKubernetesClient (kubeConfig: KubeConfig): KubernetesClien
       contentType: patchContentTypes[options.type],
       signal: options.signal,
     }),
+  }
+}
+
+/**
+ * The direct transport: undici with the connection's CA, client certificate and server name on
+ * every TLS connection, and its bearer token (the token file read again for each request, so a
+ * rotated service-account token is used as soon as the kubelet writes it). A token file that
+ * cannot be read fails the request: it is never sent without the credentials it was given.
+ */
+export function directTransport (connection: DirectConnection): KubernetesTransport {
+  const { ca, cert, key, rejectUnauthorized, servername } = connection.tls
+  const dispatcher = new Agent({
+    connect: {
+      ...(ca === undefined ? {} : { ca }),
+      ...(cert === undefined ? {} : { cert }),
+      ...(key === undefined ? {} : { key }),
+      ...(rejectUnauthorized === undefined ? {} : { rejectUnauthorized }),
+      ...(servername === undefined ? {} : { servername }),
+    },
+  })
+  const bearer = async (): Promise<string | undefined> => {
+    if (connection.token !== undefined) return connection.token
+    if (connection.tokenFile === undefined) return undefined
+    return (await readFile(connection.tokenFile, 'utf8')).trim()
+  }
+  return {
+    server: connection.server,
+    async send (req) {
+      const token = await bearer()
+      const headers = token === undefined || token === '' ? req.headers : { ...req.headers, Authorization: `Bearer ${token}` }
+      const response = await request(req.url, {
+        method: req.method,
+        headers,
+        ...(req.body === undefined ? {} : { body: req.body }),
+        ...(req.signal === undefined ? {} : { signal: req.signal }),
+        dispatcher,
+      })
+      return { status: response.statusCode, text: await response.body.text() }
+    },
   }
 }
 
@@ -116,25 +172,34 @@ function parseStatus (text: string): ApiStatus | undefined {
 export interface LoadKubernetesClientOptions {
   /** `DTR_KUBECONFIG`: a kubeconfig file; wins over everything else. */
   kubeconfigPath?: string | undefined
-  /** Where to look for the in-cluster service account; the process environment by default. */
+  /** KUBERNETES_SERVICE_HOST/PORT, KUBECONFIG, HOME: the process environment by default. */
   env?: Readonly<Record<string, string | undefined>>
+  /** Where the in-cluster service account is mounted (tests only). */
+  serviceAccountDir?: string
 }
 
-const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token'
+/** A client and which transport carries it (logs and tests). */
+export type LoadedKubernetesClient = KubernetesClient & { readonly transport: 'direct' | 'library' }
 
 /**
  * Config from an explicit kubeconfig path, else the in-cluster service account, else the default
  * kubeconfig (`$KUBECONFIG`, `~/.kube/config`) — the order SPEC section 3 gives for DTR_KUBECONFIG.
+ * @kubernetes/client-node is imported only for configurations the direct transport does not read.
  */
-export function loadKubernetesClient (options: LoadKubernetesClientOptions = {}): KubernetesClient {
-  const kubeConfig = new KubeConfig()
+export async function loadKubernetesClient (options: LoadKubernetesClientOptions = {}): Promise<LoadedKubernetesClient> {
   const env = options.env ?? process.env
-  if (options.kubeconfigPath !== undefined && options.kubeconfigPath !== '') {
-    kubeConfig.loadFromFile(options.kubeconfigPath)
-  } else if (env.KUBERNETES_SERVICE_HOST !== undefined && existsSync(SERVICE_ACCOUNT_TOKEN)) {
-    kubeConfig.loadFromCluster()
-  } else {
-    kubeConfig.loadFromDefault()
-  }
-  return createKubernetesClient(kubeConfig)
+  const choice = resolveKubeconfig({ kubeconfigPath: options.kubeconfigPath, env, ...(options.serviceAccountDir === undefined ? {} : { serviceAccountDir: options.serviceAccountDir }) })
+  if ('direct' in choice) return { ...clientOver(directTransport(choice.direct)), transport: 'direct' }
+  const { loadWithLibrary } = await import('./library.js')
+  return { ...loadWithLibrary(choice.kubeconfigPath), transport: 'library' }
+}
+
+/**
+ * A client from a kubeconfig's text over the direct transport (the simulators' harness and tests);
+ * throws when the kubeconfig needs the library.
+ */
+export function kubernetesClientFromKubeconfig (source: string, baseDir = process.cwd()): KubernetesClient {
+  const choice = parseKubeconfig(source, baseDir)
+  if (!('direct' in choice)) throw new Error(`This kubeconfig needs @kubernetes/client-node: ${choice.library}`)
+  return clientOver(directTransport(choice.direct))
 }

@@ -1,9 +1,11 @@
 /** The Kubernetes client wrapper and the rollout mechanics the built-in actions call. */
-export { createKubernetesClient, loadKubernetesClient, patchContentTypes, FIELD_MANAGER } from './client.js'
+export { clientOver, directTransport, kubernetesClientFromKubeconfig, loadKubernetesClient, patchContentTypes, FIELD_MANAGER } from './client.js'
+export { resolveKubeconfig, parseKubeconfig } from './kubeconfig.js'
+export type { DirectConnection, KubeconfigChoice } from './kubeconfig.js'
 export { kubernetesReader } from './reader.js'
 export { lazyKubernetesClient, lazyServiceKubernetesClient } from './lazy.js'
 export type { KubernetesReader, ObjectRef } from './reader.js'
-export type { KubernetesClient, ListOptions, LoadKubernetesClientOptions, PatchOptions, PatchType, ReadOptions } from './client.js'
+export type { KubernetesClient, KubernetesRequest, KubernetesTransport, ListOptions, LoadedKubernetesClient, LoadKubernetesClientOptions, PatchOptions, PatchType, ReadOptions } from './client.js'
 export { forbiddenError, isKubernetesApiError, KubernetesApiError, toActionError, withConflictRetry } from './errors.js'
 export { detectGitOps } from './gitops.js'
 export type { GitOpsManager } from './gitops.js'

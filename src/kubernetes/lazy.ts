@@ -2,8 +2,9 @@
  * A Kubernetes client built on first use. The built-in actions are constructed at start-up, when
  * the rules file is checked, but a service that never runs a Kubernetes action (or `check-config`
  * on a laptop without a kubeconfig) must not fail for want of a cluster, nor pay at start-up for
- * loading @kubernetes/client-node (a large package): the first call loads and builds the client,
- * and fails with the loader's own error when there is none.
+ * reading a kubeconfig (nor, where the configuration needs it, loading @kubernetes/client-node, a
+ * large package): the first call loads and builds the client, and fails with the loader's own
+ * error when there is none.
  */
 import type { KubernetesClient } from './client.js'
 

@@ -1,10 +1,10 @@
 /**
- * Starts the Kubernetes simulator for a test (port 0, closed in teardown) and builds a real
- * @kubernetes/client-node-backed client from the kubeconfig it writes, so every test exercises
- * the same transport, auth and content types as production.
+ * Starts the Kubernetes simulator for a test (port 0, closed in teardown) and builds the client
+ * production builds from the kubeconfig it writes (the direct transport, as a token kubeconfig or
+ * the in-cluster service account gets), so every test exercises the same transport, auth and
+ * content types. test/kubernetes/client.test.ts runs the library's transport too.
  */
-import { KubeConfig } from '@kubernetes/client-node'
-import { createKubernetesClient, type KubernetesClient } from '../../src/kubernetes/client.js'
+import { kubernetesClientFromKubeconfig, type KubernetesClient } from '../../src/kubernetes/client.js'
 import { buildKubernetesSimulator, type KubernetesSimulator, type KubernetesSimulatorOptions } from '../../sim/kubernetes/app.js'
 import type { Obj } from '../../sim/kubernetes/patch.js'
 
@@ -25,9 +25,7 @@ export async function startKubernetesSim (t: Teardown, options: Omit<KubernetesS
   const sim = await buildKubernetesSimulator({ ...options, now: () => clock.now })
   t.teardown(() => sim.close())
   const url = await sim.listen()
-  const kubeConfig = new KubeConfig()
-  kubeConfig.loadFromString(sim.kubeconfig())
-  return { sim, kube: createKubernetesClient(kubeConfig), url, clock }
+  return { sim, kube: kubernetesClientFromKubeconfig(sim.kubeconfig()), url, clock }
 }
 
 export function deployment (name: string, image: string, extra: { namespace?: string, replicas?: number, labels?: Record<string, string>, annotations?: Record<string, string>, paused?: boolean, revisionHistoryLimit?: number } = {}): Obj {

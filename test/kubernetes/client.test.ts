@@ -15,7 +15,7 @@ t.test('loadKubernetesClient uses an explicit kubeconfig path first', async (t) 
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   writeFileSync(join(dir, 'config'), sim.kubeconfig())
   // An env that looks in-cluster must not win over the explicit path.
-  const kube = loadKubernetesClient({ kubeconfigPath: join(dir, 'config'), env: { KUBERNETES_SERVICE_HOST: '10.0.0.1' } })
+  const kube = await loadKubernetesClient({ kubeconfigPath: join(dir, 'config'), env: { KUBERNETES_SERVICE_HOST: '10.0.0.1' } })
   t.equal(kube.server, url)
   const list = await kube.list<{ metadata: { name: string } }>(resources.Deployment, 'shop')
   t.same(list.map((d) => d.metadata.name), ['checkout'])

@@ -33,7 +33,7 @@ t.test('dt-remediator sim kubernetes', async (t) => {
   const second = (await lines.next()).value as string
   t.match(second, /kubeconfig written/)
 
-  const kube = loadKubernetesClient({ kubeconfigPath: kubeconfig })
+  const kube = await loadKubernetesClient({ kubeconfigPath: kubeconfig })
   t.equal(kube.server, first, 'the kubeconfig points at the simulator')
   const checkout = await kube.get<Workload>(resources.Deployment, 'shop', 'checkout')
   t.equal(checkout.spec.template.spec?.containers?.[0]?.image, 'checkout:1.4.2')

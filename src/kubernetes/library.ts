@@ -1,0 +1,41 @@
+/**
+ * The transport through @kubernetes/client-node, for the configurations the direct one does not
+ * read (./kubeconfig.ts): exec plugins, auth providers (OIDC, Azure, GCP), basic auth,
+ * impersonation, proxies, several merged KUBECONFIG files. Only ever imported dynamically: the
+ * library weighs ~73 MB of RSS once loaded.
+ */
+import { HttpMethod, IsomorphicFetchHttpLibrary, KubeConfig, RequestContext } from '@kubernetes/client-node'
+import { clientOver, type KubernetesClient, type KubernetesTransport } from './client.js'
+
+/** Sends each request with the KubeConfig's authentication, applied per request so that rotated tokens and exec credentials are picked up. */
+export function libraryTransport (kubeConfig: KubeConfig): KubernetesTransport {
+  const cluster = kubeConfig.getCurrentCluster()
+  if (cluster === null) throw new Error('The kubeconfig has no current cluster')
+  const http = new IsomorphicFetchHttpLibrary()
+  return {
+    server: cluster.server.replace(/\/+$/, ''),
+    async send (req) {
+      const context = new RequestContext(req.url, req.method === 'GET' ? HttpMethod.GET : HttpMethod.PATCH)
+      for (const [name, value] of Object.entries(req.headers)) context.setHeaderParam(name, value)
+      if (req.body !== undefined) context.setBody(req.body)
+      if (req.signal !== undefined) context.setSignal(req.signal)
+      // Sets the bearer token / client certificate / CA and the agent.
+      await kubeConfig.applySecurityAuthentication(context)
+      const response = await http.send(context).toPromise()
+      return { status: response.httpStatusCode, text: await response.body.text() }
+    },
+  }
+}
+
+/** Builds a client from a loaded KubeConfig. */
+export function createKubernetesClient (kubeConfig: KubeConfig): KubernetesClient {
+  return clientOver(libraryTransport(kubeConfig))
+}
+
+/** The library's reading of a kubeconfig file, or of its own default order when no path is given. */
+export function loadWithLibrary (kubeconfigPath: string | undefined): KubernetesClient {
+  const kubeConfig = new KubeConfig()
+  if (kubeconfigPath === undefined) kubeConfig.loadFromDefault()
+  else kubeConfig.loadFromFile(kubeconfigPath)
+  return createKubernetesClient(kubeConfig)
+}
