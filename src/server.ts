@@ -15,6 +15,8 @@ import { pino, type Logger, type LoggerOptions } from 'pino'
 import type { RequestLineSink } from '../plugins/request-log.js'
 import { loadConfig, type Config } from './config.js'
 import { isDtrError } from './errors.js'
+import { systemClock } from './clock.js'
+import { eventLoopBusy, lowMemoryNotification, releaseStartupMemory } from './memory.js'
 import type { Store } from './store/index.js'
 import { configSecrets, ruleEnvSecrets, secretRedactor } from './domain/secrets.js'
 
@@ -182,11 +184,15 @@ export async function serve (): Promise<number> {
     rules = () => app.rules.current
     const onHangup = (): void => { reload(app, logger).catch((err: unknown) => logger.error({ err }, 'reload failed')) }
     process.on('SIGHUP', onHangup)
+    const stopRelease = new AbortController()
+    let releasing = Promise.resolve()
     // SIGHUP means reload here, not stop: close-with-grace would otherwise close on it.
     closeWithGrace({ delay: 25_000, logger, skip: ['SIGHUP'] }, async ({ signal, err }) => {
       if (err !== undefined) logger.error({ err }, 'shutting down after an error')
       else logger.info({ signal }, 'shutting down')
       process.off('SIGHUP', onHangup)
+      stopRelease.abort()
+      await releasing
       // The app finishes its requests and runs, and drains the commits first; then the store closes.
       await app.close()
       await opened.close()
@@ -207,6 +213,19 @@ export async function serve (): Promise<number> {
     if (config.dynatrace === undefined) {
       logger.warn('DTR_DYNATRACE_URL is not set: notifications are accepted and planned, and each comment is logged instead of posted')
     }
+    // Start-up's young generation and garbage, given back once ready and idle (src/memory.ts).
+    releasing = releaseStartupMemory({
+      clock: systemClock,
+      busy: eventLoopBusy(),
+      release: async () => {
+        const before = process.memoryUsage.rss()
+        await lowMemoryNotification()
+        logger.debug({ rssBefore: before, rssAfter: process.memoryUsage.rss() }, 'start-up memory released')
+      },
+      signal: stopRelease.signal,
+    }).then((outcome) => {
+      if (!outcome.released) logger.debug({ reason: outcome.reason }, 'start-up memory left to V8')
+    }, (err: unknown) => { logger.debug({ err }, 'start-up memory not released') })
     return 0
   } catch (err) {
     await store?.close().catch(() => {})
