@@ -2,7 +2,8 @@
  * Starts the Kubernetes simulator for a test (port 0, closed in teardown) and builds the client
  * production builds from the kubeconfig it writes (the direct transport, as a token kubeconfig or
  * the in-cluster service account gets), so every test exercises the same transport, auth and
- * content types. test/kubernetes/client.test.ts runs the library's transport too.
+ * content types. test/kubernetes/kubeconfig.test.ts runs the library's transport too (an exec
+ * plugin).
  */
 import { kubernetesClientFromKubeconfig, type KubernetesClient } from '../../src/kubernetes/client.js'
 import { buildKubernetesSimulator, type KubernetesSimulator, type KubernetesSimulatorOptions } from '../../sim/kubernetes/app.js'
