@@ -15,8 +15,10 @@
  * The choices mirror the library's, so that both read one file the same way: certificate files
  * win over `-data`, relative paths are relative to the kubeconfig's directory, a plain-HTTP server
  * is refused unless `insecure-skip-tls-verify: true`, in-cluster ports 80, 8080 and 8001 mean
- * HTTP, a `token-file` path is taken as given. One differs, towards fresher credentials: a token
- * file is read on every request (bound service-account tokens rotate), not once a minute.
+ * HTTP, a `token-file` path is taken as given. Two differ. A token file is read on every request
+ * (bound service-account tokens rotate), not once a minute. Certificate and CA files are read
+ * once, when the client is first used, where the library read them for every request: a rotated
+ * cluster CA then fails verification (closed) until the service restarts.
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
