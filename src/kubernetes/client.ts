@@ -190,6 +190,7 @@ export async function loadKubernetesClient (options: LoadKubernetesClientOptions
   const env = options.env ?? process.env
   const choice = resolveKubeconfig({ kubeconfigPath: options.kubeconfigPath, env, ...(options.serviceAccountDir === undefined ? {} : { serviceAccountDir: options.serviceAccountDir }) })
   if ('direct' in choice) return { ...clientOver(directTransport(choice.direct)), transport: 'direct' }
+  // The library's own default order (no path given) reads process.env, not `env`.
   const { loadWithLibrary } = await import('./library.js')
   return { ...loadWithLibrary(choice.kubeconfigPath), transport: 'library' }
 }

@@ -55,7 +55,7 @@ export type KubeconfigChoice =
 export interface ResolveOptions {
   /** DTR_KUBECONFIG: a kubeconfig file; wins over everything else. */
   readonly kubeconfigPath?: string | undefined
-  /** KUBERNETES_SERVICE_HOST/PORT, KUBECONFIG, HOME: the process environment by default. */
+  /** KUBERNETES_SERVICE_HOST/PORT, KUBECONFIG, HOME: the service passes the process environment. */
   readonly env: Readonly<Record<string, string | undefined>>
   /** Where the service account is mounted; tests point it at a directory of their own. */
   readonly serviceAccountDir?: string
