@@ -125,7 +125,8 @@ export function clientOver (transport: KubernetesTransport): KubernetesClient {
  * The direct transport: undici with the connection's CA, client certificate and server name on
  * every TLS connection, and its bearer token (the token file read again for each request, so a
  * rotated service-account token is used as soon as the kubelet writes it). A token file that
- * cannot be read fails the request: it is never sent without the credentials it was given.
+ * cannot be read, or is empty, fails the request: it is never sent without the credentials it
+ * was given.
  */
 export function directTransport (connection: DirectConnection): KubernetesTransport {
   const { ca, cert, key, rejectUnauthorized, servername } = connection.tls
@@ -141,7 +142,9 @@ export function directTransport (connection: DirectConnection): KubernetesTransp
   const bearer = async (): Promise<string | undefined> => {
     if (connection.token !== undefined) return connection.token
     if (connection.tokenFile === undefined) return undefined
-    return (await readFile(connection.tokenFile, 'utf8')).trim()
+    const token = (await readFile(connection.tokenFile, 'utf8')).trim()
+    if (token === '') throw new Error(`The token file ${connection.tokenFile} is empty: the request is not sent without its credentials`)
+    return token
   }
   return {
     server: connection.server,

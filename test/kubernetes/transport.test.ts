@@ -121,6 +121,14 @@ function run (certs: TestCertificates): void {
     t.same(seen, [])
   })
 
+  t.test('fault: an empty token file fails the request too, rather than sending it anonymously', async (t) => {
+    const { url, seen } = await api(t, { cert: certs.serverCert, key: certs.serverKey })
+    const dir = t.testdirName
+    const kube = await client(t, kubeconfig({ server: url, 'certificate-authority-data': b64(certs.ca), ...serverName }, { 'token-file': join(dir, 'token') }), { token: '\n' })
+    await t.rejects(list(kube), /token file .* is empty/)
+    t.same(seen, [])
+  })
+
   t.test('in-cluster: the service account\'s CA and token, the server from the environment', async (t) => {
     const { url, seen } = await api(t, { cert: certs.serverCert, key: certs.serverKey })
     const sa = join(t.testdir(), 'serviceaccount')
