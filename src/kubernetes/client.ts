@@ -9,13 +9,15 @@
  * in-cluster service account and kubeconfigs with a token, a token file or a client certificate
  * (./kubeconfig.ts). Everything else (exec plugins, auth providers, proxies, merged KUBECONFIGs)
  * goes through @kubernetes/client-node's configuration, authentication and transport
- * (./library.ts), which is then loaded on first use, and only then.
+ * (./library.ts), which is then loaded on first use, and only then. Both are in ./transport.ts's
+ * shape: a request with its URL and headers in, the status and the text out.
  */
-import { readFile } from 'node:fs/promises'
-import { Agent, request } from 'undici'
 import { KubernetesApiError, type ApiStatus, type Verb } from './errors.js'
-import { parseKubeconfig, resolveKubeconfig, type DirectConnection } from './kubeconfig.js'
+import { parseKubeconfig, resolveKubeconfig } from './kubeconfig.js'
 import { resourcePath, type ObjectList, type ResourceType } from './resources.js'
+import { directTransport, type KubernetesTransport } from './transport.js'
+
+export type { KubernetesRequest, KubernetesTransport } from './transport.js'
 
 export type PatchType = 'json' | 'merge' | 'strategic'
 
@@ -52,22 +54,6 @@ export interface KubernetesClient {
   get<T>(type: ResourceType, namespace: string, name: string, options?: ReadOptions): Promise<T>
   list<T>(type: ResourceType, namespace: string, options?: ListOptions): Promise<T[]>
   patch<T>(type: ResourceType, namespace: string, name: string, patch: unknown, options: PatchOptions): Promise<T>
-}
-
-/** One request to the API server, as a transport sends it. */
-export interface KubernetesRequest {
-  readonly method: 'GET' | 'PATCH'
-  /** The full URL: the server, the resource path and the query. */
-  readonly url: string
-  readonly headers: Readonly<Record<string, string>>
-  readonly body?: string
-  readonly signal?: AbortSignal | undefined
-}
-
-/** Sends a request with the configuration's credentials; answers with the status and the text. */
-export interface KubernetesTransport {
-  readonly server: string
-  send(request: KubernetesRequest): Promise<{ status: number, text: string }>
 }
 
 /** The client over a transport: paths, content types, field manager and errors, whichever carries it. */
@@ -121,48 +107,6 @@ export function clientOver (transport: KubernetesTransport): KubernetesClient {
   }
 }
 
-/**
- * The direct transport: undici with the connection's CA, client certificate and server name on
- * every TLS connection, and its bearer token (the token file read again for each request, so a
- * rotated service-account token is used as soon as the kubelet writes it). A token file that
- * cannot be read, or is empty, fails the request: it is never sent without the credentials it
- * was given.
- */
-export function directTransport (connection: DirectConnection): KubernetesTransport {
-  const { ca, cert, key, rejectUnauthorized, servername } = connection.tls
-  const dispatcher = new Agent({
-    connect: {
-      ...(ca === undefined ? {} : { ca }),
-      ...(cert === undefined ? {} : { cert }),
-      ...(key === undefined ? {} : { key }),
-      ...(rejectUnauthorized === undefined ? {} : { rejectUnauthorized }),
-      ...(servername === undefined ? {} : { servername }),
-    },
-  })
-  const bearer = async (): Promise<string | undefined> => {
-    if (connection.token !== undefined) return connection.token
-    if (connection.tokenFile === undefined) return undefined
-    const token = (await readFile(connection.tokenFile, 'utf8')).trim()
-    if (token === '') throw new Error(`The token file ${connection.tokenFile} is empty: the request is not sent without its credentials`)
-    return token
-  }
-  return {
-    server: connection.server,
-    async send (req) {
-      const token = await bearer()
-      const headers = token === undefined || token === '' ? req.headers : { ...req.headers, Authorization: `Bearer ${token}` }
-      const response = await request(req.url, {
-        method: req.method,
-        headers,
-        ...(req.body === undefined ? {} : { body: req.body }),
-        ...(req.signal === undefined ? {} : { signal: req.signal }),
-        dispatcher,
-      })
-      return { status: response.statusCode, text: await response.body.text() }
-    },
-  }
-}
-
 function parseStatus (text: string): ApiStatus | undefined {
   try {
     const value: unknown = JSON.parse(text)
@@ -194,8 +138,8 @@ export async function loadKubernetesClient (options: LoadKubernetesClientOptions
   const choice = resolveKubeconfig({ kubeconfigPath: options.kubeconfigPath, env, ...(options.serviceAccountDir === undefined ? {} : { serviceAccountDir: options.serviceAccountDir }) })
   if ('direct' in choice) return { ...clientOver(directTransport(choice.direct)), transport: 'direct' }
   // The library's own default order (no path given) reads process.env, not `env`.
-  const { loadWithLibrary } = await import('./library.js')
-  return { ...loadWithLibrary(choice.kubeconfigPath), transport: 'library' }
+  const { loadLibraryTransport } = await import('./library.js')
+  return { ...clientOver(loadLibraryTransport(choice.kubeconfigPath)), transport: 'library' }
 }
 
 /**

@@ -1,5 +1,6 @@
 /** The Kubernetes client wrapper and the rollout mechanics the built-in actions call. */
-export { clientOver, directTransport, kubernetesClientFromKubeconfig, loadKubernetesClient, patchContentTypes, FIELD_MANAGER } from './client.js'
+export { clientOver, kubernetesClientFromKubeconfig, loadKubernetesClient, patchContentTypes, FIELD_MANAGER } from './client.js'
+export { directTransport } from './transport.js'
 export { resolveKubeconfig, parseKubeconfig } from './kubeconfig.js'
 export type { DirectConnection, KubeconfigChoice } from './kubeconfig.js'
 export { kubernetesReader } from './reader.js'

@@ -5,7 +5,7 @@
  * library weighs ~73 MB of RSS once loaded.
  */
 import { HttpMethod, IsomorphicFetchHttpLibrary, KubeConfig, RequestContext } from '@kubernetes/client-node'
-import { clientOver, type KubernetesClient, type KubernetesTransport } from './client.js'
+import type { KubernetesTransport } from './transport.js'
 
 /** Sends each request with the KubeConfig's authentication, applied per request so that rotated tokens and exec credentials are picked up. */
 export function libraryTransport (kubeConfig: KubeConfig): KubernetesTransport {
@@ -27,15 +27,10 @@ export function libraryTransport (kubeConfig: KubeConfig): KubernetesTransport {
   }
 }
 
-/** Builds a client from a loaded KubeConfig. */
-export function createKubernetesClient (kubeConfig: KubeConfig): KubernetesClient {
-  return clientOver(libraryTransport(kubeConfig))
-}
-
 /** The library's reading of a kubeconfig file, or of its own default order when no path is given. */
-export function loadWithLibrary (kubeconfigPath: string | undefined): KubernetesClient {
+export function loadLibraryTransport (kubeconfigPath: string | undefined): KubernetesTransport {
   const kubeConfig = new KubeConfig()
   if (kubeconfigPath === undefined) kubeConfig.loadFromDefault()
   else kubeConfig.loadFromFile(kubeconfigPath)
-  return createKubernetesClient(kubeConfig)
+  return libraryTransport(kubeConfig)
 }

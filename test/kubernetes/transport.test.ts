@@ -46,6 +46,15 @@ async function client (t: Test, text: string, files: Record<string, string> = {}
 
 const list = async (kube: LoadedKubernetesClient): Promise<unknown> => kube.list(resources.Deployment, 'shop')
 
+/** A mounted service account's directory: its CA and its token. */
+function serviceAccount (t: Test, ca: Buffer, token: string): string {
+  const dir = join(t.testdir(), 'serviceaccount')
+  mkdirSync(dir)
+  writeFileSync(join(dir, 'ca.crt'), ca)
+  writeFileSync(join(dir, 'token'), token)
+  return dir
+}
+
 function run (certs: TestCertificates): void {
   const serverName = { 'tls-server-name': 'kubernetes.default' }
 
@@ -131,13 +140,10 @@ function run (certs: TestCertificates): void {
 
   t.test('in-cluster: the service account\'s CA and token, the server from the environment', async (t) => {
     const { url, seen } = await api(t, { cert: certs.serverCert, key: certs.serverKey })
-    const sa = join(t.testdir(), 'serviceaccount')
-    mkdirSync(sa)
-    writeFileSync(join(sa, 'ca.crt'), certs.ca)
-    writeFileSync(join(sa, 'token'), 'bound-token')
+    const sa = serviceAccount(t, certs.ca, 'bound-token')
     const port = new URL(url).port
-    // The API server's certificate names kubernetes.default; in a cluster, KUBERNETES_SERVICE_HOST
-    // is an IP the certificate names. Here the test's certificate names no IP, so the host is the name.
+    // In a cluster, KUBERNETES_SERVICE_HOST is an IP the API server's certificate names; this
+    // certificate names kubernetes.default only.
     const kube = await loadKubernetesClient({ env: { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: port }, serviceAccountDir: sa })
     t.equal(kube.transport, 'direct')
     t.equal(kube.server, `https://127.0.0.1:${port}`)
@@ -148,10 +154,7 @@ function run (certs: TestCertificates): void {
 
   t.test('in-cluster with a certificate that names the service host', async (t) => {
     const { url, seen } = await api(t, { cert: certs.serverIpCert, key: certs.serverIpKey })
-    const sa = join(t.testdir(), 'serviceaccount')
-    mkdirSync(sa)
-    writeFileSync(join(sa, 'ca.crt'), certs.ca)
-    writeFileSync(join(sa, 'token'), 'bound-token')
+    const sa = serviceAccount(t, certs.ca, 'bound-token')
     const kube = await loadKubernetesClient({ env: { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: new URL(url).port }, serviceAccountDir: sa })
     t.same(await list(kube), [])
     t.match(seen, [{ authorization: 'Bearer bound-token' }])
