@@ -5,24 +5,13 @@
  * clone the test builds first.
  */
 import { execFile } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import t, { type Test } from 'tap'
-import { ensureBuilt, root } from './helpers/build.js'
+import t from 'tap'
+import { consumer, ensureBuilt, root } from './helpers/build.js'
 
 const run = promisify(execFile)
-
-/** A project with dt-remediator in its node_modules (a link to this checkout, as `npm link` makes). */
-function consumer (t: Test): string {
-  const dir = mkdtempSync(join(tmpdir(), 'dtr-consumer-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  mkdirSync(join(dir, 'node_modules'))
-  symlinkSync(root, join(dir, 'node_modules/dt-remediator'), 'dir')
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'acme-actions', type: 'module', private: true }))
-  return dir
-}
 
 t.before(ensureBuilt)
 

@@ -1,8 +1,17 @@
+import { existsSync } from 'node:fs'
 import type { ExitCode, RegisterVerb } from './verb.js'
+
+/**
+ * The built service in one bundle (scripts/bundle.mjs, made by `npm run build` beside the
+ * compiled modules): the same code, in a few files instead of ~800 modules, which starts sooner.
+ * From the sources (the tests) there is none, and the modules run.
+ */
+const BUNDLE = new URL('../bundle/server.js', import.meta.url)
 
 /** Runs the service (src/server.ts) until a signal stops it: 0, or 1 when it could not start. */
 export async function runServe (): Promise<ExitCode> {
-  return (await (await import('../server.js')).serve()) === 0 ? 0 : 1
+  const server = existsSync(BUNDLE) ? await import(BUNDLE.href) as typeof import('../server.js') : await import('../server.js')
+  return (await server.serve()) === 0 ? 0 : 1
 }
 
 /**

@@ -12,21 +12,10 @@ import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
 import { request } from 'undici'
 import { startServer } from '../helpers/server-process.js'
+import { notAtStart } from '../helpers/start-modules.js'
 
 const preload = fileURLToPath(new URL('../helpers/loaded-modules.mjs', import.meta.url))
 const TOKEN = 'serve-modules-token-0123456789'
-
-/** Not loaded by `serve` before it is ready, each with the reason it is not needed then. */
-const notAtStart: ReadonlyArray<readonly [RegExp, string]> = [
-  [/\/node_modules\/@kubernetes\/client-node\//, 'the Kubernetes client (first Kubernetes action)'],
-  [/\/node_modules\/pg\//, 'PostgreSQL (DTR_DATABASE_URL)'],
-  [/\/node_modules\/prom-client\/(index\.js|lib\/defaultMetrics\.js)$/, 'prom-client\'s index and default metrics (first GET /metrics)'],
-  [/\/node_modules\/@opentelemetry\/api\//, 'the OpenTelemetry API of prom-client\'s default metrics'],
-  [/\/node_modules\/commander\//, 'the CLI\'s program (a plain `serve` needs none)'],
-  [/\/node_modules\/@fastify\/sensible\//, 'the admin API\'s helpers (DTR_ADMIN_TOKENS)'],
-  [/\/src\/routes\/(api|ui)\//, 'the admin API and the console (DTR_ADMIN_TOKENS)'],
-  [/\/sim\//, 'the simulators'],
-]
 
 async function serveAndList (t: Test, then: (url: string) => Promise<void> = async () => {}): Promise<string[]> {
   const file = join(t.testdir(), 'modules.txt')

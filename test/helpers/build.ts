@@ -6,11 +6,13 @@
  * then find dist fresh. A lock left by a process that died is taken over.
  */
 import { execFile } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
+import type { Test } from 'tap'
 
 const run = promisify(execFile)
 export const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -25,7 +27,8 @@ function newest (dir: string): number {
 }
 
 const fresh = (): boolean => {
-  const built = join(root, 'dist/src/index.js')
+  // The bundle's inputs are written last (scripts/bundle.mjs): a build that stopped halfway is stale.
+  const built = join(root, 'dist/bundle-meta.json')
   const sources = Math.max(...['src', 'plugins', 'actions', 'sim'].map((d) => newest(join(root, d))))
   return existsSync(built) && statSync(built).mtimeMs >= sources
 }
@@ -57,8 +60,19 @@ export async function ensureBuilt (): Promise<void> {
       if (fresh()) return
       await run(process.execPath, [join(root, 'scripts/clean.mjs')], { cwd: root })
       await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root })
+      await run(process.execPath, [join(root, 'scripts/bundle.mjs')], { cwd: root })
     } finally {
       rmSync(lock, { recursive: true, force: true })
     }
   }
+}
+
+/** A project with dt-remediator in its node_modules (a link to this checkout, as `npm link` makes). */
+export function consumer (t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 'dtr-consumer-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  mkdirSync(join(dir, 'node_modules'))
+  symlinkSync(root, join(dir, 'node_modules/dt-remediator'), 'dir')
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'acme-actions', type: 'module', private: true }))
+  return dir
 }

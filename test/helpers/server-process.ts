@@ -26,6 +26,8 @@ export interface StartOptions {
   readonly wrap?: readonly string[]
   /** The CLI's arguments; default `serve`. */
   readonly args?: readonly string[]
+  /** Run the built executable (dist/src/cli.js, as the image does) instead of the sources. */
+  readonly built?: boolean
 }
 
 /**
@@ -60,10 +62,11 @@ export async function runCliProcess (args: readonly string[], env: Record<string
 export const canUnsharePid = (): boolean => spawnSync('unshare', ['--pid', '--fork', '--kill-child', 'true']).status === 0
 
 export async function startServer (t: Test, env: Record<string, string>, options: StartOptions = {}): Promise<ServerProcess> {
-  const [command, ...args] = [...(options.wrap ?? []), ...serverCommand(options.args)] as [string, ...string[]]
+  const cli = options.built === true ? [process.execPath, 'dist/src/cli.js', ...(options.args ?? ['serve'])] : serverCommand(options.args)
+  const [command, ...args] = [...(options.wrap ?? []), ...cli] as [string, ...string[]]
   const child = spawn(command, args, {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', ...loaderEnv(), DTR_PORT: '0', DTR_HOST: '127.0.0.1', ...env },
+    env: { PATH: process.env.PATH ?? '', ...(options.built === true ? {} : loaderEnv()), DTR_PORT: '0', DTR_HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   // 'close', not 'exit': by then every line the process wrote has been read.

@@ -1,0 +1,65 @@
+// The service's start-up bundle (`npm run build`, after tsc): `serve` loads ~800 modules before it
+// is ready, and on Node 20 resolving, reading and linking them one by one was most of its start.
+// esbuild joins dist/src/server.js and what it imports into dist/src/bundle/, split at every
+// dynamic import, so what `serve` loads only later (the admin API and console, PostgreSQL, the
+// Kubernetes client) stays out of the start. dist/src/cli/serve.js runs the bundle when it is
+// there; the tests run the sources, and test/cli/bundle.test.ts runs the built service.
+//
+// Kept out of the bundle, loaded from where they are:
+// - dist/src/errors.js: a custom action throws TerminalError imported from the package
+//   (dist/src/index.js), and the runner recognises it with instanceof; a second copy of the class
+//   inside the bundle would not be the same class.
+// - zod: a custom action's params schema is made with the package's `z`; one zod for both.
+// - better-sqlite3 (a native addon), pg and @kubernetes/client-node (loaded only when configured).
+// - the CommonJS packages the service imports with import(), when first needed: undici (the first
+//   Dynatrace or outbound call), @fastify/sensible and cookie (the admin API and the console). In a
+//   split bundle such an import gives only the default export, where Node gives the named ones
+//   too; the build stops if another package is imported so.
+//
+// The bundle sits in dist/src/bundle/, two levels below dist/ as dist/src/cli/ is, so that a path
+// a module makes from import.meta.url (the package root, node_modules) resolves as it did. Its
+// inputs per output file are written to dist/bundle-meta.json, which the bundle's test reads.
+import { writeFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { build } from 'esbuild'
+
+const shared = resolve('dist/src/errors.js')
+
+const result = await build({
+  entryPoints: { server: 'dist/src/server.js' },
+  outdir: 'dist/src/bundle',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20.18',
+  // The dependencies written as CommonJS call require() for Node's own modules; an ES module has
+  // no require of its own, so each output file makes one.
+  banner: { js: "import { createRequire as __dtrCreateRequire } from 'node:module'; const require = __dtrCreateRequire(import.meta.url);" },
+  external: ['zod', 'better-sqlite3', 'pg', '@kubernetes/client-node', 'undici', '@fastify/sensible', 'cookie'],
+  // Stack traces name the bundle's files; these maps lead back to dist's (node --enable-source-maps).
+  sourcemap: 'linked',
+  sourcesContent: false,
+  metafile: true,
+  logLevel: 'warning',
+  plugins: [{
+    name: 'shared-modules',
+    setup (b) {
+      b.onResolve({ filter: /errors\.js$/ }, (args) => resolve(args.resolveDir, args.path) === shared ? { path: '../errors.js', external: true } : undefined)
+    },
+  }],
+})
+
+const dynamic = Object.values(result.metafile.outputs).map((output) => output.entryPoint).filter((entry) => entry?.startsWith('node_modules/'))
+if (dynamic.length > 0) {
+  process.stderr.write(`scripts/bundle.mjs: imported with import(), these packages would lose their named exports in the bundle; add them to external: ${dynamic.join(', ')}\n`)
+  process.exit(1)
+}
+
+const inputs = Object.fromEntries(Object.entries(result.metafile.outputs)
+  .filter(([file]) => file.endsWith('.js'))
+  .map(([file, output]) => [file, {
+    imports: output.imports.filter((i) => i.kind === 'import-statement').map((i) => i.path),
+    inputs: Object.keys(output.inputs),
+  }]))
+writeFileSync('dist/bundle-meta.json', JSON.stringify(inputs, null, 1) + '\n')
