@@ -9,7 +9,10 @@
 // - dist/src/errors.js: a custom action throws TerminalError imported from the package
 //   (dist/src/index.js), and the runner recognises it with instanceof; a second copy of the class
 //   inside the bundle would not be the same class.
-// - zod: a custom action's params schema is made with the package's `z`; one zod for both.
+// zod is joined: a custom action's params schema is made with the package's `z` (node_modules'
+// zod), and the bundle's copy parses it and reads its issues. zod 4 is made to be loaded twice: it
+// keeps its registry and its configuration on globalThis and recognises a schema by its traits,
+// not by its class (the bundle's test checks a custom action's `with` both ways).
 // - better-sqlite3 (a native addon), pg and @kubernetes/client-node (loaded only when configured).
 // - the CommonJS packages the service imports with import(), when first needed: undici (the first
 //   Dynatrace or outbound call), @fastify/sensible and cookie (the admin API and the console). In a
@@ -36,7 +39,7 @@ const result = await build({
   // The dependencies written as CommonJS call require() for Node's own modules; an ES module has
   // no require of its own, so each output file makes one.
   banner: { js: "import { createRequire as __dtrCreateRequire } from 'node:module'; const require = __dtrCreateRequire(import.meta.url);" },
-  external: ['zod', 'better-sqlite3', 'pg', '@kubernetes/client-node', 'undici', '@fastify/sensible', 'cookie'],
+  external: ['better-sqlite3', 'pg', '@kubernetes/client-node', 'undici', '@fastify/sensible', 'cookie'],
   // Stack traces name the bundle's files; these maps lead back to dist's (node --enable-source-maps).
   sourcemap: 'linked',
   sourcesContent: false,

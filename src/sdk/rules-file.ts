@@ -60,8 +60,11 @@ export async function loadRuleSet (options: LoadRuleSetOptions): Promise<RuleSet
     const code = (err as NodeJS.ErrnoException).code
     return { ok: false, errors: [`${options.file}: cannot read the rules file (${code ?? (err as Error).message})${code === 'ENOENT' ? '; set DTR_RULES_FILE to its path' : ''}`], warnings: [] }
   }
-  const plugins = rulesPlugins(text)
+  // Parsed once: the YAML parse was a third of loading the rules, and every step below reads it.
+  const yaml = parseYaml(text)
+  const plugins = rulesPlugins(text, yaml)
   const parseOptions = {
+    parsed: yaml,
     file: options.file,
     env: options.env,
     allowedHosts: options.allowedHosts,
@@ -87,8 +90,7 @@ export async function loadRuleSet (options: LoadRuleSetOptions): Promise<RuleSet
     ...(options.serviceDir === undefined ? {} : { serviceDir: options.serviceDir }),
   })
   if (custom.errors.length > 0) {
-    const { doc, lines } = parseYaml(text)
-    const map = sourceMap(doc, lines)
+    const map = sourceMap(yaml.doc, yaml.lines)
     return {
       ok: false,
       errors: custom.errors.map((e) => {

@@ -40,6 +40,10 @@ export const loaderEnv = (): Record<string, string> => Object.fromEntries(Object
 /** The server's command line, for a wrapper such as strace or unshare. */
 export const serverCommand = (args: readonly string[] = ['serve']): string[] => [process.execPath, ...process.execArgv, 'src/cli.ts', ...args]
 
+/** The sources' command line, or the built executable's (dist/src/cli.js, as the image runs it). */
+const cliCommand = (args: readonly string[] | undefined, options: Pick<StartOptions, 'built'>): string[] =>
+  options.built === true ? [process.execPath, 'dist/src/cli.js', ...(args ?? ['serve'])] : serverCommand(args)
+
 export interface CliExit { readonly code: number | null, readonly stdout: string, readonly stderr: string }
 
 /**
@@ -47,9 +51,9 @@ export interface CliExit { readonly code: number | null, readonly stdout: string
  * loader's settings and `env` in its environment; resolves with its exit code and everything it
  * printed (after both streams closed).
  */
-export async function runCliProcess (args: readonly string[], env: Record<string, string> = {}): Promise<CliExit> {
-  const [file, ...rest] = serverCommand(args) as [string, ...string[]]
-  const child = spawn(file, rest, { cwd: root, env: { PATH: process.env.PATH ?? '', ...loaderEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+export async function runCliProcess (args: readonly string[], env: Record<string, string> = {}, options: Pick<StartOptions, 'built'> = {}): Promise<CliExit> {
+  const [file, ...rest] = cliCommand(args, options) as [string, ...string[]]
+  const child = spawn(file, rest, { cwd: root, env: { PATH: process.env.PATH ?? '', ...(options.built === true ? {} : loaderEnv()), ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
@@ -62,8 +66,7 @@ export async function runCliProcess (args: readonly string[], env: Record<string
 export const canUnsharePid = (): boolean => spawnSync('unshare', ['--pid', '--fork', '--kill-child', 'true']).status === 0
 
 export async function startServer (t: Test, env: Record<string, string>, options: StartOptions = {}): Promise<ServerProcess> {
-  const cli = options.built === true ? [process.execPath, 'dist/src/cli.js', ...(options.args ?? ['serve'])] : serverCommand(options.args)
-  const [command, ...args] = [...(options.wrap ?? []), ...cli] as [string, ...string[]]
+  const [command, ...args] = [...(options.wrap ?? []), ...cliCommand(options.args, options)] as [string, ...string[]]
   const child = spawn(command, args, {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', ...(options.built === true ? {} : loaderEnv()), DTR_PORT: '0', DTR_HOST: '127.0.0.1', ...env },

@@ -18,7 +18,7 @@ import { describeAllowedHosts, hostRefusal, type AllowedHost } from '../hosts.js
 import type { Mode } from '../mode.js'
 import { parseTag } from '../tags.js'
 import { checkPlaceholder, nearest, placeholderTexts } from './placeholders.js'
-import { formatPath, parseYaml, sourceMap, yamlData, type PathSegment, type SourceMap } from './positions.js'
+import { formatPath, parseYaml, sourceMap, yamlData, type ParsedYaml, type PathSegment, type SourceMap } from './positions.js'
 import { keysAt } from './schema-walk.js'
 import { rulesFileSchema, type RuleSpec, type RulesFile } from './schema.js'
 import type { ActionCatalog, ActionSpec, Diagnostic, LadderStep, LoadedRule, LoadedRules } from './types.js'
@@ -35,6 +35,8 @@ export interface ParseRulesOptions {
   readonly adminTokensSet?: boolean
   /** DTR_MODE, which overrides the file's `mode`. */
   readonly modeOverride?: Mode | undefined
+  /** The text already parsed (parseYaml), when another reader of it parsed it first. */
+  readonly parsed?: ParsedYaml
 }
 
 export type ParseRulesResult =
@@ -52,8 +54,8 @@ export function formatDiagnostic (d: Diagnostic): string {
  * full parse (which needs them to check `with`). A malformed list gives [] here and its errors
  * from parseRules.
  */
-export function rulesPlugins (text: string): string[] {
-  const { doc, lines } = parseYaml(text)
+export function rulesPlugins (text: string, parsed: ParsedYaml = parseYaml(text)): string[] {
+  const { doc, lines } = parsed
   if (doc.errors.length > 0) return []
   const data = yamlData(doc, lines)
   const value = data.ok ? (data.data as { plugins?: unknown } | null)?.plugins : undefined
@@ -322,7 +324,7 @@ function compileRule (file: RulesFile, rule: RuleSpec, i: number, line: number, 
 
 /** Pure: given the file's text and what it may refer to, the loaded rules or every error. */
 export function parseRules (text: string, options: ParseRulesOptions): ParseRulesResult {
-  const { doc, lines } = parseYaml(text)
+  const { doc, lines } = options.parsed ?? parseYaml(text)
   const out = new Collector(options.file, sourceMap(doc, lines))
   if (doc.errors.length > 0) {
     for (const e of doc.errors) {

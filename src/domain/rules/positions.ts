@@ -25,7 +25,10 @@ export function formatPath (path: readonly PathSegment[]): string {
   return out
 }
 
-export function parseYaml (text: string): { readonly doc: Document, readonly lines: LineCounter } {
+/** A rules file's text parsed once, for each reader of it (the YAML parse is the costly part). */
+export interface ParsedYaml { readonly doc: Document, readonly lines: LineCounter }
+
+export function parseYaml (text: string): ParsedYaml {
   const lines = new LineCounter()
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true })
   return { doc, lines }
