@@ -404,12 +404,15 @@ try {
     const failed = failures.filter((f): f is string => f !== undefined)
     return failed.length === 0 ? [text, met] : [`${text}: not measured (${failed.join('; ')})`, false]
   }
+  // A ratio goal is met only when the interleaved turns and the rows both meet it: on a shared
+  // machine one slow stretch of a peer's turns can lift one of the two (rounds of 0.44× to 0.78×
+  // in one run), and a goal is not met by noise.
   const goals: Array<[string, boolean]> = [
     ...(peer === undefined
       ? [['test notifications ≥ 1.0× the reference template: not measured (run with --peer)', false] as [string, boolean]]
-      : [goal(`test notifications ≥ 1.0× the reference template (interleaved ${interleavedRatio('peer').toFixed(2)}×; rows above ${(testRow.rps / peer.rps).toFixed(2)}×)`, interleavedRatio('peer') >= 1,
+      : [goal(`test notifications ≥ 1.0× the reference template (interleaved ${interleavedRatio('peer').toFixed(2)}×; rows above ${(testRow.rps / peer.rps).toFixed(2)}×)`, interleavedRatio('peer') >= 1 && testRow.rps / peer.rps >= 1,
           [failure(peer), failure(testRow), interleavedFailure('peer'), interleavedFailure('test')])]),
-    goal(`test notifications ≥ 0.5× the bare route (interleaved ${interleavedRatio('bare').toFixed(2)}×; rows above ${(testRow.rps / base.rps).toFixed(2)}×)`, interleavedRatio('bare') >= 0.5,
+    goal(`test notifications ≥ 0.5× the bare route (interleaved ${interleavedRatio('bare').toFixed(2)}×; rows above ${(testRow.rps / base.rps).toFixed(2)}×)`, interleavedRatio('bare') >= 0.5 && testRow.rps / base.rps >= 0.5,
       [failure(base), failure(testRow), interleavedFailure('bare'), interleavedFailure('test')]),
     goal(`new durable notifications ≥ 8,000/s with p99 < 20 ms on a quiet machine (${freshRow.rps.toFixed(0)}/s, p99 ${freshRow.p99} ms; ${(freshRow.rps / base.rps).toFixed(2)}× bare${peer === undefined ? '' : `, ${(freshRow.rps / peer.rps).toFixed(2)}× the template`}; load ${loadAtStart.toFixed(2)})`, freshRow.rps >= 8000 && freshRow.p99 < 20,
       [failure(freshRow)]),
