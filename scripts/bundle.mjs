@@ -9,15 +9,17 @@
 // - dist/src/errors.js: a custom action throws TerminalError imported from the package
 //   (dist/src/index.js), and the runner recognises it with instanceof; a second copy of the class
 //   inside the bundle would not be the same class.
+// - better-sqlite3 (a native addon), pg and @kubernetes/client-node (loaded only when configured).
+// - the CommonJS packages the service imports with import(), when first needed: undici (the first
+//   Dynatrace or outbound call), @fastify/sensible (the admin API) and cookie (@fastify/cookie
+//   imports it so, for the console). In a split bundle such an import gives only the default
+//   export, where Node gives the named ones too; the build stops if a package imported with
+//   import() is not kept out.
+//
 // zod is joined: a custom action's params schema is made with the package's `z` (node_modules'
 // zod), and the bundle's copy parses it and reads its issues. zod 4 is made to be loaded twice: it
 // keeps its registry and its configuration on globalThis and recognises a schema by its traits,
-// not by its class (the bundle's test checks a custom action's `with` both ways).
-// - better-sqlite3 (a native addon), pg and @kubernetes/client-node (loaded only when configured).
-// - the CommonJS packages the service imports with import(), when first needed: undici (the first
-//   Dynatrace or outbound call), @fastify/sensible and cookie (the admin API and the console). In a
-//   split bundle such an import gives only the default export, where Node gives the named ones
-//   too; the build stops if another package is imported so.
+// not by its class (the bundle's test has a custom action's `with` refused, by field).
 //
 // The bundle sits in dist/src/bundle/, two levels below dist/ as dist/src/cli/ is, so that a path
 // a module makes from import.meta.url (the package root, node_modules) resolves as it did. Its
@@ -55,14 +57,11 @@ const result = await build({
 
 const dynamic = Object.values(result.metafile.outputs).map((output) => output.entryPoint).filter((entry) => entry?.startsWith('node_modules/'))
 if (dynamic.length > 0) {
-  process.stderr.write(`scripts/bundle.mjs: imported with import(), these packages would lose their named exports in the bundle; add them to external: ${dynamic.join(', ')}\n`)
+  process.stderr.write(`scripts/bundle.mjs: these packages are imported with import(); add them to external (a CommonJS one would lose its named exports in the bundle): ${dynamic.join(', ')}\n`)
   process.exit(1)
 }
 
 const inputs = Object.fromEntries(Object.entries(result.metafile.outputs)
   .filter(([file]) => file.endsWith('.js'))
-  .map(([file, output]) => [file, {
-    imports: output.imports.filter((i) => i.kind === 'import-statement').map((i) => i.path),
-    inputs: Object.keys(output.inputs),
-  }]))
+  .map(([file, output]) => [file, { inputs: Object.keys(output.inputs) }]))
 writeFileSync('dist/bundle-meta.json', JSON.stringify(inputs, null, 1) + '\n')

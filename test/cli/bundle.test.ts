@@ -19,8 +19,8 @@ const preload = fileURLToPath(new URL('../helpers/loaded-modules.mjs', import.me
 const TOKEN = 'bundle-token-0123456789'
 
 /** Each file of the bundle, with the files it joins (scripts/bundle.mjs writes them). */
-const bundleMeta = (): Record<string, { imports: string[], inputs: string[] }> =>
-  JSON.parse(readFileSync(join(root, 'dist/bundle-meta.json'), 'utf8')) as Record<string, { imports: string[], inputs: string[] }>
+const bundleMeta = (): Record<string, { inputs: string[] }> =>
+  JSON.parse(readFileSync(join(root, 'dist/bundle-meta.json'), 'utf8')) as Record<string, { inputs: string[] }>
 
 t.before(ensureBuilt)
 
