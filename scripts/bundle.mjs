@@ -19,7 +19,10 @@
 // zod is joined: a custom action's params schema is made with the package's `z` (node_modules'
 // zod), and the bundle's copy parses it and reads its issues. zod 4 is made to be loaded twice: it
 // keeps its registry and its configuration on globalThis and recognises a schema by its traits,
-// not by its class (the bundle's test has a custom action's `with` refused, by field).
+// not by its class (the bundle's test has a custom action's `with` refused, by field). Of its 60
+// locales only English is joined, the one zod configures itself with: the others were 354 KB of
+// the 928 KB the start parsed. (The kit a single-file custom action receives carries this zod, so
+// its `z.locales` has `en` alone; docs/custom-actions.md says so.)
 //
 // The bundle sits in dist/src/bundle/, two levels below dist/ as dist/src/cli/ is, so that a path
 // a module makes from import.meta.url (the package root, node_modules) resolves as it did. Its
@@ -51,6 +54,11 @@ const result = await build({
     name: 'shared-modules',
     setup (b) {
       b.onResolve({ filter: /errors\.js$/ }, (args) => resolve(args.resolveDir, args.path) === shared ? { path: '../errors.js', external: true } : undefined)
+    },
+  }, {
+    name: 'zod-english-only',
+    setup (b) {
+      b.onLoad({ filter: /[\\/]node_modules[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, () => ({ contents: "export { default as en } from './en.js'\n", loader: 'js' }))
     },
   }],
 })
