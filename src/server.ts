@@ -160,10 +160,11 @@ export async function serve (): Promise<number> {
   const requestLines = requestLineSink(logger, (line) => { destination.write(redact(line)) })
   for (const warning of config.warnings) logger.warn(warning)
   let store: Store | undefined
+  let opening: Promise<Store> | undefined
   try {
     // The store opens (its writer thread starting on another core) while the app's modules load.
     const { openStore } = await import('./store/index.js')
-    const opening = openStore(config, { notifications: { retentionMs: config.retentionMs } })
+    opening = openStore(config, { notifications: { retentionMs: config.retentionMs } })
     opening.catch(() => {})
     const [{ buildApp, configuredKubernetes, rulesLoader }, opened] = await Promise.all([import('./app.js'), opening])
     store = opened
@@ -228,7 +229,9 @@ export async function serve (): Promise<number> {
     }, (err: unknown) => { logger.debug({ err }, 'start-up memory not released') })
     return 0
   } catch (err) {
-    await store?.close().catch(() => {})
+    // The store, if it opened, also when the app's modules failed to load beside it: its writer
+    // thread would otherwise keep the process from exiting.
+    await (store ?? await opening?.catch(() => undefined))?.close().catch(() => {})
     logger.fatal({ err }, isDtrError(err) ? err.message : 'start-up failed')
     clearInterval(flushing)
     destination.flushSync()

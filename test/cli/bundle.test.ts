@@ -4,7 +4,9 @@
  * action the classes the two must agree on: a custom action that throws TerminalError, imported
  * from the package by name, fails at once under the bundle, as it does from the sources.
  */
-import { readFileSync, writeFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { cpSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
@@ -55,6 +57,26 @@ t.test('the built service starts from the bundle, without what it needs only lat
   for (const [pattern, what] of notAtStart) {
     t.same(inputs.filter((input) => pattern.test(input)), [], `not loaded at start: ${what}`)
   }
+})
+
+t.test('a service whose app fails to load exits 1, naming the file, rather than hanging on its open store', async (t) => {
+  // The built service with its app's bundle file gone (a damaged image): the store opens beside
+  // the app's import, and its writer thread kept the process alive after the failure.
+  const app = t.testdir({ data: {} })
+  for (const entry of ['package.json', 'config', 'dist/src']) cpSync(join(root, entry), join(app, entry), { recursive: true })
+  symlinkSync(join(root, 'node_modules'), join(app, 'node_modules'), 'dir')
+  const chunk = readdirSync(join(app, 'dist/src/bundle')).find((file) => /^app-.*\.js$/.test(file))
+  t.ok(chunk, 'the bundle has the app\'s file')
+  rmSync(join(app, 'dist/src/bundle', chunk as string))
+  const child = spawn(process.execPath, ['dist/src/cli.js', 'serve'], { cwd: app, env: { PATH: process.env.PATH ?? '', DTR_DATA_DIR: join(app, 'data'), DTR_WEBHOOK_TOKENS: TOKEN, DTR_PORT: '0', DTR_HOST: '127.0.0.1' }, stdio: ['ignore', 'ignore', 'pipe'] })
+  // A start that fails takes well under a second; one still running after 20 s has hung.
+  const hung = setTimeout(() => child.kill('SIGKILL'), 20_000)
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
+  const [code, signal] = await once(child, 'close') as [number | null, string | null]
+  clearTimeout(hung)
+  t.same({ code, signal }, { code: 1, signal: null }, 'exits 1 by itself')
+  t.match(stderr, new RegExp(`Cannot find module '[^']*${chunk as string}'`))
 })
 
 t.test('of zod\'s locales only English is joined (the others were over a third of what the start parsed)', async (t) => {
