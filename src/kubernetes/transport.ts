@@ -51,7 +51,8 @@ export function directTransport (connection: DirectConnection): KubernetesTransp
     server: connection.server,
     async send (req) {
       const token = await bearer()
-      const headers = token === undefined || token === '' ? req.headers : { ...req.headers, Authorization: `Bearer ${token}` }
+      // Never empty here: the kubeconfig reader drops an empty `token`, and an empty file throws above.
+      const headers = token === undefined ? req.headers : { ...req.headers, Authorization: `Bearer ${token}` }
       const response = await request(req.url, {
         method: req.method,
         headers,
