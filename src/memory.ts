@@ -20,6 +20,7 @@
  */
 import { performance, type EventLoopUtilization } from 'node:perf_hooks'
 import type { Clock } from './clock.js'
+import { importInspector } from './imports.js'
 
 export interface StartupMemoryOptions {
   readonly clock: Clock
@@ -80,7 +81,7 @@ export function eventLoopBusy (threshold = BUSY_UTILIZATION, read: (now?: EventL
 
 /** V8's low memory notification, through an in-process inspector session (no port, no flag). */
 export async function lowMemoryNotification (): Promise<void> {
-  const { Session } = await import('node:inspector/promises')
+  const { Session } = await importInspector()
   const session = new Session()
   session.connect()
   try {

@@ -17,6 +17,7 @@ import type { Pool } from 'undici'
 import type { Logger } from 'pino'
 import type { Counter } from 'prom-client'
 import { DynatraceApiError, errorBodyOf } from './errors.js'
+import { importUndici } from '../imports.js'
 import { Limiter } from './limiter.js'
 import { nextDelayMs, serverRequestedDelayMs } from './retry.js'
 import type { RetryOptions } from './retry.js'
@@ -85,7 +86,7 @@ export class Transport {
   async #connections (): Promise<Pool> {
     // The pool's connection count matches the limiter so that no request waits for a socket
     // while its timeout runs.
-    this.#pool ??= import('undici').then(({ Pool }) => new Pool(this.#o.environment.origin, { connections: this.#o.maxConcurrency, pipelining: 1 }))
+    this.#pool ??= importUndici().then(({ Pool }) => new Pool(this.#o.environment.origin, { connections: this.#o.maxConcurrency, pipelining: 1 }))
     return this.#pool
   }
 

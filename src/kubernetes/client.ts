@@ -139,7 +139,7 @@ export async function loadKubernetesClient (options: LoadKubernetesClientOptions
   if ('direct' in choice) return { ...clientOver(directTransport(choice.direct)), transport: 'direct' }
   // The library's own default order (no path given) reads process.env, not `env`.
   const { loadLibraryTransport } = await import('./library.js')
-  return { ...clientOver(loadLibraryTransport(choice.kubeconfigPath)), transport: 'library' }
+  return { ...clientOver(await loadLibraryTransport(choice.kubeconfigPath)), transport: 'library' }
 }
 
 /**

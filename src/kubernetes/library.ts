@@ -4,11 +4,12 @@
  * impersonation, proxies, several merged KUBECONFIG files. Only ever imported dynamically: the
  * library weighs ~73 MB of RSS once loaded.
  */
-import { HttpMethod, IsomorphicFetchHttpLibrary, KubeConfig, RequestContext } from '@kubernetes/client-node'
+import type * as KubernetesLibrary from '@kubernetes/client-node'
+import { importKubernetesLibrary } from '../imports.js'
 import type { KubernetesTransport } from './transport.js'
 
 /** Sends each request with the KubeConfig's authentication, applied per request so that rotated tokens and exec credentials are picked up. */
-export function libraryTransport (kubeConfig: KubeConfig): KubernetesTransport {
+function libraryTransport ({ HttpMethod, IsomorphicFetchHttpLibrary, RequestContext }: typeof KubernetesLibrary, kubeConfig: KubernetesLibrary.KubeConfig): KubernetesTransport {
   const cluster = kubeConfig.getCurrentCluster()
   if (cluster === null) throw new Error('The kubeconfig has no current cluster')
   const http = new IsomorphicFetchHttpLibrary()
@@ -28,9 +29,10 @@ export function libraryTransport (kubeConfig: KubeConfig): KubernetesTransport {
 }
 
 /** The library's reading of a kubeconfig file, or of its own default order when no path is given. */
-export function loadLibraryTransport (kubeconfigPath: string | undefined): KubernetesTransport {
-  const kubeConfig = new KubeConfig()
+export async function loadLibraryTransport (kubeconfigPath: string | undefined): Promise<KubernetesTransport> {
+  const library = await importKubernetesLibrary()
+  const kubeConfig = new library.KubeConfig()
   if (kubeconfigPath === undefined) kubeConfig.loadFromDefault()
   else kubeConfig.loadFromFile(kubeconfigPath)
-  return libraryTransport(kubeConfig)
+  return libraryTransport(library, kubeConfig)
 }

@@ -9,6 +9,7 @@ import type { Dispatcher } from 'undici'
 import { hostRefusal, type AllowedHost } from '../domain/hosts.js'
 import { redactUrl } from '../domain/redact.js'
 import { TerminalError } from '../errors.js'
+import { importUndici } from '../imports.js'
 
 export const BODY_EXCERPT_BYTES = 2048
 
@@ -45,7 +46,7 @@ export function assertHostAllowed (url: string, allowedHosts: readonly AllowedHo
 export async function sendOutbound (req: OutboundRequest, options: OutboundOptions): Promise<OutboundResponse> {
   assertHostAllowed(req.url, options.allowedHosts)
   // undici is imported at the first call, not at start-up (most services never send one).
-  const { request } = await import('undici')
+  const { request } = await importUndici()
   let res: Dispatcher.ResponseData
   try {
     res = await request(req.url, {

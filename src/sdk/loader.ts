@@ -17,6 +17,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { z } from 'zod'
 import { TerminalError } from '../errors.js'
+import { importFile } from '../imports.js'
 import { skip } from './contract.js'
 import { contractProblems, defineAction } from './define.js'
 import type { RegisteredAction } from './registry.js'
@@ -150,7 +151,7 @@ export async function loadCustomActions (specs: readonly string[], options: Load
     try {
       const url = pathToFileURL(file)
       if (options.fresh === true) url.search = `?mtime=${statSync(file).mtimeMs}`
-      const mod = await import(url.href) as { default?: unknown }
+      const mod = await importFile(url.href) as { default?: unknown }
       exported = mod.default
     } catch (err) {
       fail(`cannot be imported: ${(err as Error).message.split('\n')[0] ?? String(err)}`)
