@@ -134,8 +134,16 @@ export async function backup (file: string): Promise<number> {
   }
 }
 
-/** Runs the service until a signal stops it; resolves with the exit code on start-up failure. */
-export async function serve (): Promise<number> {
+export interface ServeOptions {
+  /** What became of the bundle's code cache (src/cli/bundle.ts), told in the listening line. */
+  readonly codeCache?: string
+}
+
+/**
+ * Runs the service until a signal stops it; resolves with the exit code on start-up failure, and
+ * with 0 once it listens.
+ */
+export async function serve (options: ServeOptions = {}): Promise<number> {
   let config: Config
   try {
     config = loadConfig(process.env, { readFile })
@@ -208,6 +216,7 @@ export async function serve (): Promise<number> {
       modeSource: mode.source,
       store: config.databaseUrl === undefined ? `embedded SQLite (${config.dataDir})` : 'postgresql',
       rulesFile: config.rulesFile,
+      ...(options.codeCache === undefined ? {} : { codeCache: options.codeCache }),
     }, `dt-remediator listening in ${mode.mode} mode`)
     // Out at once: operators, probes' logs and scripts wait for this line.
     destination.flush()

@@ -1,14 +1,17 @@
 /**
  * The built service runs from its start-up bundle (scripts/bundle.mjs), as the image does: it
- * starts, answers, loads at start none of what it needs only later, and shares with a custom
- * action the classes the two must agree on: a custom action that throws TerminalError, imported
- * from the package by name, fails at once under the bundle, as it does from the sources.
+ * starts, answers, runs at start none of what it needs only later, starts from the build's code
+ * cache when it may and compiles as before when it may not, and shares with a custom action the
+ * classes the two must agree on: a custom action that throws TerminalError, imported from the
+ * package by name, fails at once under the bundle, as it does from the sources.
  */
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { cpSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { appendFileSync, cpSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
+import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import vm from 'node:vm'
 import t, { type Test } from 'tap'
 import { consumer, ensureBuilt, root } from '../helpers/build.js'
 import { startSimulator, TEST_TOKEN } from '../helpers/dynatrace.js'
@@ -19,55 +22,135 @@ import { NOW, notificationOf } from '../helpers/world.js'
 
 const preload = fileURLToPath(new URL('../helpers/loaded-modules.mjs', import.meta.url))
 const TOKEN = 'bundle-token-0123456789'
+const BUNDLE = 'dist/src/bundle/server.cjs'
 
-/** Each file of the bundle, with the files it joins (scripts/bundle.mjs writes them). */
+/** The bundle's file, with the files it joins (scripts/bundle.mjs writes them). */
 const bundleMeta = (): Record<string, { inputs: string[] }> =>
   JSON.parse(readFileSync(join(root, 'dist/bundle-meta.json'), 'utf8')) as Record<string, { inputs: string[] }>
 
+/** The V8 options the image runs with (its ENV NODE_OPTIONS), for which the build made the cache. */
+const imageNodeOptions = (/^ENV NODE_OPTIONS=(.*)$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'))?.[1] ?? '').replace(/^"|"$/g, '')
+
 t.before(ensureBuilt)
 
-t.test('the built service starts from the bundle, without what it needs only later', async (t) => {
+const answersTestNotification = async (t: Test, url: string): Promise<void> => {
+  const test = await fetch(`${url}/webhooks/problem`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: sampleText('test-notification-docs.json') })
+  t.equal(test.status, 200, 'Dynatrace\'s test notification is answered')
+  t.same(await test.json(), { status: 'test' })
+}
+
+t.test('the built service starts from the bundle and the build\'s code cache, as the image runs it', async (t) => {
+  const server = await startServer(t, { DTR_WEBHOOK_TOKENS: TOKEN, DTR_DATA_DIR: join(t.testdir({ data: {} }), 'data'), NODE_OPTIONS: imageNodeOptions }, { built: true })
+  t.match(await server.waitForLog((l) => typeof l.url === 'string'), { codeCache: 'used' }, 'V8 took the cache: the bundle was not compiled again')
+  t.equal((await fetch(`${server.url}/readyz`)).status, 200, 'ready')
+  await answersTestNotification(t, server.url)
+  server.child.kill('SIGTERM')
+  t.equal(await server.exited, 0, 'SIGTERM stops it cleanly')
+})
+
+t.test('the built service runs at start none of what it needs only later', async (t) => {
   const modules = join(t.testdir(), 'modules.txt')
+  const functionCalls = join(t.testdir(), 'calls.json')
   const server = await startServer(t, {
     DTR_WEBHOOK_TOKENS: TOKEN,
     DTR_DATA_DIR: join(t.testdir({ data: {} }), 'data'),
-    NODE_OPTIONS: `--import=${preload}`,
+    NODE_OPTIONS: `${imageNodeOptions} --import=${preload}`,
     LOADED_MODULES_FILE: modules,
+    // V8's count of each function's calls: esbuild wraps each module the bundle runs only when it
+    // is first imported in a function named by its path (`"dist/src/app.js"() {…}`).
+    FUNCTION_CALLS_FILE: functionCalls,
+    FUNCTION_CALLS_SCRIPT: `/${BUNDLE}`,
   }, { built: true })
-  const ready = await fetch(`${server.url}/readyz`)
-  t.equal(ready.status, 200, 'ready')
-  const test = await fetch(`${server.url}/webhooks/problem`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: sampleText('test-notification-docs.json') })
-  t.equal(test.status, 200, 'Dynatrace\'s test notification is answered')
-  t.same(await test.json(), { status: 'test' })
+  t.equal((await fetch(`${server.url}/readyz`)).status, 200, 'ready')
   server.child.kill('SIGTERM')
   t.equal(await server.exited, 0, 'SIGTERM stops it cleanly')
 
   const loaded = readFileSync(modules, 'utf8').split('\n').filter((line) => line !== '').map((file) => relative(root, file))
-  const ours = loaded.filter((file) => file.startsWith('dist/'))
-  t.ok(ours.includes('dist/src/bundle/server.js'), 'the bundle ran')
-  t.same(ours.filter((file) => !file.startsWith('dist/src/bundle/')).sort(), ['dist/src/cli.js', 'dist/src/cli/serve.js', 'dist/src/errors.js'],
-    'of the compiled modules only the executable, its serve verb and the shared errors')
+  t.same(loaded.filter((file) => file.startsWith('dist/')).sort(), ['dist/src/cli.js', 'dist/src/cli/bundle.js', 'dist/src/cli/serve.js', 'dist/src/errors.js', 'dist/src/imports.js'],
+    'of the compiled modules Node loads only the executable, its serve verb, the bundle\'s loader and the two modules it hands the bundle')
 
-  const meta = bundleMeta()
-  const atStart = ours.filter((file) => file.startsWith('dist/src/bundle/'))
-  for (const file of atStart) t.ok(meta[file], `${file} is one of this build's bundle files`)
-  // What the bundle joined, and what was loaded from node_modules beside it (its external packages).
-  const inputs = [...atStart.flatMap((file) => meta[file]?.inputs ?? []), ...loaded].map((input) => `/${input}`)
-  t.ok(inputs.some((input) => input.endsWith('/dist/src/app.js')), 'the inputs are real: the app is among them')
+  const calls = new Map(Object.entries(JSON.parse(readFileSync(functionCalls, 'utf8')) as Record<string, number>))
+  const inputs = bundleMeta()[BUNDLE]?.inputs ?? []
+  t.ok(inputs.includes('dist/src/app.js'), 'the inputs are real: the app is among them')
+  t.ok((calls.get('dist/src/app.js') ?? 0) > 0, 'and the app\'s module ran at start, inside its wrapper')
   for (const [pattern, what] of notAtStart) {
-    t.same(inputs.filter((input) => pattern.test(input)), [], `not loaded at start: ${what}`)
+    // Joined into the bundle: each such module is wrapped, and its wrapper was not called.
+    const ran = inputs.filter((input) => pattern.test(`/${input}`)).filter((input) => calls.get(input) !== 0)
+    t.same(ran, [], `not run at start, from the bundle: ${what}`)
+    // Or loaded by Node beside it (better-sqlite3, pg, the Kubernetes library, undici).
+    t.same(loaded.filter((file) => pattern.test(`/${file}`)), [], `not loaded at start, beside the bundle: ${what}`)
   }
 })
 
-t.test('a service whose app fails to load exits 1, naming the file, rather than hanging on its open store', async (t) => {
-  // The built service with its app's bundle file gone (a damaged image): the store opens beside
-  // the app's import, and its writer thread kept the process alive after the failure.
+/** A copy of the built service (its package.json, config and dist/src), with node_modules linked. */
+function builtCopy (t: Test): string {
   const app = t.testdir({ data: {} })
   for (const entry of ['package.json', 'config', 'dist/src']) cpSync(join(root, entry), join(app, entry), { recursive: true })
   symlinkSync(join(root, 'node_modules'), join(app, 'node_modules'), 'dir')
-  const chunk = readdirSync(join(app, 'dist/src/bundle')).find((file) => /^app-.*\.js$/.test(file))
-  t.ok(chunk, 'the bundle has the app\'s file')
-  rmSync(join(app, 'dist/src/bundle', chunk as string))
+  return app
+}
+
+/** Starts a copy's `serve`: what its listening line says of the code cache, once it answered. */
+async function startCopy (t: Test, app: string, nodeOptions: string): Promise<unknown> {
+  const child = spawn(process.execPath, ['dist/src/cli.js', 'serve'], { cwd: app, env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: nodeOptions, DTR_DATA_DIR: join(app, 'data'), DTR_WEBHOOK_TOKENS: TOKEN, DTR_PORT: '0', DTR_HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'inherit'] })
+  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
+  const closed = once(child, 'close')
+  let listening: { url: string, codeCache?: unknown } | undefined
+  for await (const line of createInterface({ input: child.stdout })) {
+    const entry = JSON.parse(line) as { url?: unknown, codeCache?: unknown }
+    if (typeof entry.url === 'string') { listening = entry as { url: string }; break }
+  }
+  t.ok(listening, 'it started')
+  if (listening !== undefined) await answersTestNotification(t, listening.url)
+  child.kill('SIGTERM')
+  t.same((await closed)[0], 0, 'SIGTERM stops it cleanly')
+  return listening?.codeCache
+}
+
+t.test('a code cache the bundle cannot use is left alone, and the bundle compiled as without one', async (t) => {
+  const copy = (t: Test): string => builtCopy(t)
+  const cacheOf = (app: string): string => join(app, `${BUNDLE}.cache`)
+
+  t.test('none beside the bundle', async (t) => {
+    const app = copy(t)
+    rmSync(cacheOf(app))
+    t.equal(await startCopy(t, app, imageNodeOptions), 'absent')
+  })
+  t.test('made from other bytes: a bundle changed without a build', async (t) => {
+    const app = copy(t)
+    appendFileSync(join(app, BUNDLE), '// changed\n')
+    t.equal(await startCopy(t, app, imageNodeOptions), 'stale')
+  })
+  t.test('made for this bundle\'s bytes, but refused by V8 (here: the cache of another script)', async (t) => {
+    const app = copy(t)
+    const other = new vm.Script('1 + 1', { filename: 'other.js' }).createCachedData()
+    const cache = readFileSync(cacheOf(app))
+    writeFileSync(cacheOf(app), Buffer.concat([cache.subarray(0, 32), other]))
+    t.equal(await startCopy(t, app, imageNodeOptions), 'rejected')
+  })
+  t.test('asked for source maps: the bundle is required as a CommonJS file, uncached', async (t) => {
+    t.equal(await startCopy(t, copy(t), `${imageNodeOptions} --enable-source-maps`), 'off')
+  })
+})
+
+t.test('a service whose bundle cannot be loaded exits 1, naming it', async (t) => {
+  const app = builtCopy(t)
+  writeFileSync(join(app, BUNDLE), 'this is not JavaScript {\n')
+  const child = spawn(process.execPath, ['dist/src/cli.js', 'serve'], { cwd: app, env: { PATH: process.env.PATH ?? '', DTR_DATA_DIR: join(app, 'data'), DTR_WEBHOOK_TOKENS: TOKEN, DTR_PORT: '0', DTR_HOST: '127.0.0.1' }, stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
+  const [code] = await once(child, 'close') as [number | null]
+  t.equal(code, 1)
+  t.match(stderr, /the service's bundle \(.*server\.cjs\) could not be loaded: SyntaxError/)
+})
+
+t.test('a service whose app fails to load exits 1, naming the file, rather than hanging on its open store', async (t) => {
+  // The built modules without the bundle, and without the app's module (a damaged image): the
+  // store opens beside the app's import, and its writer thread kept the process alive after the
+  // failure.
+  const app = builtCopy(t)
+  rmSync(join(app, 'dist/src/bundle'), { recursive: true })
+  rmSync(join(app, 'dist/src/app.js'))
   const child = spawn(process.execPath, ['dist/src/cli.js', 'serve'], { cwd: app, env: { PATH: process.env.PATH ?? '', DTR_DATA_DIR: join(app, 'data'), DTR_WEBHOOK_TOKENS: TOKEN, DTR_PORT: '0', DTR_HOST: '127.0.0.1' }, stdio: ['ignore', 'ignore', 'pipe'] })
   // A start that fails takes well under a second; one still running after 20 s has hung.
   const hung = setTimeout(() => child.kill('SIGKILL'), 20_000)
@@ -76,7 +159,7 @@ t.test('a service whose app fails to load exits 1, naming the file, rather than 
   const [code, signal] = await once(child, 'close') as [number | null, string | null]
   clearTimeout(hung)
   t.same({ code, signal }, { code: 1, signal: null }, 'exits 1 by itself')
-  t.match(stderr, new RegExp(`Cannot find module '[^']*${chunk as string}'`))
+  t.match(stderr, /Cannot find module '[^']*dist\/src\/app\.js'/)
 })
 
 t.test('of zod\'s locales only English is joined (the others were over a third of what the start parsed)', async (t) => {
@@ -84,9 +167,11 @@ t.test('of zod\'s locales only English is joined (the others were over a third o
   t.same(locales, ['node_modules/zod/v4/locales/en.js', 'node_modules/zod/v4/locales/index.js'])
 })
 
-t.test('no bundle file carries its own copy of the errors', async (t) => {
-  const copies = Object.entries(bundleMeta()).flatMap(([file, { inputs }]) => inputs.filter((input) => input === 'dist/src/errors.js').map((input) => `${file}: ${input}`))
+t.test('the bundle carries no copy of the modules it is handed, and no import() of its own', async (t) => {
+  const copies = Object.entries(bundleMeta()).flatMap(([file, { inputs }]) => inputs.filter((input) => input === 'dist/src/errors.js' || input === 'dist/src/imports.js').map((input) => `${file}: ${input}`))
   t.same(copies, [])
+  const text = readFileSync(join(root, BUNDLE), 'latin1')
+  t.notOk(/[\u0080-\uffff]/.test(text), 'ASCII, as the loader reads it')
 })
 
 /** A project with a custom action written against the package, and rules using it with `with`. */

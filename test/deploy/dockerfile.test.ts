@@ -161,6 +161,17 @@ t.test('the runtime stage runs as a numeric non-root user', async (t) => {
   t.not(Number(match?.[2] ?? 1), 0, 'not the root group')
 })
 
+t.test('the runtime stage makes the bundle\'s code cache with its own node, under its NODE_OPTIONS, as root', async (t) => {
+  const at = (match: (i: { keyword: string, args: string }) => boolean): number => runtime.instructions.findIndex(match)
+  const made = at((i) => i.keyword === 'RUN' && /\bnode dist\/src\/cli\/code-cache\.js\b/.test(i.args))
+  t.ok(made >= 0, 'a RUN makes it')
+  t.ok(made > at((i) => i.keyword === 'ENV' && /\bNODE_OPTIONS=/.test(i.args)), 'after NODE_OPTIONS is set: V8 takes a cache only under the flags it was made with')
+  t.ok(made > at((i) => i.keyword === 'COPY' && /\bconfig\b/.test(i.args)), 'after the shipped rules it starts with are there')
+  const user = at((i) => i.keyword === 'USER')
+  t.ok(user === -1 || made < user, 'before USER: written as root, not writable by the process that reads it')
+  t.ok(existsSync(join(root, 'src/cli/code-cache.ts')), 'from src/cli/code-cache.ts')
+})
+
 t.test('CMD runs the package bin with serve', async (t) => {
   const cmd = inherited(stages, runtime, 'CMD')?.args
   if (cmd === undefined) return t.fail('the runtime stage has a CMD')

@@ -29,3 +29,26 @@ if (out !== undefined && out !== '') {
     writeFileSync(out, [...new Set([...files, ...Object.keys(cache)])].join('\n') + '\n')
   })
 }
+
+// $FUNCTION_CALLS_FILE: how many times each function of the scripts whose URL ends with
+// $FUNCTION_CALLS_SCRIPT was called, by name (V8's precise coverage through an in-process
+// inspector session, whose messages are answered at once, so that they can be read at exit).
+// NODE_V8_COVERAGE would do, but tap takes that variable over in the processes a test starts.
+const calls = process.env.FUNCTION_CALLS_FILE
+if (calls !== undefined && calls !== '') {
+  const { Session } = await import('node:inspector')
+  const session = new Session()
+  session.connect()
+  session.post('Profiler.enable')
+  session.post('Profiler.startPreciseCoverage', { callCount: true, detailed: false })
+  process.once('exit', () => {
+    session.post('Profiler.takePreciseCoverage', (err, coverage) => {
+      if (err) throw err
+      const counts = {}
+      for (const script of coverage.result.filter((s) => s.url.endsWith(process.env.FUNCTION_CALLS_SCRIPT ?? ''))) {
+        for (const fn of script.functions) counts[fn.functionName] = (counts[fn.functionName] ?? 0) + (fn.ranges[0]?.count ?? 0)
+      }
+      writeFileSync(calls, JSON.stringify(counts))
+    })
+  })
+}
