@@ -16,10 +16,11 @@
 // - dist/src/errors.js: a custom action throws TerminalError imported from the package
 //   (dist/src/index.js), and the runner recognises it with instanceof; a second copy of the class
 //   inside the bundle would not be the same class. The loader imports the module and hands it to
-//   the bundle (SHARED_ERRORS below), the same instance the package gives a custom action.
-// - better-sqlite3 (a native addon), pg and @kubernetes/client-node (loaded only when configured),
-//   undici (the first outbound call), @fastify/sensible and cookie (the admin API and console):
-//   loaded by Node when first imported, so their code is not in the file the start reads.
+//   the bundle (SHARED below), the same instance the package gives a custom action; and
+//   dist/src/imports.js, through which the bundle imports what Node must load (src/imports.ts).
+// - better-sqlite3 (a native addon), pg and @kubernetes/client-node (loaded only when configured)
+//   and undici (the first outbound call): loaded by Node when first needed, so their code is not
+//   in the file the start reads.
 //
 // zod is joined: a custom action's params schema is made with the package's `z` (node_modules'
 // zod), and the bundle's copy parses it and reads its issues. zod 4 is made to be loaded twice: it
@@ -113,7 +114,7 @@ const inputs = Object.fromEntries(Object.entries(result.metafile.outputs)
 const dockerfile = existsSync('Dockerfile') ? readFileSync('Dockerfile', 'utf8') : ''
 const nodeOptions = /^ENV NODE_OPTIONS=(.*)$/m.exec(dockerfile)?.[1]?.replace(/^"|"$/g, '')
 if (nodeOptions !== undefined) {
-  const made = spawnSync(process.execPath, [...nodeOptions.split(' ').filter((o) => o !== ''), 'dist/src/cli/code-cache.js'], { stdio: ['ignore', 'ignore', 'inherit'], env: { PATH: process.env.PATH ?? '' } })
+  const made = spawnSync(process.execPath, [...nodeOptions.split(' ').filter((o) => o !== ''), 'dist/src/cli/code-cache.js'], { stdio: ['ignore', 'ignore', 'inherit'], env: { PATH: process.env.PATH ?? '' }, timeout: 120_000 })
   if (made.status !== 0) {
     process.stderr.write(`scripts/bundle.mjs: the start-up code cache was not made (exit ${String(made.status ?? made.signal)}); the service starts without it\n`)
   }
