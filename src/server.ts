@@ -170,16 +170,17 @@ export async function serve (options: ServeOptions = {}): Promise<number> {
   let store: Store | undefined
   let opening: Promise<Store> | undefined
   try {
-    // The store opens (its writer thread starting on another core) while the app's modules load.
+    // The store opens (its writer thread starting on another core) while the app's modules load
+    // and the rules file is read: neither needs the store.
     const { openStore } = await import('./store/index.js')
     opening = openStore(config, { notifications: { retentionMs: config.retentionMs } })
     opening.catch(() => {})
-    const [{ buildApp, configuredKubernetes, rulesLoader }, opened] = await Promise.all([import('./app.js'), opening])
-    store = opened
+    const { buildApp, configuredKubernetes, rulesLoader } = await import('./app.js')
     // One Kubernetes client, made on first use, for the built-in actions and the runner's reader.
     const kubernetes = configuredKubernetes(config, process.env)
     const load = rulesLoader(config, process.env, kubernetes)
-    const first = await load({ fresh: false })
+    const [first, opened] = await Promise.all([load({ fresh: false }), opening])
+    store = opened
     if (!first.ok) {
       process.stderr.write(`dt-remediator: the rules file is invalid:\n${first.errors.map((e) => `  ${e}`).join('\n')}\n`)
       logger.fatal({ errors: first.errors }, 'the rules file is invalid')
