@@ -60,6 +60,8 @@ async function handShared (): Promise<void> {
   shared[Symbol.for('dt-remediator:errors')] ??= errors
   shared[Symbol.for('dt-remediator:imports')] ??= imports
 }
+
+/** The cache file's header: the SHA-256 of the bundle it was made from. */
 const DIGEST_BYTES = 32
 
 const digestOf = (bytes: Buffer): Buffer => createHash('sha256').update(bytes).digest()
@@ -77,8 +79,9 @@ export interface LoadBundleOptions {
 
 /**
  * Whether the process was started with --enable-source-maps (on its command line or in
- * NODE_OPTIONS, where Node lets an option be quoted): the operator's choice. Not `process.sourceMapsEnabled`, which a preloaded
- * module may turn on for its own ends (tap's does, in every process a test starts).
+ * NODE_OPTIONS, where Node lets an option be quoted): the operator's choice. Not
+ * `process.sourceMapsEnabled`, which a preloaded module may turn on for its own ends (tap's does,
+ * in every process a test starts).
  */
 const sourceMapsAsked = (): boolean =>
   [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/).map((option) => option.replace(/^"(.*)"$/, '$1'))].includes('--enable-source-maps')

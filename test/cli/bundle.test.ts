@@ -7,7 +7,8 @@
  */
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { appendFileSync, cpSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
@@ -130,6 +131,46 @@ t.test('a code cache the bundle cannot use is left alone, and the bundle compile
   })
   t.test('asked for source maps: the bundle is required as a CommonJS file, uncached', async (t) => {
     t.equal(await startCopy(t, copy(t), `${imageNodeOptions} --enable-source-maps`), 'off')
+  })
+})
+
+t.test('the code cache is made by starting the service once, which leaves nothing else behind', async (t) => {
+  /** A TMPDIR of the test's own, to see what the rehearsal leaves in it. */
+  const tmpOf = (t: Test): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'dtr-code-cache-test-'))
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+    return dir
+  }
+  const make = async (app: string, tmp: string): Promise<{ code: number | null, stderr: string }> => {
+    const child = spawn(process.execPath, [...imageNodeOptions.split(' '), 'dist/src/cli/code-cache.js'], { cwd: app, env: { PATH: process.env.PATH ?? '', TMPDIR: tmp, DTR_DATA_DIR: join(app, 'must-not-be-used'), DTR_DYNATRACE_URL: 'http://127.0.0.1:9/must-not-be-called' }, stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
+    const [code] = await once(child, 'close') as [number | null]
+    return { code, stderr }
+  }
+
+  t.test('made: exit 0, the cache beside the bundle, which the next start uses', async (t) => {
+    const app = builtCopy(t)
+    const tmp = tmpOf(t)
+    rmSync(join(app, `${BUNDLE}.cache`))
+    const { code, stderr } = await make(app, tmp)
+    t.equal(code, 0, stderr)
+    t.ok(existsSync(join(app, `${BUNDLE}.cache`)), 'written')
+    t.same(readdirSync(tmp), [], 'its throwaway data directory is gone')
+    t.notOk(existsSync(join(app, 'must-not-be-used')), 'the environment\'s DTR_ settings were not used')
+    t.equal(await startCopy(t, app, imageNodeOptions), 'used')
+  })
+  t.test('a service that cannot start: exit 1, saying so, and no cache', async (t) => {
+    const app = builtCopy(t)
+    const tmp = tmpOf(t)
+    rmSync(join(app, `${BUNDLE}.cache`))
+    writeFileSync(join(app, 'config/remediation.yaml'), 'rules: [\n')
+    const { code, stderr } = await make(app, tmp)
+    t.equal(code, 1)
+    t.match(stderr, /the rules file is invalid/)
+    t.match(stderr, /the service did not start, so no code cache was made/)
+    t.notOk(existsSync(join(app, `${BUNDLE}.cache`)), 'none written')
+    t.same(readdirSync(tmp), [], 'its throwaway data directory is gone')
   })
 })
 

@@ -1,7 +1,7 @@
 /**
  * What `serve` with the embedded store does not load before it is ready, each with the reason it
  * is not needed then: test/cli/serve-modules.test.ts checks the modules the sources load, and
- * test/cli/bundle.test.ts the inputs of the bundle's files the built service loads.
+ * test/cli/bundle.test.ts which of the bundle's modules the built service runs.
  */
 export const notAtStart: ReadonlyArray<readonly [RegExp, string]> = [
   [/\/node_modules\/@kubernetes\/client-node\//, 'the Kubernetes client (first Kubernetes action)'],
