@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import type { LoadedBundle } from './bundle.js'
 import type { ExitCode, RegisterVerb } from './verb.js'
 
 /**
@@ -11,7 +12,7 @@ import type { ExitCode, RegisterVerb } from './verb.js'
 export async function runServe (): Promise<ExitCode> {
   const { BUNDLE_FILE, loadBundle } = await import('./bundle.js')
   if (!existsSync(BUNDLE_FILE)) return (await (await import('../server.js')).serve()) === 0 ? 0 : 1
-  let loaded
+  let loaded: LoadedBundle
   try {
     loaded = await loadBundle()
   } catch (err) {

@@ -109,28 +109,27 @@ async function startCopy (t: Test, app: string, nodeOptions: string): Promise<un
 }
 
 t.test('a code cache the bundle cannot use is left alone, and the bundle compiled as without one', async (t) => {
-  const copy = (t: Test): string => builtCopy(t)
   const cacheOf = (app: string): string => join(app, `${BUNDLE}.cache`)
 
   t.test('none beside the bundle', async (t) => {
-    const app = copy(t)
+    const app = builtCopy(t)
     rmSync(cacheOf(app))
     t.equal(await startCopy(t, app, imageNodeOptions), 'absent')
   })
   t.test('made from other bytes: a bundle changed without a build', async (t) => {
-    const app = copy(t)
+    const app = builtCopy(t)
     appendFileSync(join(app, BUNDLE), '// changed\n')
     t.equal(await startCopy(t, app, imageNodeOptions), 'stale')
   })
   t.test('made for this bundle\'s bytes, but refused by V8 (here: the cache of another script)', async (t) => {
-    const app = copy(t)
+    const app = builtCopy(t)
     const other = new vm.Script('1 + 1', { filename: 'other.js' }).createCachedData()
     const cache = readFileSync(cacheOf(app))
     writeFileSync(cacheOf(app), Buffer.concat([cache.subarray(0, 32), other]))
     t.equal(await startCopy(t, app, imageNodeOptions), 'rejected')
   })
   t.test('asked for source maps: the bundle is required as a CommonJS file, uncached', async (t) => {
-    t.equal(await startCopy(t, copy(t), `${imageNodeOptions} --enable-source-maps`), 'off')
+    t.equal(await startCopy(t, builtCopy(t), `${imageNodeOptions} --enable-source-maps`), 'off')
   })
 })
 
