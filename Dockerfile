@@ -46,8 +46,8 @@ RUN npm run build
 # node_modules/dt-remediator is a link to /app itself: a custom action package installed into the
 # image (a derived image, docs/custom-actions.md) imports `dt-remediator` by name, and finds the
 # running service there, so that it shares the service's TerminalError (the class the runner
-# recognises; the bundle leaves its module outside) instead of needing a second copy. The loader
-# looks for such packages in /app/node_modules.
+# recognises; the bundle is handed its module rather than carrying a copy) instead of needing a
+# second copy. The loader looks for such packages in /app/node_modules.
 FROM toolchain AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
