@@ -88,32 +88,35 @@ t.test('the payload schemas compile', async (t) => {
   }
 })
 
-t.test('problem bodies: the fast path gives exactly zod\'s output, or defers to it', async (t) => {
-  const fast = compileFastParse(problemPayloadSchema) as FastParse
-  let answered = 0
-  fc.assert(fc.property(bodies(problemShape), (body) => { if (agrees(fast, problemPayloadSchema, body)) answered++ }), { numRuns: 3000 })
-  const valid = validish(problemShape, {
-    PID: fc.oneof(text, fc.integer()),
-    State: fc.constantFrom('OPEN', 'RESOLVED'),
-    ImpactedEntities: fc.array(fc.oneof(fc.constantFrom('HOST-1', ' HOST-2 '), fc.record({ entity: fc.constantFrom('SERVICE-1', ' s '), name: fc.string({ maxLength: 4 }) })), { maxLength: 3 }),
+for (const generate of [true, false]) {
+  const form = generate ? 'generated objects' : 'closures'
+  t.test(`problem bodies (${form}): the fast path gives exactly zod's output, or defers to it`, async (t) => {
+    const fast = compileFastParse(problemPayloadSchema, { generate }) as FastParse
+    let answered = 0
+    fc.assert(fc.property(bodies(problemShape), (body) => { if (agrees(fast, problemPayloadSchema, body)) answered++ }), { numRuns: 3000 })
+    const valid = validish(problemShape, {
+      PID: fc.oneof(text, fc.integer()),
+      State: fc.constantFrom('OPEN', 'RESOLVED'),
+      ImpactedEntities: fc.array(fc.oneof(fc.constantFrom('HOST-1', ' HOST-2 '), fc.record({ entity: fc.constantFrom('SERVICE-1', ' s '), name: fc.string({ maxLength: 4 }) })), { maxLength: 3 }),
+    })
+    let validAnswered = 0
+    fc.assert(fc.property(valid, (body) => { if (agrees(fast, problemPayloadSchema, body)) validAnswered++ }), { numRuns: 3000 })
+    t.ok(answered > 0, `random bodies: the fast path answered ${answered} of 3000`)
+    t.ok(validAnswered > 300, `mostly-valid bodies: the fast path answered ${validAnswered} of 3000`)
   })
-  let validAnswered = 0
-  fc.assert(fc.property(valid, (body) => { if (agrees(fast, problemPayloadSchema, body)) validAnswered++ }), { numRuns: 3000 })
-  t.ok(answered > 0, `random bodies: the fast path answered ${answered} of 3000`)
-  t.ok(validAnswered > 300, `mostly-valid bodies: the fast path answered ${validAnswered} of 3000`)
-})
 
-t.test('security bodies: the fast path gives exactly zod\'s output, or defers to it', async (t) => {
-  const fast = compileFastParse(securityPayloadSchema) as FastParse
-  const required = Object.fromEntries(Object.entries(securityShape)
-    .filter(([, field]) => !field.safeParse(undefined).success)
-    .map(([k, field]) => [k, k === 'AffectedEntities'
-      ? fc.array(fc.oneof(fc.constant('HOST-1'), fc.record({ id: fc.constant('PROCESS_GROUP-1'), type: scalar })), { maxLength: 3 })
-      : fc.oneof(text, fc.integer())]))
-  let answered = 0
-  fc.assert(fc.property(fc.oneof(bodies(securityShape), validish(securityShape, required)), (body) => { if (agrees(fast, securityPayloadSchema, body)) answered++ }), { numRuns: 3000 })
-  t.ok(answered > 50, `the fast path answered ${answered} of 3000`)
-})
+  t.test(`security bodies (${form}): the fast path gives exactly zod's output, or defers to it`, async (t) => {
+    const fast = compileFastParse(securityPayloadSchema, { generate }) as FastParse
+    const required = Object.fromEntries(Object.entries(securityShape)
+      .filter(([, field]) => !field.safeParse(undefined).success)
+      .map(([k, field]) => [k, k === 'AffectedEntities'
+        ? fc.array(fc.oneof(fc.constant('HOST-1'), fc.record({ id: fc.constant('PROCESS_GROUP-1'), type: scalar })), { maxLength: 3 })
+        : fc.oneof(text, fc.integer())]))
+    let answered = 0
+    fc.assert(fc.property(fc.oneof(bodies(securityShape), validish(securityShape, required)), (body) => { if (agrees(fast, securityPayloadSchema, body)) answered++ }), { numRuns: 3000 })
+    t.ok(answered > 50, `the fast path answered ${answered} of 3000`)
+  })
+}
 
 t.test('the real samples take the fast path, with zod\'s output', async (t) => {
   const problem = compileFastParse(problemPayloadSchema) as FastParse
@@ -139,6 +142,21 @@ t.test('what it does not compile, it leaves to zod', async (t) => {
   const strip = compileFastParse(z.object({ a: z.string() })) as FastParse
   t.same(strip({ a: 'x', b: 1 }), { a: 'x' }, 'a stripping object drops extra keys, as zod')
   t.equal(strip({}), NOT_SURE, 'an absent required key is zod\'s to word')
+})
+
+t.test('where the runtime refuses code from strings, objects stay closures, with the same answers', async (t) => {
+  // What --disallow-code-generation-from-strings does to `new Function`.
+  const original = globalThis.Function
+  globalThis.Function = function refused () { throw new EvalError('Code generation from strings disallowed for this context') } as unknown as FunctionConstructor
+  let fast: FastParse
+  try {
+    fast = compileFastParse(problemPayloadSchema) as FastParse
+  } finally {
+    globalThis.Function = original
+  }
+  t.type(fast, 'function', 'still compiled')
+  for (const name of ['problem-open.json', 'test-notification-docs.json']) t.ok(agrees(fast, problemPayloadSchema, sample(name)), name)
+  t.equal(fast({ State: 'OPEN', ImpactedEntities: [] }), NOT_SURE, 'an absent PID is zod\'s to word')
 })
 
 t.test('the admin API\'s schemas: the fast path agrees with zod where it compiles', async (t) => {
