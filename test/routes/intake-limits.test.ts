@@ -149,6 +149,43 @@ t.test('a request still receiving its body when the app closes is cut short, so 
   t.match(await stalled.answer, /^HTTP\/1\.1 408 Request Timeout\r\n[\s\S]*The service is shutting down and the request body had not arrived/, 'answered 408 and closed')
 })
 
+t.test('clients that give up half-way through their bodies are forgotten, and do not hold the shutdown', async (t) => {
+  const app = await buildTestApp(t, { limits: { requestTimeoutMs: 3_600_000, closingRequestTimeoutMs: 50 } })
+  const address = await app.listen({ port: 0, host: '127.0.0.1' })
+  // More than the set's first sweep (256) in all, in rounds of 100 (under the 128 in flight that
+  // load shedding allows): each sends part of its body and goes away.
+  const url = new URL(address)
+  for (let round = 0; round < 4; round++) {
+    let arrivals = 0
+    const allArrived = new Promise<void>((resolve) => {
+      const count = (): void => { if (++arrivals === 100) { app.server.off('request', count); resolve() } }
+      app.server.on('request', count)
+    })
+    const sockets = await Promise.all(Array.from({ length: 100 }, async () => {
+      const socket = connect(Number(url.port), url.hostname)
+      socket.on('error', () => {})
+      await once(socket, 'connect')
+      socket.write('POST /webhooks/problem HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer password\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"PID":')
+      return socket
+    }))
+    await allArrived
+    for (const s of sockets) s.destroy()
+    // Until the server has seen every one of them go.
+    for (;;) {
+      const open = await new Promise<number>((resolve, reject) => { app.server.getConnections((err, n) => { if (err === null) resolve(n); else reject(err) }) })
+      if (open === 0) break
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+  }
+  await hundredOverHttp(t, address)
+  const arrived = once(app.server, 'request')
+  const stalled = await rawRequest(address, 'POST /webhooks/problem HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer password\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"PID":')
+  await arrived
+  await new Promise((resolve) => setImmediate(resolve))
+  await app.close()
+  t.match(await stalled.answer, /^HTTP\/1\.1 408 Request Timeout\r\n/, 'the one still sending is answered 408 at shutdown')
+})
+
 t.test('connections beyond the cap are closed as they arrive', async (t) => {
   const app = await buildTestApp(t, { limits: { maxConnections: 3 } })
   const address = await app.listen({ port: 0, host: '127.0.0.1' })
