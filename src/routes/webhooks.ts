@@ -106,14 +106,15 @@ const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (fastify, 
 
   const kindOf = (request: FastifyRequest): NotificationKind => request.routeOptions.config.kind ?? 'problem'
 
-  // prom-client hashes the labels on every inc(); the few (kind, outcome) children are made once.
-  // What reconciliation takes in counts with source="reconcile" (src/runner/reconcile/).
+  // One tally per (kind, outcome), made once: a plain addition per request, joined to the counter
+  // when it is read (src/metrics.ts). What reconciliation takes in counts with source="reconcile"
+  // (src/runner/reconcile/).
   const counters = new Map<string, { inc(): void }>()
   const count = (kind: NotificationKind, outcome: string): void => {
     const key = `${kind}/${outcome}`
     let counter = counters.get(key)
     if (counter === undefined) {
-      counter = fastify.metrics.notifications.labels({ kind, outcome, source: 'webhook' })
+      counter = fastify.metrics.notificationTally({ kind, outcome, source: 'webhook' })
       counters.set(key, counter)
     }
     counter.inc()

@@ -171,6 +171,12 @@ t.test('POST /webhooks/problem', async (t) => {
     for (const outcome of ['accepted', 'duplicate', 'test', 'invalid', 'unauthorized']) {
       t.match(text, new RegExp(`dtr_notifications_total\\{kind="problem",outcome="${outcome}",source="webhook"\\} 1\\b`), `one ${outcome}`)
     }
+    // The webhook's counts join the counter when it is read: each once, however often it is read.
+    t.equal((await post(json, sample('test-notification-docs.json'))).statusCode, 200)
+    await app.metrics.registry.getSingleMetricAsString('dtr_notifications_total')
+    const again = await app.metrics.registry.getSingleMetricAsString('dtr_notifications_total')
+    t.match(again, /dtr_notifications_total\{kind="problem",outcome="test",source="webhook"\} 2\b/, 'two tests, read twice')
+    t.match(again, /dtr_notifications_total\{kind="problem",outcome="accepted",source="webhook"\} 1\b/, 'still one accepted')
   })
 })
 
