@@ -41,6 +41,7 @@ t.test('POST /webhooks/problem', async (t) => {
     const res = await app.inject({ method: 'POST', url: '/webhooks/problem', headers: json, payload: sample('test-notification-docs.json') })
     t.equal(res.statusCode, 200)
     t.same(res.json(), { status: 'test' })
+    t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
     t.equal(await stored(), 0)
   })
 
@@ -48,6 +49,8 @@ t.test('POST /webhooks/problem', async (t) => {
     const { app } = await fresh(t)
     const res = await app.inject({ method: 'POST', url: '/webhooks/problem', headers: json, payload: sample('problem-open.json') })
     t.equal(res.statusCode, 202)
+    t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
+    t.same(Object.keys(res.json() as object), ['status', 'notificationId'], 'the answer carries its status and id, nothing else')
     const { status, notificationId } = res.json() as { status: string, notificationId: string }
     t.equal(status, 'accepted')
     const n = await app.store.notifications.get(notificationId)
