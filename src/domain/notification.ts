@@ -1,7 +1,7 @@
 /**
  * Turning a validated payload into the record the store keeps. Pure.
  */
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { kindOf } from './kinds/index.js'
 import type { NotificationKind } from './payload.js'
 
@@ -24,14 +24,32 @@ export interface NewNotification {
   readonly body: unknown
 }
 
-/** Pure: JSON with object keys sorted, so key order and whitespace do not make a new notification. */
+/**
+ * Pure: JSON with object keys sorted, so key order and whitespace do not make a new notification.
+ * Its text is part of every stored dedupe key, so it never changes: an undefined value (or a
+ * function) reads as null, and an array's hole as nothing (`[1,,2]`). Written with string
+ * appends rather than map and join (a third less of each durable notification's time here);
+ * test/domain/notification.test.ts checks it against the first implementation over generated
+ * values.
+ */
 export function canonicalJson (value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
-    return `{${entries.join(',')}}`
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null'
+  if (Array.isArray(value)) {
+    let out = '['
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ','
+      if (i in value) out += canonicalJson(value[i])
+    }
+    return `${out}]`
   }
-  return JSON.stringify(value) ?? 'null'
+  const keys = Object.keys(value).sort()
+  let out = '{'
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string
+    if (i > 0) out += ','
+    out += `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`
+  }
+  return `${out}}`
 }
 
 /**
@@ -43,7 +61,7 @@ export function dedupeKey (kind: NotificationKind, problemId: string, state: str
   // One canonical JSON array, so no two different inputs can serialise to the same text.
   // base64url (43 characters) rather than hex (64): it is kept twice per row, in the row and its
   // unique index.
-  return createHash('sha256').update(canonicalJson([kind, problemId, state ?? null, body])).digest('base64url')
+  return hash('sha256', canonicalJson([kind, problemId, state ?? null, body]), 'base64url')
 }
 
 /**

@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
+import fc from 'fast-check'
 import t from 'tap'
 import { canonicalJson, dedupeKey, toNewNotification, uuidV7 } from '../../src/domain/notification.js'
 import { parseProblemPayload, parseSecurityPayload, type ProblemPayload, type SecurityPayload } from '../../src/domain/payload.js'
@@ -25,6 +26,27 @@ t.test('canonicalJson', async (t) => {
   t.test('is valid JSON that parses back to the same value', async (t) => {
     const body = sample('problem-open.json')
     t.same(JSON.parse(canonicalJson(body)), body)
+  })
+
+  // Every stored dedupe key was made from this text: a resend after an upgrade must find its
+  // notification. The first implementation, kept here as the reference:
+  const first = (value: unknown): string => {
+    if (Array.isArray(value)) return `[${value.map(first).join(',')}]`
+    if (value !== null && typeof value === 'object') {
+      const entries = Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${first((value as Record<string, unknown>)[k])}`)
+      return `{${entries.join(',')}}`
+    }
+    return JSON.stringify(value) ?? 'null'
+  }
+
+  t.test('writes exactly the text of its first implementation, so stored dedupe keys still match', async (t) => {
+    fc.assert(fc.property(fc.oneof(fc.jsonValue(), fc.anything()), (value) => {
+      if (canonicalJson(value) !== first(value)) throw new Error(`differs for ${String(first(value))}`)
+    }), { numRuns: 5000 })
+    const odd = [[1, , 2], { a: undefined, b: () => 1 }, [undefined], { '': 1, ' ': 2, é: 3, Z: 4, a: 5, 10: 6, 9: 7 }, '\u2028\ud800', -0, 1e21] // eslint-disable-line no-sparse-arrays
+    odd.forEach((value, i) => { t.equal(canonicalJson(value), first(value), `odd value ${i}`) })
+    const body = sample('problem-open.json')
+    t.equal(dedupeKey('problem', 'p', 'OPEN', body), createHash('sha256').update(first(['problem', 'p', 'OPEN', body])).digest('base64url'), 'the key is the same SHA-256 as before')
   })
 })
 
