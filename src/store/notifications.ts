@@ -15,7 +15,7 @@
  * than the retention (and for at most `duplicateTtlMs`). The store stays the truth: a miss, a
  * restart or another replica simply asks it.
  */
-import { sql } from 'kysely'
+import { sql, type CompiledQuery } from 'kysely'
 import type { NewNotification, NotificationSource } from '../domain/notification.js'
 import { DtrError, isDtrError } from '../errors.js'
 import type { StoreContext } from './context.js'
@@ -114,6 +114,55 @@ const storeFailure = (err: unknown): DtrError =>
   // of a webhook; a workflow's task retries when configured to, and reconciliation catches up).
   isDtrError(err) ? err : new DtrError('DTR_ERR_STORE', 'The notification could not be stored; retry later', { cause: err })
 
+/** A notification's row, as the batch insert writes it. */
+interface Row {
+  readonly id: string
+  readonly kind: NotificationKind
+  readonly problem_id: string
+  readonly display_id: string | null
+  readonly state: string | null
+  readonly dedupe_key: string
+  readonly body: string
+  readonly received_at: number
+  readonly source: NotificationSource
+}
+type RowColumn = keyof Row
+const ROW_COLUMNS: readonly RowColumn[] = ['id', 'kind', 'problem_id', 'display_id', 'state', 'dedupe_key', 'body', 'received_at', 'source']
+
+interface BatchStatements {
+  readonly insert: (rows: readonly Row[], now: number) => CompiledQuery
+  readonly enqueue: (rows: readonly Row[], now: number) => CompiledQuery
+  readonly winners: (rows: readonly Row[], now: number) => CompiledQuery
+}
+/** Starts every marker parameter of a compiled batch (no value of a row or constant does). */
+const MARKER = '\u0000dtr-batch:'
+const MAX_COMPILED_BATCHES = 32
+
+/**
+ * A batch's statements as Kysely builds them: insert what is new, enqueue a job for each row the
+ * batch inserted (a duplicate's id was never inserted), and read back every key's winner.
+ * `now` is a value or, when compiling, its marker.
+ */
+function buildBatch (db: StoreContext['db'], dialect: StoreContext['dialect'], rows: readonly Row[], now: unknown): { insert: CompiledQuery, enqueue: CompiledQuery, winners: CompiledQuery } {
+  const ids = rows.map((r) => r.id)
+  // Typed in the query, for PostgreSQL, which does not infer a parameter's type in INSERT … SELECT.
+  const at = sql<number>`cast(${now} as bigint)`
+  const keys = rows.map((r) => [r.kind, r.problem_id, r.dedupe_key] as const)
+  return {
+    insert: db.insertInto('notifications').values(rows as Row[])
+      .onConflict((oc) => oc.columns(['kind', 'problem_id', 'dedupe_key']).doNothing()).compile(),
+    enqueue: db.insertInto('jobs').columns(['queue', 'key', 'payload', 'run_after', 'created_at', 'updated_at'])
+      .expression((eb) => eb.selectFrom('notifications').select([
+        sql<string>`cast(${NOTIFICATION_QUEUE} as text)`.as('queue'), 'id', dialect.jsonValue(NOTIFICATION_JOB_PAYLOAD).as('payload'),
+        at.as('run_after'), at.as('created_at'), at.as('updated_at'),
+      ]).where('id', 'in', ids))
+      .onConflict((oc) => oc.columns(['queue', 'key']).doNothing()).compile(),
+    winners: db.selectFrom('notifications').select(['id', 'dedupe_key', 'received_at'])
+      .where((eb) => eb(eb.refTuple('kind', 'problem_id', 'dedupe_key'), 'in', keys.map((k) => eb.tuple(...k))))
+      .compile(),
+  }
+}
+
 export function createNotificationStore (ctx: StoreContext, options: NotificationStoreOptions = {}): NotificationStore {
   const { db, dialect, clock } = ctx
   const maxBatch = options.maxBatch ?? 500
@@ -147,35 +196,68 @@ export function createNotificationStore (ctx: StoreContext, options: Notificatio
     return entry.id
   }
 
+  /**
+   * A batch's three statements, built by Kysely from the batch's rows. Their text depends only on
+   * how many rows there are, and building and compiling them anew for every batch was ~45 µs of
+   * each durable notification on the main thread (a value node per column per row). So they are
+   * compiled once per row count, from marker values, and each batch only fills in its parameters:
+   * every parameter is either a marker, replaced by the batch's own value for that row and
+   * column, or a constant of the statement, kept as it is.
+   */
+  function compileBatch (count: number): BatchStatements {
+    const marker = (row: number, column: string): string => `${MARKER}${row}:${column}`
+    const rows = Array.from({ length: count }, (_, i) => Object.fromEntries(ROW_COLUMNS.map((c) => [c, marker(i, c)])) as unknown as Row)
+    const statements = buildBatch(db, dialect, rows, marker(-1, 'now'))
+    const positions = (compiled: { readonly parameters: readonly unknown[] }): Array<readonly [number, RowColumn | 'now'] | undefined> =>
+      compiled.parameters.map((p) => {
+        if (typeof p !== 'string' || !p.startsWith(MARKER)) return undefined
+        const [row, column] = p.slice(MARKER.length).split(':') as [string, RowColumn | 'now']
+        return [Number(row), column] as const
+      })
+    const fill = (compiled: CompiledQuery): ((rows: readonly Row[], now: number) => CompiledQuery) => {
+      const at = positions(compiled)
+      return (rows, now) => ({
+        ...compiled,
+        parameters: compiled.parameters.map((p, i) => {
+          const position = at[i]
+          if (position === undefined) return p
+          const [row, column] = position
+          return column === 'now' ? now : (rows[row] as Row)[column]
+        }),
+      })
+    }
+    return { insert: fill(statements.insert), enqueue: fill(statements.enqueue), winners: fill(statements.winners) }
+  }
+  const compiledBatches = new Map<number, BatchStatements>()
+  function batchStatements (count: number): BatchStatements {
+    let statements = compiledBatches.get(count)
+    if (statements === undefined) {
+      statements = compileBatch(count)
+      // Bounded: batch sizes under a steady load are a handful; the text of a 500-row batch is ~20 KB.
+      if (compiledBatches.size >= MAX_COMPILED_BATCHES) compiledBatches.delete(compiledBatches.keys().next().value as number)
+      compiledBatches.set(count, statements)
+    }
+    return statements
+  }
+
   /** Writes a batch in the transaction and returns each member's outcome; nothing is answered before the commit. */
   async function writeBatch (trx: StoreContext['db'], batch: readonly Pending[]): Promise<Map<string, Winner>> {
     const now = clock.now()
     // Identical notifications in one batch: the first is the candidate, the rest its duplicates.
     const candidates = new Map<string, Pending>()
     for (const p of batch) if (!candidates.has(p.notification.dedupeKey)) candidates.set(p.notification.dedupeKey, p)
-    const rows = [...candidates.values()].map(({ notification: n, body }) => ({
+    const rows: Row[] = [...candidates.values()].map(({ notification: n, body }) => ({
       id: n.id, kind: n.kind, problem_id: n.problemId, display_id: n.displayId ?? null, state: n.state ?? null, dedupe_key: n.dedupeKey, body, received_at: now, source: n.source ?? 'webhook',
     }))
-    const ids = rows.map((r) => r.id)
-    // Typed in the query, for PostgreSQL, which does not infer a parameter's type in INSERT … SELECT.
-    const at = sql<number>`cast(${now} as bigint)`
-    const keys = rows.map((r) => [r.kind, r.problem_id, r.dedupe_key] as const)
+    const statements = batchStatements(rows.length)
     // Three statements, none of which needs the answer of another: insert what is new, enqueue a
     // job for each row this batch inserted (a duplicate's id was never inserted), and read back
     // every key's winner. Where the engine allows, they are started at once; Kysely still runs a
     // transaction's statements one after another (a round trip each to the SQLite writer thread,
     // the first carrying the BEGIN), so that saves only the hops between them.
-    const insert = async () => trx.insertInto('notifications').values(rows)
-      .onConflict((oc) => oc.columns(['kind', 'problem_id', 'dedupe_key']).doNothing()).execute()
-    const enqueue = async () => trx.insertInto('jobs').columns(['queue', 'key', 'payload', 'run_after', 'created_at', 'updated_at'])
-      .expression((eb) => eb.selectFrom('notifications').select([
-        sql<string>`cast(${NOTIFICATION_QUEUE} as text)`.as('queue'), 'id', dialect.jsonValue(NOTIFICATION_JOB_PAYLOAD).as('payload'),
-        at.as('run_after'), at.as('created_at'), at.as('updated_at'),
-      ]).where('id', 'in', ids))
-      .onConflict((oc) => oc.columns(['queue', 'key']).doNothing()).execute()
-    const winners = async () => trx.selectFrom('notifications').select(['id', 'dedupe_key', 'received_at'])
-      .where((eb) => eb(eb.refTuple('kind', 'problem_id', 'dedupe_key'), 'in', keys.map((k) => eb.tuple(...k))))
-      .execute()
+    const insert = async () => trx.executeQuery(statements.insert(rows, now))
+    const enqueue = async () => trx.executeQuery(statements.enqueue(rows, now))
+    const winners = async () => (await trx.executeQuery(statements.winners(rows, now))).rows as Array<{ id: string, dedupe_key: string, received_at: number | string }>
     const [, , existing] = dialect.pipelines
       ? await Promise.all([insert(), enqueue(), winners()])
       : [await insert(), await enqueue(), await winners()]

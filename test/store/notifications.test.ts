@@ -52,6 +52,38 @@ t.test('recording notifications', async (t) => {
       t.equal(await store.jobs.pending('notification'), 1)
     })
 
+    t.test('batches of every size from 1 to 40 store each row with its own values, and each job', async (t) => {
+      // The batch statements are compiled once per row count (at most 32 kept) and filled in: a
+      // value put in another row's or column's place would show here.
+      const clock = manualClock(5_000)
+      const store = await openTestStore(t, engine, { clock })
+      const all: NewNotification[] = []
+      for (let size = 1; size <= 40; size++) {
+        const batch = Array.from({ length: size }, (_, i) => notification(`size${size}-${i}`, {
+          kind: i % 3 === 0 ? 'security' : 'problem',
+          problemId: `P-${size}-${i}`,
+          displayId: i % 2 === 0 ? undefined : `D-${size}-${i}`,
+          state: i % 4 === 1 ? undefined : `S${i}`,
+          source: i % 5 === 0 ? 'reconcile' : undefined,
+          body: { size, i, text: `"quoted" ${i}` },
+        }))
+        clock.advance(1)
+        const results = await Promise.all(batch.map(async (n) => store.notifications.record(n)))
+        t.same(results.map((r) => r.status), Array(size).fill('accepted'), `size ${size}: every one accepted`)
+        all.push(...batch)
+      }
+      for (const n of all) {
+        const size = (n.body as { size: number }).size
+        t.same(await store.notifications.get(n.id), {
+          id: n.id, source: n.source ?? 'webhook', kind: n.kind, problemId: n.problemId, displayId: n.displayId ?? null, state: n.state ?? null, body: n.body, receivedAt: 5_000 + size,
+        }, `${n.problemId} stored with its own values and its batch's time`)
+      }
+      // Claimed only when due: a job's time is its batch's.
+      const jobs = await store.jobs.claim('notification', 'w', { leaseMs: 1000, limit: 1000 })
+      t.same(new Set(jobs.map((j) => j.key)), new Set(all.map((n) => n.id)), 'one job per notification, each due')
+      t.ok(jobs.every((j) => j.payload === null), 'without payload')
+    })
+
     t.test('dedupes concurrent identical notifications written in one batch, in one commit', async (t) => {
       const store = await openTestStore(t, engine)
       const results = await Promise.all(Array.from({ length: 50 }, async (_, i) => store.notifications.record(notification(`c${i % 5}`))))
