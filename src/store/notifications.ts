@@ -136,7 +136,8 @@ interface BatchStatements {
 }
 /** Starts every marker parameter of a compiled batch (no value of a row or constant does). */
 const MARKER = '\u0000dtr-batch:'
-const MAX_COMPILED_BATCHES = 32
+/** The most rows whose compiled batch statements are kept (~5 MB). */
+const MAX_COMPILED_ROWS = 2000
 
 /**
  * A batch's statements as Kysely builds them: insert what is new, enqueue a job for each row the
@@ -228,14 +229,22 @@ export function createNotificationStore (ctx: StoreContext, options: Notificatio
     }
     return { insert: fill(statements.insert), enqueue: fill(statements.enqueue), winners: fill(statements.winners) }
   }
+  // Bounded by the rows they are for, oldest compiled out first: a compiled row keeps ~2.5 KB
+  // (its statements' text, parameters and Kysely's tree), and under a steady load the batch
+  // sizes are a handful.
   const compiledBatches = new Map<number, BatchStatements>()
+  let compiledRows = 0
   function batchStatements (count: number): BatchStatements {
     let statements = compiledBatches.get(count)
     if (statements === undefined) {
       statements = compileBatch(count)
-      // Bounded: batch sizes under a steady load are a handful; the text of a 500-row batch is ~20 KB.
-      if (compiledBatches.size >= MAX_COMPILED_BATCHES) compiledBatches.delete(compiledBatches.keys().next().value as number)
       compiledBatches.set(count, statements)
+      compiledRows += count
+      for (const size of compiledBatches.keys()) {
+        if (compiledRows <= MAX_COMPILED_ROWS || size === count) break
+        compiledBatches.delete(size)
+        compiledRows -= size
+      }
     }
     return statements
   }
