@@ -141,27 +141,36 @@ const MAX_COMPILED_ROWS = 2000
 
 /**
  * A batch's statements as Kysely builds them: insert what is new, enqueue a job for each row the
- * batch inserted (a duplicate's id was never inserted), and read back every key's winner.
- * `now` is a value or, when compiling, its marker.
+ * batch inserted (a duplicate's id was never inserted), and read back every key's winner; each
+ * built and compiled when asked for. `now` is a value or, when compiling, its marker.
  */
-function buildBatch (db: StoreContext['db'], dialect: StoreContext['dialect'], rows: readonly Row[], now: unknown): { insert: CompiledQuery, enqueue: CompiledQuery, winners: CompiledQuery } {
+function buildBatch (db: StoreContext['db'], dialect: StoreContext['dialect'], rows: readonly Row[], now: unknown): { insert(): CompiledQuery, enqueue(): CompiledQuery, winners(): CompiledQuery } {
   const ids = rows.map((r) => r.id)
   // Typed in the query, for PostgreSQL, which does not infer a parameter's type in INSERT … SELECT.
   const at = sql<number>`cast(${now} as bigint)`
   const keys = rows.map((r) => [r.kind, r.problem_id, r.dedupe_key] as const)
   return {
-    insert: db.insertInto('notifications').values(rows as Row[])
+    insert: () => db.insertInto('notifications').values(rows as Row[])
       .onConflict((oc) => oc.columns(['kind', 'problem_id', 'dedupe_key']).doNothing()).compile(),
-    enqueue: db.insertInto('jobs').columns(['queue', 'key', 'payload', 'run_after', 'created_at', 'updated_at'])
+    enqueue: () => db.insertInto('jobs').columns(['queue', 'key', 'payload', 'run_after', 'created_at', 'updated_at'])
       .expression((eb) => eb.selectFrom('notifications').select([
         sql<string>`cast(${NOTIFICATION_QUEUE} as text)`.as('queue'), 'id', dialect.jsonValue(NOTIFICATION_JOB_PAYLOAD).as('payload'),
         at.as('run_after'), at.as('created_at'), at.as('updated_at'),
       ]).where('id', 'in', ids))
       .onConflict((oc) => oc.columns(['queue', 'key']).doNothing()).compile(),
-    winners: db.selectFrom('notifications').select(['id', 'dedupe_key', 'received_at'])
+    winners: () => db.selectFrom('notifications').select(['id', 'dedupe_key', 'received_at'])
       .where((eb) => eb(eb.refTuple('kind', 'problem_id', 'dedupe_key'), 'in', keys.map((k) => eb.tuple(...k))))
       .compile(),
   }
+}
+
+/**
+ * How many Kysely plugins the database runs, or -1 where that cannot be told: Kysely keeps them
+ * on its executor, which it documents as internal, so a version without it reads as unknown.
+ */
+export function pluginCount (db: StoreContext['db']): number {
+  const executor = (db as unknown as { getExecutor?: () => { readonly plugins?: readonly unknown[] } }).getExecutor?.()
+  return executor?.plugins?.length ?? -1
 }
 
 export function createNotificationStore (ctx: StoreContext, options: NotificationStoreOptions = {}): NotificationStore {
@@ -227,8 +236,17 @@ export function createNotificationStore (ctx: StoreContext, options: Notificatio
         }),
       })
     }
-    return { insert: fill(statements.insert), enqueue: fill(statements.enqueue), winners: fill(statements.winners) }
+    return { insert: fill(statements.insert()), enqueue: fill(statements.enqueue()), winners: fill(statements.winners()) }
   }
+  // Compiled statements skip Kysely's plugins, whose transformQuery runs when a query is built,
+  // so they are reused only where the database is known to have none (the tests' fault injection
+  // adds some); where that cannot be told, every batch is built as before.
+  const reusable = pluginCount(db) === 0
+  const builtFor = (trx: StoreContext['db']): BatchStatements => ({
+    insert: (rows, now) => buildBatch(trx, dialect, rows, now).insert(),
+    enqueue: (rows, now) => buildBatch(trx, dialect, rows, now).enqueue(),
+    winners: (rows, now) => buildBatch(trx, dialect, rows, now).winners(),
+  })
   // Bounded by the rows they are for, oldest compiled out first: a compiled row keeps ~2.5 KB
   // (its statements' text, parameters and Kysely's tree), and under a steady load the batch
   // sizes are a handful.
@@ -258,7 +276,7 @@ export function createNotificationStore (ctx: StoreContext, options: Notificatio
     const rows: Row[] = [...candidates.values()].map(({ notification: n, body }) => ({
       id: n.id, kind: n.kind, problem_id: n.problemId, display_id: n.displayId ?? null, state: n.state ?? null, dedupe_key: n.dedupeKey, body, received_at: now, source: n.source ?? 'webhook',
     }))
-    const statements = batchStatements(rows.length)
+    const statements = reusable ? batchStatements(rows.length) : builtFor(trx)
     // Three statements, none of which needs the answer of another: insert what is new, enqueue a
     // job for each row this batch inserted (a duplicate's id was never inserted), and read back
     // every key's winner. Where the engine allows, they are started at once; Kysely still runs a

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { isDeepStrictEqual } from 'node:util'
-import type { NewNotification } from '../../src/store/notifications.js'
+import { pluginCount, type NewNotification } from '../../src/store/notifications.js'
 import { manualClock } from '../helpers/clock.js'
 import { createStore } from '../../src/store/index.js'
 import { eachEngine, openTestStore, storeWithFailingWrites } from '../helpers/store.js'
@@ -92,6 +92,16 @@ t.test('recording notifications', async (t) => {
       const jobs = await store.jobs.claim('notification', 'w', { leaseMs: 1000, limit: 5000 })
       t.same(new Set(jobs.map((j) => j.key)), new Set(all.map((n) => n.id)), 'one job per notification, each due')
       t.ok(jobs.every((j) => j.payload === null), 'without payload')
+    })
+
+    t.test('the compiled batch statements are reused only where Kysely runs no plugin', async (t) => {
+      // They skip plugins' transformQuery, so a database with a plugin builds every batch; and
+      // this Kysely must still say how many it runs, or the reuse would silently stop.
+      const opened = await engine.open(t)
+      t.equal(pluginCount(opened.db), 0, 'the store\'s own database: none, so the statements are reused')
+      const noop = { transformQuery: (args: { node: unknown }) => args.node, transformResult: async (args: { result: unknown }) => args.result }
+      t.equal(pluginCount(opened.db.withPlugin(noop as never)), 1, 'with a plugin: one, so every batch is built')
+      t.equal(pluginCount({} as never), -1, 'where it cannot be told: unknown, so every batch is built')
     })
 
     t.test('dedupes concurrent identical notifications written in one batch, in one commit', async (t) => {
