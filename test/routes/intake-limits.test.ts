@@ -149,7 +149,7 @@ t.test('a request still receiving its body when the app closes is cut short, so 
   t.match(await stalled.answer, /^HTTP\/1\.1 408 Request Timeout\r\n[\s\S]*The service is shutting down and the request body had not arrived/, 'answered 408 and closed')
 })
 
-t.test('clients that give up half-way through their bodies are forgotten, and do not hold the shutdown', async (t) => {
+t.test('clients that give up half-way through their bodies hold up neither intake nor the shutdown', async (t) => {
   const app = await buildTestApp(t, { limits: { requestTimeoutMs: 3_600_000, closingRequestTimeoutMs: 50 } })
   const address = await app.listen({ port: 0, host: '127.0.0.1' })
   // More than the set's first sweep (256) in all, in rounds of 100 (under the 128 in flight that
