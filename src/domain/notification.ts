@@ -28,7 +28,7 @@ export interface NewNotification {
  * Pure: JSON with object keys sorted, so key order and whitespace do not make a new notification.
  * Its text is part of every stored dedupe key, so it never changes: an undefined value (or a
  * function) reads as null, and an array's hole as nothing (`[1,,2]`). Written with string
- * appends rather than map and join (a third less of each durable notification's time here);
+ * appends rather than map and join (a third less time, ~6 µs of a durable notification here);
  * test/domain/notification.test.ts checks it against the first implementation over generated
  * values.
  */

@@ -134,7 +134,7 @@ interface BatchStatements {
   readonly enqueue: (rows: readonly Row[], now: number) => CompiledQuery
   readonly winners: (rows: readonly Row[], now: number) => CompiledQuery
 }
-/** Starts every marker parameter of a compiled batch (no value of a row or constant does). */
+/** Starts every marker parameter of a compiled batch (no constant of its statements does; a row's values come in only when a batch is filled in). */
 const MARKER = '\u0000dtr-batch:'
 /** The most rows whose compiled batch statements are kept (~5 MB). */
 const MAX_COMPILED_ROWS = 2000

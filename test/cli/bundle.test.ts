@@ -108,9 +108,10 @@ async function startCopy (t: Test, app: string, nodeOptions: string): Promise<un
   return listening?.codeCache
 }
 
-t.test('a code cache the bundle cannot use is left alone, and the bundle compiled as without one', async (t) => {
-  const cacheOf = (app: string): string => join(app, `${BUNDLE}.cache`)
+/** Where a copy's code cache lies, beside its bundle. */
+const cacheOf = (app: string): string => join(app, `${BUNDLE}.cache`)
 
+t.test('a code cache the bundle cannot use is left alone, and the bundle compiled as without one', async (t) => {
   t.test('none beside the bundle', async (t) => {
     const app = builtCopy(t)
     rmSync(cacheOf(app))
@@ -151,10 +152,10 @@ t.test('the code cache is made by starting the service once, which leaves nothin
   t.test('made: exit 0, the cache beside the bundle, which the next start uses', async (t) => {
     const app = builtCopy(t)
     const tmp = tmpOf(t)
-    rmSync(join(app, `${BUNDLE}.cache`))
+    rmSync(cacheOf(app))
     const { code, stderr } = await make(app, tmp)
     t.equal(code, 0, stderr)
-    t.ok(existsSync(join(app, `${BUNDLE}.cache`)), 'written')
+    t.ok(existsSync(cacheOf(app)), 'written')
     t.same(readdirSync(tmp), [], 'its throwaway data directory is gone')
     t.notOk(existsSync(join(app, 'must-not-be-used')), 'the environment\'s DTR_ settings were not used')
     t.equal(await startCopy(t, app, imageNodeOptions), 'used')
@@ -162,13 +163,13 @@ t.test('the code cache is made by starting the service once, which leaves nothin
   t.test('a service that cannot start: exit 1, saying so, and no cache', async (t) => {
     const app = builtCopy(t)
     const tmp = tmpOf(t)
-    rmSync(join(app, `${BUNDLE}.cache`))
+    rmSync(cacheOf(app))
     writeFileSync(join(app, 'config/remediation.yaml'), 'rules: [\n')
     const { code, stderr } = await make(app, tmp)
     t.equal(code, 1)
     t.match(stderr, /the rules file is invalid/)
     t.match(stderr, /the service did not start, so no code cache was made/)
-    t.notOk(existsSync(join(app, `${BUNDLE}.cache`)), 'none written')
+    t.notOk(existsSync(cacheOf(app)), 'none written')
     t.same(readdirSync(tmp), [], 'its throwaway data directory is gone')
   })
 })

@@ -147,13 +147,15 @@ t.test('what it does not compile, it leaves to zod', async (t) => {
 t.test('where the runtime refuses code from strings, objects stay closures, with the same answers', async (t) => {
   // What --disallow-code-generation-from-strings does to `new Function`.
   const original = globalThis.Function
-  globalThis.Function = function refused () { throw new EvalError('Code generation from strings disallowed for this context') } as unknown as FunctionConstructor
+  let refusals = 0
+  globalThis.Function = function refused () { refusals++; throw new EvalError('Code generation from strings disallowed for this context') } as unknown as FunctionConstructor
   let fast: FastParse
   try {
     fast = compileFastParse(problemPayloadSchema) as FastParse
   } finally {
     globalThis.Function = original
   }
+  t.ok(refusals > 0, `code generation was asked for and refused (${refusals} objects)`)
   t.type(fast, 'function', 'still compiled')
   for (const name of ['problem-open.json', 'test-notification-docs.json']) t.ok(agrees(fast, problemPayloadSchema, sample(name)), name)
   t.equal(fast({ State: 'OPEN', ImpactedEntities: [] }), NOT_SURE, 'an absent PID is zod\'s to word')
