@@ -15,7 +15,7 @@
  * than the retention (and for at most `duplicateTtlMs`). The store stays the truth: a miss, a
  * restart or another replica simply asks it.
  */
-import { sql, type CompiledQuery } from 'kysely'
+import { sql, type CompiledQuery, type QueryResult } from 'kysely'
 import type { NewNotification, NotificationSource } from '../domain/notification.js'
 import { DtrError, isDtrError } from '../errors.js'
 import type { StoreContext } from './context.js'
@@ -267,33 +267,50 @@ export function createNotificationStore (ctx: StoreContext, options: Notificatio
     return statements
   }
 
-  /** Writes a batch in the transaction and returns each member's outcome; nothing is answered before the commit. */
-  async function writeBatch (trx: StoreContext['db'], batch: readonly Pending[]): Promise<Map<string, Winner>> {
-    const now = clock.now()
-    // Identical notifications in one batch: the first is the candidate, the rest its duplicates.
+  /** A batch's rows: identical notifications in one batch are one row (the first; the rest its duplicates). */
+  function rowsOf (batch: readonly Pending[], now: number): Row[] {
     const candidates = new Map<string, Pending>()
     for (const p of batch) if (!candidates.has(p.notification.dedupeKey)) candidates.set(p.notification.dedupeKey, p)
-    const rows: Row[] = [...candidates.values()].map(({ notification: n, body }) => ({
+    return [...candidates.values()].map(({ notification: n, body }) => ({
       id: n.id, kind: n.kind, problem_id: n.problemId, display_id: n.displayId ?? null, state: n.state ?? null, dedupe_key: n.dedupeKey, body, received_at: now, source: n.source ?? 'webhook',
     }))
-    const statements = reusable ? batchStatements(rows.length) : builtFor(trx)
+  }
+  type WinnerRow = { id: string, dedupe_key: string, received_at: number | string }
+  const winnersOf = (found: readonly WinnerRow[]): Map<string, Winner> => new Map(found.map((r) => [r.dedupe_key, { id: r.id, receivedAt: Number(r.received_at) }]))
+
+  // Where the engine runs a script (the SQLite writer thread) and the statements may be reused,
+  // the three go in one message that is the whole transaction; elsewhere, in a Kysely transaction.
+  const runScript = reusable && !db.isTransaction ? dialect.runScript : undefined
+
+  /** Writes a batch in one transaction and returns each member's outcome; nothing is answered before the commit. */
+  async function writeBatch (batch: readonly Pending[]): Promise<Map<string, Winner>> {
+    const now = clock.now()
+    const rows = rowsOf(batch, now)
     // Three statements, none of which needs the answer of another: insert what is new, enqueue a
     // job for each row this batch inserted (a duplicate's id was never inserted), and read back
-    // every key's winner. Where the engine allows, they are started at once; Kysely still runs a
-    // transaction's statements one after another (a round trip each to the SQLite writer thread,
-    // the first carrying the BEGIN), so that saves only the hops between them.
-    const insert = async () => trx.executeQuery(statements.insert(rows, now))
-    const enqueue = async () => trx.executeQuery(statements.enqueue(rows, now))
-    const winners = async () => (await trx.executeQuery(statements.winners(rows, now))).rows as Array<{ id: string, dedupe_key: string, received_at: number | string }>
-    const [, , existing] = dialect.pipelines
-      ? await Promise.all([insert(), enqueue(), winners()])
-      : [await insert(), await enqueue(), await winners()]
-    return new Map<string, Winner>(existing.map((r) => [r.dedupe_key, { id: r.id, receivedAt: Number(r.received_at) }]))
+    // every key's winner.
+    if (runScript !== undefined) {
+      const statements = batchStatements(rows.length)
+      const [, , found] = await runScript(db, [statements.insert(rows, now), statements.enqueue(rows, now), statements.winners(rows, now)])
+      return winnersOf((found as QueryResult<WinnerRow>).rows)
+    }
+    return db.transaction().execute(async (trx) => {
+      const statements = reusable ? batchStatements(rows.length) : builtFor(trx)
+      // Where the engine allows, they are started at once; Kysely still runs a transaction's
+      // statements one after another, so that saves only the hops between them.
+      const insert = async () => trx.executeQuery(statements.insert(rows, now))
+      const enqueue = async () => trx.executeQuery(statements.enqueue(rows, now))
+      const winners = async () => (await trx.executeQuery(statements.winners(rows, now))).rows as WinnerRow[]
+      const [, , found] = dialect.pipelines
+        ? await Promise.all([insert(), enqueue(), winners()])
+        : [await insert(), await enqueue(), await winners()]
+      return winnersOf(found)
+    })
   }
 
   /** Commits the batch and answers its members; throws (answering no one) when the transaction fails. */
   async function commit (batch: readonly Pending[]): Promise<void> {
-    const winners = await db.transaction().execute(async (trx) => writeBatch(trx, batch))
+    const winners = await writeBatch(batch)
     commitCount++
     for (const p of batch) {
       const winner = winners.get(p.notification.dedupeKey)

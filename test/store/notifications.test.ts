@@ -104,6 +104,35 @@ t.test('recording notifications', async (t) => {
       t.equal(pluginCount({} as never), -1, 'where it cannot be told: unknown, so every batch is built')
     })
 
+    t.test('a batch is one script where the engine runs them (the SQLite writer thread), else a transaction', async (t) => {
+      const opened = await engine.open(t)
+      const real = opened.dialect.runScript
+      t.equal(real !== undefined, engine.name === 'sqlite', 'the embedded store\'s writer thread runs scripts; PostgreSQL does not')
+      if (real === undefined) return
+      const scripts: string[][] = []
+      const runScript: typeof real = async (db, statements) => {
+        scripts.push(statements.map((s) => s.sql.split(' ').slice(0, 3).join(' ')))
+        return real(db, statements)
+      }
+      const store = await createStore({ ...opened, dialect: { ...opened.dialect, runScript } })
+      t.teardown(() => store.close())
+      const batch = Array.from({ length: 20 }, (_, i) => notification(`s${i % 10}`))
+      const results = await Promise.all(batch.map(async (n) => store.notifications.record(n)))
+      t.same(results.map((r) => r.status), [...Array(10).fill('accepted'), ...Array(10).fill('duplicate')])
+      t.same(scripts, [['insert into "notifications"', 'insert into "jobs"', 'select "id", "dedupe_key",']], 'one script: the insert, the enqueue and the winners')
+      t.equal(store.notifications.commits(), 1)
+      t.equal(await store.jobs.pending('notification'), 10, 'each stored notification with its job')
+      // A database with a plugin builds its statements in a Kysely transaction instead: the
+      // plugin sees every one of them.
+      const seen: string[] = []
+      const watcher = { transformQuery: (args: { node: { kind: string } }) => { seen.push(args.node.kind); return args.node }, transformResult: async (args: { result: unknown }) => args.result }
+      const watched = await createStore({ ...opened, db: opened.db.withPlugin(watcher as never), dialect: { ...opened.dialect, runScript } })
+      seen.length = 0
+      t.match(await watched.notifications.record(notification('with-plugin')), { status: 'accepted', notificationId: String })
+      t.equal(scripts.length, 1, 'no script')
+      t.same(seen, ['InsertQueryNode', 'InsertQueryNode', 'SelectQueryNode'], 'the plugin saw the three statements')
+    })
+
     t.test('dedupes concurrent identical notifications written in one batch, in one commit', async (t) => {
       const store = await openTestStore(t, engine)
       const results = await Promise.all(Array.from({ length: 50 }, async (_, i) => store.notifications.record(notification(`c${i % 5}`))))

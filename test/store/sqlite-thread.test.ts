@@ -2,18 +2,19 @@
  * The writer thread's driver: what a transaction sends (its BEGIN rides with the first
  * statement, an empty one sends nothing), that a statement behind a transaction SQLite rolled
  * back never runs outside it, that one failure fails only its own caller, that statements keep
- * their order, and that a thread that dies fails every caller still waiting.
+ * their order, that a script is one round trip and all or nothing, and that a thread that dies
+ * fails every caller still waiting.
  */
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { Kysely, sql, type Generated } from 'kysely'
-import { SqliteThreadDialect } from '../../src/store/engine/sqlite-thread.js'
+import { runScript, SqliteThreadDialect } from '../../src/store/engine/sqlite-thread.js'
 import { freshDataDir } from '../helpers/store.js'
 
-interface Db { items: { id: Generated<number>, name: string } }
+interface Db { items: { id: Generated<number>, name: string }, refs: { id: Generated<number>, item: string } }
 
 async function open (t: Test, limits?: import('node:worker_threads').ResourceLimits): Promise<{ db: Kysely<Db>, dialect: SqliteThreadDialect }> {
-  const dialect = new SqliteThreadDialect({ path: join(freshDataDir(t), 'test.db'), pragmas: ['journal_mode = WAL'], busyTimeoutMs: 1000, ...(limits === undefined ? {} : { resourceLimits: limits }) })
+  const dialect = new SqliteThreadDialect({ path: join(freshDataDir(t), 'test.db'), pragmas: ['journal_mode = WAL', 'foreign_keys = ON'], busyTimeoutMs: 1000, ...(limits === undefined ? {} : { resourceLimits: limits }) })
   const db = new Kysely<Db>({ dialect })
   t.teardown(async () => db.destroy())
   await sql`create table items (id integer primary key, name text not null unique)`.execute(db)
@@ -83,11 +84,50 @@ t.test('a failing statement fails only its own caller and transaction', async (t
 
 t.test('statements run in the order they were made', async (t) => {
   const { db } = await open(t)
-  const all = Array.from({ length: 50 }, (_, i) => `n${i}`)
-  await Promise.all(all.map(async (name, i) => i % 2 === 0
+  const all = Array.from({ length: 60 }, (_, i) => `n${i}`)
+  await Promise.all(all.map(async (name, i) => i % 3 === 0
     ? db.insertInto('items').values({ name }).execute()
-    : db.transaction().execute(async (trx) => trx.insertInto('items').values({ name }).execute())))
+    : i % 3 === 1
+      ? db.transaction().execute(async (trx) => trx.insertInto('items').values({ name }).execute())
+      : runScript(db, [db.insertInto('items').values({ name }).compile()])))
   t.same(await names(db), all)
+})
+
+t.test('a script is one round trip and one transaction, and answers each statement in order', async (t) => {
+  const { db, dialect } = await open(t)
+  const before = dialect.roundTrips()
+  const results = await runScript(db, [
+    db.insertInto('items').values({ name: 'a' }).compile(),
+    db.insertInto('items').values([{ name: 'b' }, { name: 'c' }]).compile(),
+    db.selectFrom('items').select('name').orderBy('id').compile(),
+  ])
+  t.equal(dialect.roundTrips() - before, 1, 'BEGIN, three statements and COMMIT in one message')
+  t.match(results, [{ rows: [], numAffectedRows: 1n }, { rows: [], numAffectedRows: 2n }, { rows: [{ name: 'a' }, { name: 'b' }, { name: 'c' }] }])
+  t.same(await runScript(db, []), [], 'an empty script commits nothing and answers nothing')
+})
+
+t.test('a script that fails anywhere, COMMIT included, leaves nothing and fails its caller with SQLite\'s error', async (t) => {
+  const { db } = await open(t)
+  await db.insertInto('items').values({ name: 'taken' }).execute()
+  await sql`create trigger refuse before insert on items when new.name = 'poison' begin select raise(rollback, 'poison refused'); end`.execute(db)
+  // Checked only at COMMIT: the statement succeeds and the COMMIT fails, leaving the transaction open.
+  await sql`create table refs (id integer primary key, item text not null references items(name) deferrable initially deferred)`.execute(db)
+  const failures = {
+    'a statement (the transaction stays open)': [db.insertInto('items').values({ name: 'one' }).compile(), db.insertInto('items').values({ name: 'taken' }).compile()],
+    'a statement SQLite rolled the transaction back for': [db.insertInto('items').values({ name: 'two' }).compile(), db.insertInto('items').values({ name: 'poison' }).compile(), db.insertInto('items').values({ name: 'three' }).compile()],
+    'the COMMIT': [db.insertInto('items').values({ name: 'four' }).compile(), db.insertInto('refs').values({ item: 'nowhere' }).compile()],
+  }
+  const codes = { 'a statement (the transaction stays open)': 'SQLITE_CONSTRAINT_UNIQUE', 'a statement SQLite rolled the transaction back for': 'SQLITE_CONSTRAINT_TRIGGER', 'the COMMIT': 'SQLITE_CONSTRAINT_FOREIGNKEY' } as const
+  for (const [where, statements] of Object.entries(failures)) {
+    await t.rejects(runScript(db, statements), { code: codes[where as keyof typeof codes] }, `failing at ${where}`)
+    t.same(await names(db), ['taken'], `failing at ${where}: nothing of it was stored`)
+    t.same(await db.selectFrom('refs').selectAll().execute(), [])
+    // The next transaction and the next script open as usual: nothing was left open.
+    await db.transaction().execute(async (trx) => { await trx.insertInto('items').values({ name: `after ${where}` }).execute() })
+    await runScript(db, [db.deleteFrom('items').where('name', '=', `after ${where}`).compile()])
+  }
+  await t.rejects(db.transaction().execute(async (trx) => runScript(trx, [db.insertInto('items').values({ name: 'inside' }).compile()])), /a transaction of its own/, 'refused inside a transaction')
+  t.same(await names(db), ['taken'])
 })
 
 t.test('a writer thread that dies fails every caller still waiting, and every later one', async (t) => {

@@ -4,7 +4,7 @@
  * the lock migrations run under, and the housekeeping after pruning. Every query in src/store/ is
  * written once, with Kysely, against this interface; none of them asks which engine it runs on.
  */
-import type { CreateTableBuilder, Kysely, RawBuilder, SelectQueryBuilder, Transaction } from 'kysely'
+import type { CompiledQuery, CreateTableBuilder, Kysely, QueryResult, RawBuilder, SelectQueryBuilder, Transaction } from 'kysely'
 import type { Tables } from '../schema.js'
 
 export type EngineName = 'sqlite' | 'postgres'
@@ -20,6 +20,13 @@ export interface Dialect {
    * SQLite writer thread runs them in order; pg deprecates a query on a busy client.
    */
   readonly pipelines: boolean
+  /**
+   * Where the engine has it: runs compiled statements as one transaction of their own in one
+   * round trip, all or none, and returns each one's result (the SQLite writer thread's scripts,
+   * sqlite-thread.ts). Elsewhere a Kysely transaction does the same, a round trip a statement.
+   * The statements are compiled already, so Kysely's plugins never see them.
+   */
+  readonly runScript?: (db: Kysely<Tables>, statements: readonly CompiledQuery[]) => Promise<Array<QueryResult<unknown>>>
   /** Adds the auto-increment integer primary key `id`. */
   addIdColumn<T extends string, C extends string>(table: CreateTableBuilder<T, C>): CreateTableBuilder<T, C | 'id'>
   /** JSON as written: text, which PostgreSQL casts to jsonb and SQLite keeps. */

@@ -14,12 +14,19 @@
  * A round trip is what a statement costs here (a message each way, a wake-up of each thread),
  * more than SQLite's own work on the small statements the service runs; so BEGIN is not a
  * message of its own but travels with the transaction's first statement, and a transaction that
- * ran no statement sends neither BEGIN nor COMMIT. (Sending several requests in one message
- * would gain nothing: Kysely never has two statements of one connection out at once, not even
- * those a transaction starts together with Promise.all.) Every statement of a transaction
- * carries the transaction's number, and the thread runs it only while that transaction is open:
- * a statement behind one that failed and made SQLite roll the transaction back (a full disk
- * does) fails too, instead of running, and committing, outside any transaction.
+ * ran no statement sends neither BEGIN nor COMMIT. (Kysely never has two statements of one
+ * connection out at once, not even those a transaction starts together with Promise.all.) Every
+ * statement of a transaction carries the transaction's number, and the thread runs it only while
+ * that transaction is open: a statement behind one that failed and made SQLite roll the
+ * transaction back (a full disk does) fails too, instead of running, and committing, outside any
+ * transaction.
+ *
+ * Where the statements of a transaction are all known before the first is sent and none needs
+ * another's answer (intake's group commit: insert, enqueue, read back the winners), they go as
+ * one script (`runScript`): one message that BEGINs, runs each, COMMITs, and rolls back all of
+ * it when any fails, COMMIT included. Under load the messages themselves were the largest item of
+ * intake's main thread (postMessage, and the writer thread's wake-up that preempts it on a busy
+ * machine), and a group commit sent four.
  */
 import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
@@ -50,6 +57,8 @@ interface Request {
   begin?: true
   /** End transaction `tx`: a rollback of one no longer open is a no-op, a commit of one is an error. */
   end?: 'commit' | 'rollback'
+  /** Run these statements as one transaction of their own (BEGIN IMMEDIATE … COMMIT, all or nothing). */
+  script?: ReadonlyArray<{ readonly sql: string, readonly params: readonly unknown[] }>
   close?: true
 }
 interface Reply {
@@ -60,7 +69,10 @@ interface Reply {
   error?: { message: string, code?: string }
   ready?: true
   closed?: true
+  /** A script's statements' results, in order. */
+  results?: StatementResult[]
 }
+type StatementResult = Pick<Reply, 'rows' | 'changes' | 'lastInsertRowid'>
 
 /**
  * The worker's body, run from its source text; `require` is the worker's own. Keep it free of
@@ -118,9 +130,26 @@ function writerThread (require: NodeJS.Require): void {
       open = undefined
       return { changes: 0 }
     }
+    if (request.script !== undefined) {
+      if (db.inTransaction) throw new Error('A script while a transaction is open: a script is a transaction of its own')
+      begin.run()
+      try {
+        const results = request.script.map((s) => statementOf(s.sql, s.params))
+        commit.run()
+        return { results }
+      } catch (err) {
+        // A failed statement leaves the transaction open, a failed COMMIT may too; where SQLite
+        // rolled it back itself (RAISE(ROLLBACK), a full disk) there is nothing left to end.
+        if (db.inTransaction) rollback.run()
+        throw err
+      }
+    }
     if (request.tx !== undefined && !isOpen(request.tx)) throw notOpen(request.tx)
-    const statement = prepared(request.sql as string)
-    const params = (request.params ?? []) as unknown[]
+    return statementOf(request.sql as string, request.params)
+  }
+
+  function statementOf (sql: string, params: readonly unknown[] = []): StatementResult {
+    const statement = prepared(sql)
     if (statement.reader) return { rows: statement.all(...params) }
     const { changes, lastInsertRowid } = statement.run(...params)
     return { changes, lastInsertRowid }
@@ -147,6 +176,32 @@ function toError (error: { message: string, code?: string }): Error {
   return Object.assign(new Error(error.message), error.code === undefined ? {} : { code: error.code })
 }
 
+function toQueryResult<R> (result: StatementResult): QueryResult<R> {
+  if (result.rows !== undefined) return { rows: result.rows as R[] }
+  return {
+    rows: [],
+    numAffectedRows: result.changes === undefined ? undefined : BigInt(result.changes),
+    insertId: result.lastInsertRowid === undefined ? undefined : BigInt(result.lastInsertRowid),
+  }
+}
+
+/** Marks a CompiledQuery that carries a script: Kysely hands it to the connection as it is. */
+const SCRIPT = Symbol('dt-remediator.sqlite-thread.script')
+interface ScriptQuery extends CompiledQuery { readonly [SCRIPT]: readonly CompiledQuery[] }
+
+/**
+ * Runs compiled statements as one transaction of their own, in one round trip to the writer
+ * thread: all of them or none (a failing statement or COMMIT rolls everything back and fails the
+ * call with SQLite's error). Each statement's result comes back in order. Only for a Kysely on
+ * SqliteThreadDialect, outside any transaction; the statements are compiled already, so Kysely's
+ * plugins never see them (a caller with plugins builds its statements in a transaction instead).
+ */
+export async function runScript (db: Kysely<any>, statements: readonly CompiledQuery[]): Promise<Array<QueryResult<unknown>>> {
+  if (db.isTransaction) throw new Error('A script is a transaction of its own; it cannot run inside one')
+  const query: ScriptQuery = { ...CompiledQuery.raw(`-- a script of ${statements.length} statements`), [SCRIPT]: statements }
+  return (await db.executeQuery(query)).rows as Array<QueryResult<unknown>>
+}
+
 class ThreadConnection implements DatabaseConnection {
   readonly #thread: WriterThread
   #lastTx = 0
@@ -157,19 +212,19 @@ class ThreadConnection implements DatabaseConnection {
   constructor (thread: WriterThread) { this.#thread = thread }
 
   async executeQuery<R> (query: CompiledQuery): Promise<QueryResult<R>> {
+    const script = (query as Partial<ScriptQuery>)[SCRIPT]
+    if (script !== undefined) {
+      if (this.#tx !== undefined) throw new Error('A script is a transaction of its own; it cannot run inside one')
+      const reply = await this.#thread.call({ script: script.map((q) => ({ sql: q.sql, params: q.parameters })) })
+      return { rows: (reply.results ?? []).map(toQueryResult) as R[] }
+    }
     const request: Omit<Request, 'id'> = { sql: query.sql, params: query.parameters }
     if (this.#tx !== undefined) {
       request.tx = this.#tx
       if (this.#beginDue) request.begin = true
       this.#beginDue = false
     }
-    const reply = await this.#thread.call(request)
-    if (reply.rows !== undefined) return { rows: reply.rows as R[] }
-    return {
-      rows: [],
-      numAffectedRows: reply.changes === undefined ? undefined : BigInt(reply.changes),
-      insertId: reply.lastInsertRowid === undefined ? undefined : BigInt(reply.lastInsertRowid),
-    }
+    return toQueryResult(await this.#thread.call(request))
   }
 
   begin (): void {

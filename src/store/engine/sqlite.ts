@@ -20,7 +20,7 @@ import { DtrError } from '../../errors.js'
 import type { Tables } from '../schema.js'
 import type { Dialect, Engine } from './dialect.js'
 import { acquireOwnerLock, LOCK_FILE, OWNER_FILE } from './owner-lock.js'
-import { SqliteThreadDialect } from './sqlite-thread.js'
+import { runScript, SqliteThreadDialect } from './sqlite-thread.js'
 
 export const DATABASE_FILE = 'dt-remediator.db'
 
@@ -57,6 +57,9 @@ export const sqliteDialect: Dialect = {
   lockMigrations: async () => {},
   afterPrune: async (db) => { await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(db) },
 }
+
+/** The same, with the connection in its writer thread: a group commit goes as one script there. */
+const threadedSqliteDialect: Dialect = { ...sqliteDialect, runScript }
 
 export interface SqliteOptions {
   /** Where the connection runs; 'worker' unless measuring the difference. */
@@ -119,7 +122,7 @@ export async function openSqlite (dataDir: string, options: SqliteOptions = {}):
   }
   let closed: Promise<void> | undefined
   return {
-    dialect: sqliteDialect,
+    dialect: threaded === undefined ? sqliteDialect : threadedSqliteDialect,
     db,
     description: `DTR_DATA_DIR ${dir}`,
     broken: () => threaded?.broken(),
