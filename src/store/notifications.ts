@@ -19,6 +19,7 @@ import { sql, type CompiledQuery, type QueryResult } from 'kysely'
 import type { NewNotification, NotificationSource } from '../domain/notification.js'
 import { DtrError, isDtrError } from '../errors.js'
 import type { StoreContext } from './context.js'
+import { RecentMap } from './recent-map.js'
 import type { NotificationKind } from '../domain/payload.js'
 
 export type { NewNotification, NotificationSource }
@@ -188,13 +189,10 @@ export function createNotificationStore (ctx: StoreContext, options: Notificatio
   let commitCount = 0
   let health: CommitHealth = { failing: false, lastError: undefined }
 
-  /** dedupe key → the committed notification and until when to trust it. */
-  const seen = new Map<string, { id: string, until: number }>()
+  /** dedupe key → the committed notification and until when to trust it; the oldest forgotten first. */
+  const seen = new RecentMap<{ id: string, until: number }>(cacheSize)
   function remember (key: string, winner: Winner): void {
-    if (cacheSize === 0) return
-    seen.delete(key)
     seen.set(key, { id: winner.id, until: Math.min(clock.now() + cacheTtl, winner.receivedAt + retention) })
-    if (seen.size > cacheSize) seen.delete(seen.keys().next().value as string)
   }
   function recall (key: string): string | undefined {
     const entry = seen.get(key)
