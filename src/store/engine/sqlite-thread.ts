@@ -14,19 +14,19 @@
  * A round trip is what a statement costs here (a message each way, a wake-up of each thread),
  * more than SQLite's own work on the small statements the service runs; so BEGIN is not a
  * message of its own but travels with the transaction's first statement, and a transaction that
- * ran no statement sends neither BEGIN nor COMMIT. (Kysely never has two statements of one
- * connection out at once, not even those a transaction starts together with Promise.all.) Every
- * statement of a transaction carries the transaction's number, and the thread runs it only while
- * that transaction is open: a statement behind one that failed and made SQLite roll the
- * transaction back (a full disk does) fails too, instead of running, and committing, outside any
- * transaction.
+ * ran no statement sends neither BEGIN nor COMMIT. Every statement of a transaction carries the
+ * transaction's number, and the thread runs it only while that transaction is open: a statement
+ * behind one that failed and made SQLite roll the transaction back (a full disk does) fails too,
+ * instead of running, and committing, outside any transaction.
  *
- * Where the statements of a transaction are all known before the first is sent and none needs
- * another's answer (intake's group commit: insert, enqueue, read back the winners), they go as
- * one script (`runScript`): one message that BEGINs, runs each, COMMITs, and rolls back all of
- * it when any fails, COMMIT included. Under load the messages themselves were the largest item of
- * intake's main thread (postMessage, and the writer thread's wake-up that preempts it on a busy
- * machine), and a group commit sent four.
+ * Kysely never has two statements of one connection out at once, not even those a transaction
+ * starts together with Promise.all, so a transaction's statements cannot share a message. Where
+ * they are all known before the first is sent and none needs another's answer (intake's group
+ * commit: insert, enqueue, read back the winners), they go instead as one script (`runScript`,
+ * outside Kysely's transaction): one message that BEGINs, runs each, COMMITs, and rolls back all
+ * of it when any fails, COMMIT included. Under load the messages themselves were the largest item
+ * of intake's main thread (postMessage, and the writer thread's wake-up that preempts it on a
+ * busy machine), and a group commit sent four.
  */
 import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
