@@ -24,7 +24,8 @@ export interface Dialect {
    * Where the engine has it: runs compiled statements as one transaction of their own in one
    * round trip, all or none, and returns each one's result (the SQLite writer thread's scripts,
    * sqlite-thread.ts). Elsewhere a Kysely transaction does the same, a round trip a statement.
-   * The statements are compiled already, so Kysely's plugins never see them.
+   * The statements are compiled already, so Kysely's plugins cannot transform them (and would be
+   * handed the results' array as one query's rows): only for a database that runs none.
    */
   readonly runScript?: (db: Kysely<Tables>, statements: readonly CompiledQuery[]) => Promise<Array<QueryResult<unknown>>>
   /** Adds the auto-increment integer primary key `id`. */

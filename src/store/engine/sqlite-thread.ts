@@ -194,7 +194,8 @@ interface ScriptQuery extends CompiledQuery { readonly [SCRIPT]: readonly Compil
  * thread: all of them or none (a failing statement or COMMIT rolls everything back and fails the
  * call with SQLite's error). Each statement's result comes back in order. Only for a Kysely on
  * SqliteThreadDialect, outside any transaction; the statements are compiled already, so Kysely's
- * plugins never see them (a caller with plugins builds its statements in a transaction instead).
+ * plugins cannot transform them, and a plugin's transformResult would be handed the results' array
+ * as one query's rows (a caller with plugins builds its statements in a transaction instead).
  */
 export async function runScript (db: Kysely<any>, statements: readonly CompiledQuery[]): Promise<Array<QueryResult<unknown>>> {
   if (db.isTransaction) throw new Error('A script is a transaction of its own; it cannot run inside one')
