@@ -6,12 +6,17 @@
  * problem or a re-open plans; a resend, a merge or a second replica plans the same keys and so
  * inserts nothing; an OPEN after the problem was resolved plans nothing.
  *
- * Enrichment and planning happen outside any transaction (they read Dynatrace and Kubernetes);
- * the runs are then inserted in one transaction that first re-reads the problem under its lock,
- * so a RESOLVED that came in the meantime wins and nothing is planned for a closed problem.
+ * An OPEN is judged from our record of the problem read first, then the Problems API read after
+ * it; enrichment and planning follow outside any transaction (they read Dynatrace and
+ * Kubernetes). The decision and the runs then commit in one transaction that first reads the
+ * record again under its lock: when it still says what the judgement assumed (or the occurrence
+ * is open, as planned), the problem is opened and the runs inserted; when anything else happened
+ * meanwhile (a RESOLVED above all), the notification is judged again from fresh reads. So a
+ * RESOLVED that came in the meantime wins, nothing is planned for a closed problem, and no API
+ * answer read before a RESOLVED was handled ever re-opens the problem it closed.
  */
 import { randomUUID } from 'node:crypto'
-import { decideOpen, decideResolved } from '../domain/decide/lifecycle.js'
+import { decideOpen, decideResolved, decisionHolds, type OpenDecision, type ProblemRecord } from '../domain/decide/lifecycle.js'
 import { epochMs } from '../domain/enrichment.js'
 import { kindOf, notificationState } from '../domain/kinds/index.js'
 import type { NotificationKind } from '../domain/payload.js'
@@ -175,8 +180,18 @@ interface Enriching {
   readonly enrichment: Promise<Enrichment>
 }
 
-/** Plans `step` of the rules (or one rule) for a notification and inserts the runs, unless the occurrence closed meanwhile. */
-async function planAndInsert (deps: RunnerDeps, n: StoredNotification, o: { occurrence: number, step: number, rule?: string, entityId?: string, foundBy: 'webhook' | 'reconcile', enriching?: Enriching }, ctx: JobContext): Promise<JobResult> {
+/** What an OPEN's judgement assumed: the record read before the Problems API, and the decision. */
+interface Judged { readonly seen: ProblemRecord | undefined, readonly decision: OpenDecision & { readonly action: 'plan' } }
+
+/** The record moved on between the judgement's read and its commit: judge the notification again. */
+const CHANGED = 'changed'
+
+/**
+ * Plans `step` of the rules (or one rule) for a notification and inserts the runs, unless the
+ * occurrence closed meanwhile. With `judged` (an OPEN's first step) the problem is opened in the
+ * same transaction, when the record still supports the judgement; CHANGED when it does not.
+ */
+async function planAndInsert (deps: RunnerDeps, n: StoredNotification, o: { occurrence: number, step: number, rule?: string, entityId?: string, foundBy: 'webhook' | 'reconcile', enriching?: Enriching, judged?: Judged }, ctx: JobContext): Promise<JobResult | typeof CHANGED> {
   const { ruleSet, enrichment: enriched } = o.enriching ?? startEnrichment(deps, n, undefined, ctx)
   const enrichment = await enriched
   const plan = await planNotification({
@@ -205,10 +220,16 @@ async function planAndInsert (deps: RunnerDeps, n: StoredNotification, o: { occu
   const entities = enrichment.entities.map((e) => e.id)
   const inserted = await deps.store.transaction(async (tx) => {
     const tracked = await tx.problems.lock(n.kind, n.problemId)
-    if (tracked !== undefined && (tracked.occurrence !== o.occurrence || tracked.status === 'closed')) return undefined
+    if (o.judged !== undefined) {
+      if (!decisionHolds(o.judged.seen, tracked, o.judged.decision)) return CHANGED
+      await tx.problems.open({ kind: n.kind, problemId: n.problemId, displayId: n.displayId, occurrence: o.occurrence, source: o.foundBy })
+    } else if (tracked !== undefined && (tracked.occurrence !== o.occurrence || tracked.status === 'closed')) {
+      return undefined
+    }
     await saveExplanations(tx, n.id, plan)
     return insertRuns(deps, tx, newRuns(deps, plan, n, runs, o.foundBy, entities))
   })
+  if (inserted === CHANGED) return CHANGED
   // Said once per notification here, not copied into each of its runs.
   if (enrichment.notes.length > 0) ctx.log.info({ notes: enrichment.notes.slice(0, 20), more: Math.max(0, enrichment.notes.length - 20) }, 'enrichment notes')
   if (inserted === undefined) {
@@ -242,26 +263,49 @@ export async function handleNotification (deps: RunnerDeps, job: Job<Notificatio
     return { status: 'done' }
   }
 
+  for (let judgement = 1; ; judgement++) {
+    const result = await judgeOpen(deps, n, { ...ctx, log })
+    if (result !== CHANGED) return result
+    if (judgement >= JUDGEMENTS) {
+      log.warn({ judgements: judgement }, 'the problem kept changing while this notification was judged: judging it again later')
+      return { status: 'retry', delayMs: deps.timings.planRetryMs, error: 'the problem kept changing while the notification was judged' }
+    }
+    log.info('the problem changed while this notification was judged: judging it again from fresh reads')
+  }
+}
+
+/** How many times in a row an OPEN is judged again at once before its job waits and retries. */
+const JUDGEMENTS = 3
+
+/**
+ * Judges an OPEN and, when it plans, plans and commits the decision with the runs. Our record is
+ * read before the Problems API: a RESOLVED handled after the record's read changes the record
+ * (the commit then finds it moved on: CHANGED), and one handled before it is seen in both reads.
+ */
+async function judgeOpen (deps: RunnerDeps, n: StoredNotification, ctx: JobContext): Promise<JobResult | typeof CHANGED> {
+  const { log } = ctx
+  const foundBy = n.source
+  const seen = await deps.store.problems.get(n.kind, n.problemId)
   // One read of the problem: the decision's status, and enrichment's facts from the same answer.
   // Enrichment starts with that read, not after the decision: its entity and event reads need
   // only the notification, and an outage's notifications wait for one round of Dynatrace
   // answers (and of its 429s) less. When the decision plans nothing (the problem closed
   // meanwhile) those reads were for nothing: the rare case, and reads only.
   const statusRead = dynatraceRead(n.kind, n.problemId, deps.dynatrace, ctx.signal)
-  const enriching = startEnrichment(deps, n, statusRead.then((r) => r.read, () => undefined), { ...ctx, log })
+  const enriching = startEnrichment(deps, n, statusRead.then((r) => r.read, () => undefined), ctx)
   // Awaited below when the decision plans; otherwise how it ended is of no interest.
   enriching.enrichment.catch(() => {})
   const { status: api } = await statusRead
-  const decision = await deps.store.transaction(async (tx) => {
-    const tracked = await tx.problems.lock(n.kind, n.problemId)
-    const d = decideOpen(tracked, api, reopenMark(n.body))
-    if (d.action === 'plan') await tx.problems.open({ kind: n.kind, problemId: n.problemId, displayId: n.displayId, occurrence: d.occurrence, source: foundBy })
-    if (d.action === 'resolve') await resolveOccurrence(deps, tx, { kind: n.kind, problemId: n.problemId, displayId: n.displayId, occurrence: d.occurrence, source: foundBy, note: d.note })
-    return d
-  })
+  const decision = decideOpen(seen, api, reopenMark(n.body))
   log.info({ decision: decision.action, source: n.source }, decision.note)
-  if (decision.action !== 'plan') return { status: 'done' }
-  return planAndInsert(deps, n, { occurrence: decision.occurrence, step: 0, foundBy, enriching }, { ...ctx, log })
+  if (decision.action === 'plan') return planAndInsert(deps, n, { occurrence: decision.occurrence, step: 0, foundBy, enriching, judged: { seen, decision } }, ctx)
+  // Nothing to write for an ignored OPEN: the reads it was judged on are the latest there are.
+  if (decision.action === 'ignore') return { status: 'done' }
+  return deps.store.transaction(async (tx) => {
+    if (!decisionHolds(seen, await tx.problems.lock(n.kind, n.problemId), decision)) return CHANGED
+    await resolveOccurrence(deps, tx, { kind: n.kind, problemId: n.problemId, displayId: n.displayId, occurrence: decision.occurrence, source: foundBy, note: decision.note })
+    return { status: 'done' } as const
+  })
 }
 
 export type { TimerJob }
@@ -280,5 +324,7 @@ export async function handlePlanNext (deps: RunnerDeps, job: Job<PlanJob>, ctx: 
   }
   const n = await deps.store.notifications.get(previous.notificationId)
   if (n === undefined) return { status: 'done' }
-  return planAndInsert(deps, n, { occurrence: previous.occurrence, step: previous.step + 1, rule: previous.rule, entityId: previous.entityId, foundBy: (previous.facts as { foundBy?: 'webhook' | 'reconcile' }).foundBy ?? 'webhook' }, { ...ctx, log })
+  const result = await planAndInsert(deps, n, { occurrence: previous.occurrence, step: previous.step + 1, rule: previous.rule, entityId: previous.entityId, foundBy: (previous.facts as { foundBy?: 'webhook' | 'reconcile' }).foundBy ?? 'webhook' }, { ...ctx, log })
+  // Without a judgement to hold, planning the next step never finds the record CHANGED.
+  return result === CHANGED ? { status: 'done' } : result
 }

@@ -152,6 +152,104 @@ for (const engine of engines) {
       })
     }
 
+    t.test('a RESOLVED handled after an OPEN read the Problems API, before its decision committed: nothing is planned, the problem stays closed', async (t) => {
+      // The OPEN read the API (open), then the RESOLVED came and was handled in full; the OPEN's
+      // read is stale by then. Judged on that read, the closed record would look re-opened.
+      let armed = false
+      let fired = false
+      let base: Store | undefined
+      let resolvedMeanwhile: () => Promise<void> = async () => {}
+      const loop = await startLoop(t, {
+        engine,
+        rules: RESTART,
+        wrapStore: (store) => {
+          base = store
+          return {
+            ...store,
+            transaction: async (fn) => {
+              if (armed) {
+                armed = false
+                await resolvedMeanwhile()
+                fired = true
+              }
+              return store.transaction(fn)
+            },
+          }
+        },
+      })
+      const id = loop.problem.problemId
+      resolvedMeanwhile = async () => {
+        await loop.dt.sim.resolveProblem(id, { notify: false })
+        t.equal(await loop.notify(), 202, 'the RESOLVED is accepted')
+        // Handled by the same runner while the OPEN waits: until the record says closed.
+        for (let i = 0; i < 10_000 && (await base?.problems.get('problem', id))?.status !== 'closed'; i++) {
+          loop.app.runner.wake()
+          await new Promise((resolve) => setImmediate(resolve))
+        }
+        t.match(await base?.problems.get('problem', id), { status: 'closed', occurrence: 1 }, 'the RESOLVED was handled first')
+      }
+      armed = true
+      t.equal(await loop.notify(loop.problem, (b) => ({ ...b, State: 'OPEN' })), 202)
+      await loop.settle()
+      t.ok(fired, 'the OPEN was paused before its first transaction while the RESOLVED was handled')
+      t.same((await loop.store.runs.list({ limit: 5 })).runs, [], 'no run for either occurrence')
+      t.match(await loop.store.problems.get('problem', id), { status: 'closed', occurrence: 1 }, 'not re-opened on the stale read')
+      t.equal(patches(loop), 0, 'the endpoint got no request')
+      t.equal(await loop.store.jobs.pending('notification'), 0, 'the OPEN was judged again, not left to retry')
+    })
+
+    t.test('an OPEN whose problem keeps changing is judged three times at once, then again later; it plans once things hold still', async (t) => {
+      let interfere = 0
+      let base: Store | undefined
+      const loop = await startLoop(t, {
+        engine,
+        rules: RESTART,
+        wrapStore: (store) => {
+          base = store
+          return {
+            ...store,
+            transaction: async (fn) => {
+              if (interfere > 0) {
+                // Another replica closes the occurrence this judgement is about to commit.
+                interfere--
+                const seen = await store.problems.get('problem', loop.problem.problemId)
+                const occurrence = seen === undefined ? 1 : seen.status === 'closed' ? seen.occurrence + 1 : seen.occurrence
+                await store.transaction(async (tx) => tx.problems.close({ kind: 'problem', problemId: loop.problem.problemId, displayId: null, occurrence, source: 'webhook' }))
+              }
+              return store.transaction(fn)
+            },
+          }
+        },
+      })
+      interfere = 3
+      t.equal(await loop.notify(), 202)
+      await loop.settle()
+      t.equal(interfere, 0, 'three judgements, each found the record moved on at its commit')
+      t.same((await loop.store.runs.list({ limit: 5 })).runs, [], 'nothing planned on a judgement that did not hold')
+      t.equal(await loop.store.jobs.pending('notification'), 1, 'the notification waits to be judged again, not dropped')
+      t.match(await base?.problems.get('problem', loop.problem.problemId), { status: 'closed', occurrence: 3 })
+      await loop.advance(5_000)
+      const runs = (await loop.store.runs.list({ limit: 5 })).runs
+      t.equal(runs.length, 1, 'planned once the record held still')
+      t.match(runs[0], { state: 'succeeded', occurrence: 4 }, 'for the occurrence the API shows open again after the last close')
+      t.equal(await loop.store.jobs.pending('notification'), 0)
+    })
+
+    t.test('an OPEN for a new problem commits its decision and its runs in one transaction', async (t) => {
+      let transactions = 0
+      const loop = await startLoop(t, {
+        engine,
+        // Matches nothing: no run, so every transaction counted is the notification's own.
+        rules: 'mode: live\nrules:\n  - name: memory\n    on: problem\n    when: { entityTypes: [SERVICE], title: "memory" }\n    actions: [{ use: kubernetes.restart }]\n',
+        wrapStore: (store) => ({ ...store, transaction: async (fn) => { transactions++; return store.transaction(fn) } }),
+      })
+      transactions = 0
+      t.equal(await loop.notify(), 202)
+      await loop.settle()
+      t.equal(transactions, 1, 'one commit: the problem opened with its (empty) plan')
+      t.match(await loop.store.problems.get('problem', loop.problem.problemId), { status: 'open', occurrence: 1 })
+    })
+
     t.test('SPEC 8: a run\'s timeline starts with planned, then queued', async (t) => {
       const loop = await startLoop(t, { engine, rules: RESTART })
       t.equal(await loop.notify(), 202)

@@ -64,3 +64,16 @@ export function decideResolved (record: ProblemRecord | undefined, closes?: numb
   if (closes !== undefined && closes !== record.occurrence) return { action: 'ignore', note: `seen closed as occurrence ${closes}, but occurrence ${record.occurrence} is the current one: left open` }
   return { action: 'resolve', occurrence: record.occurrence, note: `problem resolved (occurrence ${record.occurrence})` }
 }
+
+/**
+ * Pure: whether the record read under the lock, as the decision commits, still supports a
+ * decision made from `seen` (the record as read before the Problems API was): unchanged, or,
+ * for a plan, its occurrence open. Anything else (a RESOLVED handled, a re-open decided
+ * elsewhere) means the OPEN must be judged again from fresh reads: the API's answer may be
+ * older than the change, and judged against the new record it could re-open a closed problem.
+ */
+export function decisionHolds (seen: ProblemRecord | undefined, locked: ProblemRecord | undefined, decision: OpenDecision): boolean {
+  if (decision.action === 'plan' && locked?.status === 'open' && locked.occurrence === decision.occurrence) return true
+  if (seen === undefined || locked === undefined) return seen === locked
+  return seen.occurrence === locked.occurrence && seen.status === locked.status && seen.closedAt === locked.closedAt
+}

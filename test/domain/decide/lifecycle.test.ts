@@ -1,5 +1,5 @@
 import t from 'tap'
-import { decideOpen, decideResolved, type ProblemRecord } from '../../../src/domain/decide/lifecycle.js'
+import { decideOpen, decideResolved, decisionHolds, type ProblemRecord } from '../../../src/domain/decide/lifecycle.js'
 
 const open: ProblemRecord = { occurrence: 1, status: 'open', closedAt: null }
 const closed: ProblemRecord = { occurrence: 1, status: 'closed', closedAt: 1_000 }
@@ -28,4 +28,24 @@ t.test('a RESOLVED', async (t) => {
   t.match(decideResolved(undefined), { action: 'resolve', occurrence: 1, note: /not seen open/ })
   t.match(decideResolved({ ...open, occurrence: 2 }, 2), { action: 'resolve', occurrence: 2 }, 'reconciliation closes the occurrence it saw closed')
   t.match(decideResolved({ ...open, occurrence: 3 }, 2), { action: 'ignore', note: /occurrence 3 is the current one/ }, 'but not one re-opened since')
+})
+
+t.test('a decision still holds at its commit only if the record did not move on in a way that matters', async (t) => {
+  const plan1 = decideOpen(undefined, 'open')
+  const reopen = decideOpen(closed, 'open')
+  const resolve = decideOpen(open, 'closed')
+  const cases: Array<[string, ProblemRecord | undefined, ProblemRecord | undefined, ReturnType<typeof decideOpen>, boolean]> = [
+    ['a new problem, still unknown', undefined, undefined, plan1, true],
+    ['a new problem another notification opened meanwhile: the same occurrence, open', undefined, open, plan1, true],
+    ['a new problem a RESOLVED recorded closed meanwhile', undefined, closed, plan1, false],
+    ['a new problem closed and re-opened elsewhere meanwhile: another occurrence', undefined, { ...open, occurrence: 2 }, plan1, false],
+    ['a re-open, the record unchanged', closed, closed, reopen, true],
+    ['a re-open another notification already committed: occurrence 2 open', closed, { ...open, occurrence: 2 }, reopen, true],
+    ['a re-open after a second close meanwhile (occurrence 2 closed)', closed, { occurrence: 2, status: 'closed', closedAt: 3_000 }, reopen, false],
+    ['a re-open, but the record was removed', closed, undefined, reopen, false],
+    ['a resolve, the record unchanged', open, open, resolve, true],
+    ['a resolve, but a RESOLVED closed it meanwhile', open, closed, resolve, false],
+    ['a resolve of a problem unknown when read, recorded meanwhile', undefined, open, decideOpen(undefined, 'closed'), false],
+  ]
+  for (const [name, seen, locked, decision, holds] of cases) t.equal(decisionHolds(seen, locked, decision), holds, name)
 })
