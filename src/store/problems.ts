@@ -1,9 +1,10 @@
 /**
  * The problems and security problems we track: which occurrence is current and whether it is
  * open. A notification's planning and a RESOLVED both read and write this row inside one
- * transaction (`lock` takes it FOR UPDATE on PostgreSQL), so an OPEN whose runs are being planned
- * and a RESOLVED that would cancel them never interleave: either the RESOLVED comes first and the
- * OPEN plans nothing, or the OPEN's runs exist and the RESOLVED cancels those not started.
+ * transaction (`lock` takes the problem's own advisory lock on PostgreSQL, since the row may not
+ * exist yet, and then the row FOR UPDATE), so an OPEN whose runs are being planned and a RESOLVED
+ * that would cancel them never interleave: either the RESOLVED comes first and the OPEN plans
+ * nothing, or the OPEN's runs exist and the RESOLVED cancels those not started.
  */
 import type { ProblemRecord } from '../domain/decide/lifecycle.js'
 import type { StoreContext } from './context.js'
@@ -72,6 +73,8 @@ export function createProblemStore ({ db, dialect, clock }: StoreContext): Probl
 
   return {
     async lock (kind, problemId) {
+      // The row may not exist yet: the problem's own lock serialises its OPEN and its RESOLVED then too.
+      await dialect.lockKey(db, `problem:${kind}:${problemId}`)
       const row = await dialect.forUpdate(select(kind, problemId)).executeTakeFirst()
       return row === undefined ? undefined : toTracked(row)
     },

@@ -6,9 +6,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import pg from 'pg'
 import t from 'tap'
+import type { Store } from '../../src/store/index.js'
 import { startLoop } from '../helpers/runner.js'
-import { postgresEngine, skipWithoutPostgres } from '../helpers/store.js'
+import { postgresEngine, skipWithoutPostgres, testDatabaseUrl, type TestEngine } from '../helpers/store.js'
 
 const PROBE = `export default ({ defineAction, z }) => defineAction({
   name: 'test.probe',
@@ -129,5 +131,62 @@ t.test('three replicas on one PostgreSQL', { skip: skipWithoutPostgres }, async 
     await loop.settle()
     t.match((await second?.store.runs.list({ limit: 5 }))?.runs, [{ state: 'skipped', reason: /^skipped by the kill switch: paused by alice/ }])
     t.equal(loop.k8s.sim.requests.filter((r) => r.method === 'PATCH').length, 0)
+  })
+
+  t.test('an OPEN and a RESOLVED of a problem never seen, on two replicas at once: the RESOLVED is not overwritten, nothing acts', async (t) => {
+    // FOR UPDATE locks no row where there is none yet: without a lock of the problem's own, the
+    // RESOLVED commits "closed" while the OPEN's transaction is between its read and its write,
+    // and the OPEN's upsert then turns the closed problem open again and plans for it.
+    let application = ''
+    const engine: TestEngine = { ...postgresEngine, location: async (t) => { const l = await postgresEngine.location(t); application = new URL(l.databaseUrl ?? '').searchParams.get('application_name') ?? ''; return l } }
+    let armed = false
+    let meanwhile: () => Promise<void> = async () => {}
+    const loop = await startLoop(t, {
+      engine,
+      replicas: 2,
+      rules: 'mode: live\nrules:\n  - name: restart\n    on: problem\n    when: { entityTypes: [SERVICE] }\n    actions: [{ use: kubernetes.restart }]\n',
+      // Replica 0's first transaction pauses right after reading the problem under its lock.
+      wrapStore: (store, replica): Store => replica !== 0
+        ? store
+        : {
+            ...store,
+            transaction: async (fn) => store.transaction(async (tx) => fn({
+              ...tx,
+              problems: {
+                ...tx.problems,
+                async lock (kind, problemId) {
+                  const read = await tx.problems.lock(kind, problemId)
+                  if (armed) { armed = false; await meanwhile() }
+                  return read
+                },
+              },
+            })),
+          },
+    })
+    const id = loop.problem.problemId
+    const admin = new pg.Client({ connectionString: testDatabaseUrl })
+    await admin.connect()
+    t.teardown(async () => admin.end())
+    const waitingOnTheLock = async (): Promise<boolean> => (await admin.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'", [application])).rowCount !== 0
+    let how = ''
+    meanwhile = async () => {
+      await loop.dt.sim.resolveProblem(id, { notify: false })
+      t.equal(await loop.notify(loop.problem, (b) => b, 1), 202, 'the RESOLVED, to the other replica')
+      // Until the RESOLVED has either committed or is waiting for the OPEN's lock.
+      for (let i = 0; i < 100_000 && how === ''; i++) {
+        loop.replicas[1]?.app.runner.wake()
+        if ((await loop.replicas[1]?.store.problems.get('problem', id))?.status === 'closed') how = 'committed first'
+        else if (await waitingOnTheLock()) how = 'waits for the OPEN'
+        else await new Promise((resolve) => setTimeout(resolve, 1))
+      }
+    }
+    armed = true
+    t.equal(await loop.notify(loop.problem, (b) => ({ ...b, State: 'OPEN' }), 0), 202, 'the OPEN, to one replica')
+    await loop.settle()
+    t.equal(how, 'waits for the OPEN', 'the RESOLVED waited for the OPEN\'s transaction')
+    t.match(await loop.store.problems.get('problem', id), { status: 'closed', occurrence: 1 }, 'the problem ends closed')
+    const runs = (await loop.store.runs.list({ limit: 5 })).runs
+    t.ok(runs.every((r) => r.state === 'cancelled'), 'any run planned was cancelled by the RESOLVED')
+    t.equal(loop.k8s.sim.requests.filter((r) => r.method === 'PATCH' && r.dryRun !== true).length, 0, 'nothing acted')
   })
 })

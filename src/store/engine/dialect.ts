@@ -55,6 +55,14 @@ export interface Dialect {
    * SQLite's single writer does this by itself.
    */
   lockGates(trx: Transaction<Tables>): Promise<void>
+  /**
+   * Serialises the transactions that read and then write one key's rows between replicas, also
+   * while no row exists yet, which FOR UPDATE cannot lock (a problem never seen, whose OPEN and
+   * RESOLVED arrive at two replicas at once): a transaction-scoped advisory lock on PostgreSQL,
+   * keyed by a hash of `key` (two keys sharing a hash only wait for each other). SQLite's single
+   * writer does this by itself. Call inside a transaction.
+   */
+  lockKey(db: Kysely<Tables>, key: string): Promise<void>
   /** Serialises migrations between replicas starting at once; called first in the migration transaction. */
   lockMigrations(trx: Transaction<Tables>): Promise<void>
   /** After a pruning pass: SQLite checkpoints and truncates its WAL; PostgreSQL leaves it to autovacuum. */

@@ -14,6 +14,8 @@ import type { Dialect, Engine, WakeListenOptions, WakeSignals } from './dialect.
 const MIGRATION_LOCK = 0x64747200
 /** Another: "dt-remediator safety gates". */
 const GATE_LOCK = 0x64747201
+/** The first key of the two-key locks `lockKey` takes ("dt-remediator keys"); the second is the key's hash. */
+const KEY_LOCKS = 0x64747202
 
 /** int8 (times in ms, counts, job ids) as a number: every value the store keeps fits in 2^53. */
 const INT8_OID = 20
@@ -34,6 +36,8 @@ const postgresDialect: Dialect = {
   skipLocked: (query) => query.forUpdate().skipLocked(),
   forUpdate: (query) => query.forUpdate(),
   lockGates: async (trx) => { await sql`SELECT pg_advisory_xact_lock(${GATE_LOCK})`.execute(trx) },
+  // The two-key form: a lock space apart from the one-key locks above.
+  lockKey: async (db, key) => { await sql`SELECT pg_advisory_xact_lock(${KEY_LOCKS}, hashtext(${key}))`.execute(db) },
   lockMigrations: async (trx) => { await sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`.execute(trx) },
   afterPrune: async () => {},
 }

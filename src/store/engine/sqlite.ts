@@ -54,6 +54,7 @@ export const sqliteDialect: Dialect = {
   lockGates: async () => {},
   // The owner lock already makes this process the only one on the file, and migrations run in a
   // BEGIN IMMEDIATE transaction.
+  lockKey: async () => {},
   lockMigrations: async () => {},
   afterPrune: async (db) => { await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(db) },
 }
