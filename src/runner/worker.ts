@@ -14,6 +14,7 @@
  *   still running are aborted, and each lease is released only once its handler has settled (up
  *   to settleMs), so no other process resumes a job whose request is still in flight here.
  */
+import { setMaxListeners } from 'node:events'
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
 import type { Job, JobQueue } from '../store/queue.js'
@@ -205,6 +206,10 @@ export function startWorker<Payload> (options: WorkerOptions<Payload>): Worker {
       for (const job of claimed) {
         if (job.takenOver) options.onTakeover?.(job)
         const entry = { controller: new AbortController(), finished: new AbortController(), done: Promise.resolve() }
+        // Each of the job's reads listens on its signal until answered: a notification with 2,000
+        // entities asks for all of them at once. Node's "possible memory leak" warning past 10
+        // listeners would only mislead whoever reads the log; the signal ends with the job.
+        setMaxListeners(0, entry.controller.signal)
         running.set(job.id, entry)
         entry.done = execute(job, entry.controller, entry.finished).finally(() => {
           running.delete(job.id)
