@@ -3,7 +3,7 @@
  * and a LineCounter, so an error found on the parsed value (by zod or by a later check) can name
  * the line and column of the key or value it is about. Pure.
  */
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml'
+import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml'
 
 export type PathSegment = string | number
 
@@ -48,6 +48,21 @@ export type YamlData =
  */
 export function yamlData (doc: Document, lines: LineCounter): YamlData {
   if (doc.contents === null) return { ok: true, data: {} }
+  // A list or a map as a key (`? [a, b]`) has no place in a rules file: the yaml library would
+  // make it the text "[ a, b ]" (a header's name, a param's) and warn on the process's stderr.
+  let complexKey: number | undefined
+  visit(doc, {
+    Pair (_key, pair) {
+      const key = isAlias(pair.key) ? pair.key.resolve(doc) : pair.key
+      if (!isCollection(key)) return undefined
+      complexKey = (pair.key as Node).range?.[0]
+      return visit.BREAK
+    },
+  })
+  if (complexKey !== undefined) {
+    const pos = lines.linePos(complexKey)
+    return { ok: false, line: pos.line, column: pos.col, message: 'a mapping key must be a plain value, not a list or a map' }
+  }
   try {
     return { ok: true, data: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) }
   } catch (err) {

@@ -135,6 +135,35 @@ t.test('an alias without its anchor, or a "billion laughs" of aliases, is an err
   t.match(laughs.ok ? [] : laughs.errors.map(formatDiagnostic), [/^rules\.yaml:2:8: YAML alias \*a: .*resource exhaustion/])
 })
 
+t.test('a key that is a list or a map is an error placed at the key, not a key stringified with a process warning', async (t) => {
+  // The yaml library would turn `? [a, b]` into the text "[ a, b ]" (a header name, a param) and
+  // print a warning on the process's stderr, which an operator would read as the service's.
+  const warnings: string[] = []
+  const onWarning = (w: Error): void => { warnings.push(w.message) }
+  process.on('warning', onWarning)
+  t.teardown(() => { process.off('warning', onWarning) })
+  const text = [
+    'mode: dry-run',
+    'rules:',
+    '  - name: hook',
+    '    on: problem',
+    '    actions:',
+    '      - use: http.request',
+    '        with:',
+    '          url: https://ci.example.com/x',
+    '          headers:',
+    '            ? [x-a, x-b]',
+    '            : v',
+    '',
+  ].join('\n')
+  const result = check(text)
+  t.notOk(result.ok, 'refused')
+  t.match(result.ok ? [] : result.errors.map(formatDiagnostic), [/^rules\.yaml:10:15: a mapping key must be a plain value, not a list or a map/])
+  t.match(check('? { a: 1 }\n: value\n'), { ok: false, errors: [{ line: 1, column: 3 }] }, 'a map as a key, at the top')
+  await new Promise((resolve) => setImmediate(resolve))
+  t.same(warnings, [], 'no warning printed')
+})
+
 t.test('aliases, tags, duplicate keys and several documents are refused or loaded, never a throw or a hang', async (t) => {
   await fc.assert(fc.property(oddYaml, (text) => { check(text) }), { numRuns: 30 })
   t.pass()
