@@ -16,7 +16,7 @@ import { SimBadRequest } from './query.js'
 import { addWorkload, Tenant } from './tenant/index.js'
 import type { EntityInput, ReopenOutcome, SimEntity, SimProblem, SimSecurityProblem, Workload, WorkloadInput } from './tenant/index.js'
 import { Traffic } from './traffic.js'
-import type { Fault } from './traffic.js'
+import type { Fault, FaultSpec } from './traffic.js'
 import { criterion } from '../../src/dynatrace/selectors.js'
 
 export interface SimulatorOptions {
@@ -201,7 +201,8 @@ export class DynatraceSimulator {
     return this.#record(await deliver(this.#dispatcher, w, body, { kind: 'workflow', state: problem.status === 'OPEN' ? 'ACTIVE' : 'CLOSED', at: this.now(), timeoutMs: this.#timeoutMs }))
   }
 
-  addFault (spec: z.output<typeof faultSchema>): Fault { return this.traffic.addFault(spec) }
+  /** A fault as the HTTP control API takes it, or, from code, one held until a promise settles (`hold`). */
+  addFault (spec: z.output<typeof faultSchema> | (Omit<FaultSpec, 'hold'> & { readonly hold: Promise<unknown> })): Fault { return this.traffic.addFault(spec) }
 
   /** Renders the problem through the configured template (undefined without a webhook). */
   renderProblem (problem: SimProblem): string | undefined {

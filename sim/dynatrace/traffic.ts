@@ -25,6 +25,11 @@ export interface FaultSpec {
   readonly count?: number | undefined
   /** Error message in the Dynatrace envelope. */
   readonly message?: string | undefined
+  /**
+   * Held until this settles, in the phase `latencyPhase` says (programmatic faults only): a test
+   * holds an answer exactly as long as an interleaving needs, not for a time that may be too short.
+   */
+  readonly hold?: Promise<unknown> | undefined
 }
 
 export interface Fault extends FaultSpec {

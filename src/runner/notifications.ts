@@ -36,7 +36,7 @@ import { followUp, nextActionOf } from './finish.js'
 import { QUEUES, type TimerJob } from './queues.js'
 import { addWriteBack } from './writeback.js'
 import { dynatraceRead } from './status.js'
-import type { ProblemRead } from './kinds/index.js'
+import { statusReadMark, type ProblemRead } from './kinds/index.js'
 import { endTimeOf, recordResolution, saveExplanations } from './evidence.js'
 import type { JobContext, JobResult } from './worker.js'
 
@@ -285,13 +285,16 @@ const JUDGEMENTS = 3
 async function judgeOpen (deps: RunnerDeps, n: StoredNotification, ctx: JobContext): Promise<JobResult | typeof CHANGED> {
   const { log } = ctx
   const foundBy = n.source
+  const mark = statusReadMark()
   const seen = await deps.store.problems.get(n.kind, n.problemId)
   // One read of the problem: the decision's status, and enrichment's facts from the same answer.
   // Enrichment starts with that read, not after the decision: its entity and event reads need
   // only the notification, and an outage's notifications wait for one round of Dynatrace
   // answers (and of its 429s) less. When the decision plans nothing (the problem closed
   // meanwhile) those reads were for nothing: the rare case, and reads only.
-  const statusRead = dynatraceRead(n.kind, n.problemId, deps.dynatrace, ctx.signal)
+  // Not a read sent before the record's (another notification's, still in flight): its answer
+  // may predate a RESOLVED the record shows, and would make the closed problem look re-opened.
+  const statusRead = dynatraceRead(n.kind, n.problemId, deps.dynatrace, ctx.signal, mark)
   const enriching = startEnrichment(deps, n, statusRead.then((r) => r.read, () => undefined), ctx)
   // Awaited below when the decision plans; otherwise how it ended is of no interest.
   enriching.enrichment.catch(() => {})

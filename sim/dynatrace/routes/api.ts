@@ -57,6 +57,7 @@ export async function apiRoutes (app: FastifyInstance, { sim, closing }: ApiRout
         state.fault = fault
         state.entry.fault = fault.id
         if (fault.latencyMs !== undefined && fault.latencyPhase !== 'after') await wait(fault.latencyMs)
+        if (fault.hold !== undefined && fault.latencyPhase !== 'after') await fault.hold.catch(() => {})
         if (fault.status === undefined) return
         if (fault.retryAfter !== undefined) reply.header('retry-after', String(fault.retryAfter))
         if (fault.rateLimitResetMs !== undefined) reply.header('x-ratelimit-reset', String((sim.now() + fault.rateLimitResetMs) * 1000))
@@ -66,6 +67,7 @@ export async function apiRoutes (app: FastifyInstance, { sim, closing }: ApiRout
       onSend: async (request, _reply, payload) => {
         const fault = inFlight.get(request)?.fault
         if (fault?.latencyMs !== undefined && fault.latencyPhase === 'after') await wait(fault.latencyMs)
+        if (fault?.hold !== undefined && fault.latencyPhase === 'after') await fault.hold.catch(() => {})
         return payload
       },
       handler,

@@ -9,6 +9,7 @@ import { securityRunnerKind } from './security.js'
 import type { RunnerKind } from './types.js'
 
 export type { BodyFacts, EnrichmentSource, ProblemRead, RunnerKind, StatusRead } from './types.js'
+export { statusReadMark } from './problem.js'
 
 const RUNNER_KINDS_BY_NAME: Readonly<Record<NotificationKind, RunnerKind>> = {
   problem: problemRunnerKind,

@@ -46,22 +46,33 @@ export function withProblem (base: ProblemFacts, p: Problem): ProblemFacts {
  * Problem reads in flight, per client: the runs of one problem that start together (a problem
  * with hundreds of entities) share one GET /problems/{id} instead of one each. Only reads in
  * flight are shared: one that starts after the last answered asks Dynatrace again, so no run acts
- * on an older status than it would have read alone.
+ * on an older status than it would have read alone. A caller that read our record first passes
+ * the mark it took before that read (`statusReadMark`), and joins only a read sent after it: a
+ * read sent earlier may have been answered before a RESOLVED the record already shows, and would
+ * make that closed record look re-opened.
  */
-const inFlight = new WeakMap<DynatraceClient, Map<string, Promise<Problem>>>()
+const inFlight = new WeakMap<DynatraceClient, Map<string, { readonly seq: number, readonly read: Promise<Problem> }>>()
+/** Problem reads sent so far, in this process. */
+let sent = 0
 
-async function sharedProblemRead (dynatrace: DynatraceClient, problemId: string, signal: AbortSignal | undefined): Promise<Problem> {
+/** The mark a caller takes before reading our record: reads sent after it are newer than that read. */
+export const statusReadMark = (): number => sent
+
+async function sharedProblemRead (dynatrace: DynatraceClient, problemId: string, signal: AbortSignal | undefined, after: number | undefined): Promise<Problem> {
   let reads = inFlight.get(dynatrace)
   if (reads === undefined) {
     reads = new Map()
     inFlight.set(dynatrace, reads)
   }
-  let read = reads.get(problemId)
-  if (read === undefined) {
-    const started = dynatrace.getProblem(problemId).finally(() => reads.delete(problemId))
-    reads.set(problemId, started)
-    read = started
+  let shared = reads.get(problemId)
+  if (shared === undefined || (after !== undefined && shared.seq <= after)) {
+    const seq = ++sent
+    // A newer read replaces an older one for whoever asks next; each forgets only itself.
+    const read = dynatrace.getProblem(problemId).finally(() => { if (reads.get(problemId)?.seq === seq) reads.delete(problemId) })
+    shared = { seq, read }
+    reads.set(problemId, shared)
   }
+  const { read } = shared
   if (signal === undefined) return read
   signal.throwIfAborted()
   // The shared read is not this caller's to cancel; its abort only stops its own wait.
@@ -91,8 +102,8 @@ export const problemRunnerKind: RunnerKind = {
   },
   readSubject: 'the problem',
   readsDeploymentEvents: true,
-  async status (dt, problemId, signal) {
-    const p = await sharedProblemRead(dt, problemId, signal)
+  async status (dt, problemId, signal, after) {
+    const p = await sharedProblemRead(dt, problemId, signal, after)
     return {
       status: p.status === 'CLOSED' ? 'closed' : p.status === 'OPEN' ? 'open' : 'unreadable',
       read: (base) => ({ problem: withProblem(base, p), evidence: evidenceOf(p) }),

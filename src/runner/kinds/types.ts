@@ -51,7 +51,7 @@ export interface RunnerKind {
    * Open, closed or unreadable, as Dynatrace says now, and the answer's facts for enrichment.
    * Throws when the read fails.
    */
-  status(dt: DynatraceClient, problemId: string, signal: AbortSignal | undefined): Promise<StatusRead>
+  status(dt: DynatraceClient, problemId: string, signal: AbortSignal | undefined, after?: number): Promise<StatusRead>
   /** Its field in the reconciliation pass's report and log line (`problems`, `security`). */
   readonly reportName: string
   /** One reconciliation pass over this kind (SPEC 8); undefined when it was not listed. */
