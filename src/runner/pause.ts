@@ -22,8 +22,17 @@ export async function readPause (store: Pick<Store, 'settings'>): Promise<PauseS
   return value.paused ? value : { paused: false }
 }
 
-export async function writePause (store: Pick<Store, 'settings'>, state: PauseState): Promise<PauseState> {
+/**
+ * Written under the safety gates' lock, which admission holds from its read of the kill switch
+ * to its move to running: a pause answered is a pause every admission after it sees (on
+ * PostgreSQL another replica's admission would otherwise read "not paused", let the pause commit
+ * and be answered, and start its action after).
+ */
+export async function writePause (store: Pick<Store, 'transaction'>, state: PauseState): Promise<PauseState> {
   const value: PauseState = state.paused ? state : { paused: false }
-  await store.settings.put(PAUSE_SETTING, JSON.stringify(value))
+  await store.transaction(async (tx) => {
+    await tx.lockGates()
+    await tx.settings.put(PAUSE_SETTING, JSON.stringify(value))
+  })
   return value
 }

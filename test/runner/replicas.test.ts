@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import pg from 'pg'
 import t from 'tap'
 import type { Store } from '../../src/store/index.js'
+import { pauseBeforeTransition } from '../helpers/interleave.js'
 import { startLoop } from '../helpers/runner.js'
 import { postgresEngine, skipWithoutPostgres, testDatabaseUrl, type TestEngine } from '../helpers/store.js'
 
@@ -188,5 +189,46 @@ t.test('three replicas on one PostgreSQL', { skip: skipWithoutPostgres }, async 
     const runs = (await loop.store.runs.list({ limit: 5 })).runs
     t.ok(runs.every((r) => r.state === 'cancelled'), 'any run planned was cancelled by the RESOLVED')
     t.equal(loop.k8s.sim.requests.filter((r) => r.method === 'PATCH' && r.dryRun !== true).length, 0, 'nothing acted')
+  })
+
+  t.test('a pause answered 200 on one replica while another admits a run: the action never starts after the 200', async (t) => {
+    // Admission reads the kill switch under the gates' lock; a pause written without that lock
+    // commits, and is answered, between admission's read and its move to running.
+    let application = ''
+    const engine: TestEngine = { ...postgresEngine, location: async (t) => { const l = await postgresEngine.location(t); application = new URL(l.databaseUrl ?? '').searchParams.get('application_name') ?? ''; return l } }
+    const admin = new pg.Client({ connectionString: testDatabaseUrl })
+    await admin.connect()
+    t.teardown(async () => admin.end())
+    const waitingOnALock = async (): Promise<boolean> => (await admin.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'", [application])).rowCount !== 0
+    let how = ''
+    let pauseAnswered: Promise<number> | undefined
+    let interleaving: ReturnType<typeof pauseBeforeTransition> | undefined
+    const loop = await startLoop(t, {
+      engine,
+      replicas: 2,
+      rules: 'mode: live\nrules:\n  - name: restart\n    on: problem\n    when: { entityTypes: [SERVICE] }\n    actions: [{ use: kubernetes.restart }]\n',
+      runners: [true, false],
+      wrapStore: (store, replica) => {
+        if (replica !== 0) return store
+        interleaving = pauseBeforeTransition(store, (c) => c.to === 'running', async () => {
+          const answered = loop.replicas[1]?.app.inject({ method: 'PUT', url: '/api/pause', headers: { authorization: 'Bearer alice-admin-token' }, payload: { paused: true, reason: 'freeze' } }).then((r) => r.statusCode)
+          pauseAnswered = answered
+          let done = false
+          answered?.then(() => { done = true }, () => { done = true })
+          for (let i = 0; i < 100_000 && how === ''; i++) {
+            if (done) how = 'answered before the run moved'
+            else if (await waitingOnALock()) how = 'waits for the admission'
+            else await new Promise((resolve) => setTimeout(resolve, 1))
+          }
+        })
+        return interleaving.store
+      },
+    })
+    t.equal(await loop.notify(), 202)
+    await loop.settle()
+    t.ok(await interleaving?.fired, 'admission was paused between its read of the kill switch and its move to running')
+    t.equal(how, 'waits for the admission', 'the pause waited for the admission that had read it off')
+    t.equal(await pauseAnswered, 200)
+    t.match((await loop.store.runs.list({ limit: 5 })).runs, [{ state: 'succeeded' }], 'the run admitted before the pause finishes, as a run in flight does')
   })
 })
