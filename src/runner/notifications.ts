@@ -256,22 +256,44 @@ export async function handleNotification (deps: RunnerDeps, job: Job<Notificatio
       const note = n.source === 'reconcile' ? 'found closed by reconciliation with the Problems API' : 'RESOLVED notification'
       if (decision.action === 'resolve') await resolveOccurrence(deps, tx, { kind: n.kind, problemId: n.problemId, displayId: n.displayId, occurrence: decision.occurrence, source: foundBy, note, endTime: endTimeOf(n.body) })
     })
-    return { status: 'done' }
+    return judgeLaterOpen(deps, n, { ...ctx, log })
   }
   if (state !== 'OPEN') {
     log.info({ state: n.state }, `State ${n.state ?? '(none)'} is neither OPEN nor RESOLVED: nothing is planned`)
     return { status: 'done' }
   }
 
+  return judged(deps, n, { ...ctx, log })
+}
+
+/** Judges an OPEN, again from fresh reads while the record keeps moving under it, then waits and retries. */
+async function judged (deps: RunnerDeps, n: StoredNotification, ctx: JobContext): Promise<JobResult> {
   for (let judgement = 1; ; judgement++) {
-    const result = await judgeOpen(deps, n, { ...ctx, log })
+    const result = await judgeOpen(deps, n, ctx)
     if (result !== CHANGED) return result
     if (judgement >= JUDGEMENTS) {
-      log.warn({ judgements: judgement }, 'the problem kept changing while this notification was judged: judging it again later')
+      ctx.log.warn({ judgements: judgement }, 'the problem kept changing while this notification was judged: judging it again later')
       return { status: 'retry', delayMs: deps.timings.planRetryMs, error: 'the problem kept changing while the notification was judged' }
     }
-    log.info('the problem changed while this notification was judged: judging it again from fresh reads')
+    ctx.log.info('the problem changed while this notification was judged: judging it again from fresh reads')
   }
+}
+
+/**
+ * After a RESOLVED: an OPEN of the same problem received after it, but judged before it (its job
+ * waited: a retry, a slow replica), was judged against an occurrence this RESOLVED has now
+ * closed: "still open", when Dynatrace had in fact re-opened the problem. That OPEN is judged
+ * again, from fresh reads: a re-open becomes the next occurrence; a stale OPEN plans nothing.
+ * One still waiting will be judged after this anyway; one being judged now finds the record
+ * moved when it commits.
+ */
+async function judgeLaterOpen (deps: RunnerDeps, n: StoredNotification, ctx: JobContext): Promise<JobResult> {
+  const later = await deps.store.notifications.newestAfter(n.kind, n.problemId, n)
+  if (later === undefined || notificationState(later) !== 'OPEN') return { status: 'done' }
+  if ((await deps.store.jobs.waiting(QUEUES.notification, [later.id])).length > 0) return { status: 'done' }
+  const log = ctx.log.child({ laterNotificationId: later.id })
+  log.info('an OPEN received after this RESOLVED was judged before it: judging it again')
+  return judged(deps, later, { ...ctx, log })
 }
 
 /** How many times in a row an OPEN is judged again at once before its job waits and retries. */

@@ -80,6 +80,8 @@ export interface NotificationStore {
   record(notification: NewNotification): Promise<RecordResult>
   get(id: string): Promise<StoredNotification | undefined>
   listByProblem(kind: NotificationKind, problemId: string): Promise<StoredNotification[]>
+  /** The problem's newest notification received after `than` (by receipt, then id), if any. */
+  newestAfter(kind: NotificationKind, problemId: string, than: Pick<StoredNotification, 'receivedAt' | 'id'>): Promise<StoredNotification | undefined>
   count(): Promise<number>
   /** Notifications waiting for the next commit. */
   pending(): number
@@ -403,6 +405,12 @@ export function createNotificationStore (ctx: StoreContext, options: Notificatio
       const rows = await db.selectFrom('notifications').selectAll().where('kind', '=', kind).where('problem_id', '=', problemId)
         .orderBy('received_at').orderBy('id').execute()
       return rows.map(toStored)
+    },
+    async newestAfter (kind, problemId, than) {
+      const row = await db.selectFrom('notifications').selectAll().where('kind', '=', kind).where('problem_id', '=', problemId)
+        .where((eb) => eb.or([eb('received_at', '>', than.receivedAt), eb.and([eb('received_at', '=', than.receivedAt), eb('id', '>', than.id)])]))
+        .orderBy('received_at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst()
+      return row === undefined ? undefined : toStored(row)
     },
     async count () {
       return Number((await db.selectFrom('notifications').select((eb) => eb.fn.countAll().as('n')).executeTakeFirst())?.n ?? 0)

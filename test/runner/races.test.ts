@@ -250,6 +250,56 @@ for (const engine of engines) {
       t.match(await loop.store.problems.get('problem', loop.problem.problemId), { status: 'open', occurrence: 1 })
     })
 
+    t.test('a RESOLVED handled only after the re-open\'s OPEN was judged: the re-open is not lost, occurrence 2 is judged', async (t) => {
+      // Dynatrace: open, resolved, re-opened. Our RESOLVED job waits (a retry, a slow replica)
+      // while the re-open's OPEN is judged "still open" against a record nobody closed yet.
+      let hold: Promise<void> | undefined
+      let held = false
+      let release: () => void = () => {}
+      const loop = await startLoop(t, {
+        engine,
+        rules: 'mode: live\ndefaults: { cooldown: 0s }\nrules:\n  - name: restart\n    on: problem\n    when: { entityTypes: [SERVICE] }\n    actions: [{ use: kubernetes.restart }]\n',
+        wrapStore: (store): Store => ({
+          ...store,
+          transaction: async (fn) => {
+            if (hold !== undefined) {
+              const waitFor = hold
+              hold = undefined
+              held = true
+              await waitFor
+            }
+            return store.transaction(fn)
+          },
+        }),
+      })
+      const id = loop.problem.problemId
+      t.equal(await loop.notify(), 202)
+      await loop.settle()
+      t.match(await loop.store.problems.get('problem', id), { status: 'open', occurrence: 1 })
+      await loop.dt.sim.resolveProblem(id, { notify: false })
+      hold = new Promise((resolve) => { release = resolve })
+      t.equal(await loop.notify(), 202, 'the RESOLVED')
+      const isHeld = (): boolean => held
+      for (let i = 0; i < 100_000 && !isHeld(); i++) {
+        loop.app.runner.wake()
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      t.ok(held, 'the RESOLVED\'s transaction waits')
+      t.match(await loop.dt.sim.reopenProblem(id, { notify: false }), { outcome: 'reopened' })
+      t.equal(await loop.notify(loop.problem, (b) => ({ ...b, ProblemTitle: `${String(b.ProblemTitle)} (re-opened)` })), 202, 'the re-open\'s OPEN')
+      for (let i = 0; i < 100_000 && (await loop.store.jobs.pending('notification')) > 1; i++) {
+        loop.app.runner.wake()
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      t.equal(await loop.store.jobs.pending('notification'), 1, 'the OPEN was judged (still open) while the RESOLVED waited')
+      release()
+      await loop.settle()
+      t.match(await loop.store.problems.get('problem', id), { status: 'open', occurrence: 2 }, 'open, as Dynatrace shows it: the re-open is occurrence 2')
+      const runs = (await loop.store.runs.list({ limit: 5 })).runs.sort((a, b) => a.occurrence - b.occurrence)
+      t.match(runs, [{ occurrence: 1, state: 'succeeded' }, { occurrence: 2, state: 'succeeded' }], 'the re-open was judged and acted on')
+      t.equal(patches(loop), 2)
+    })
+
     t.test('SPEC 8: a run\'s timeline starts with planned, then queued', async (t) => {
       const loop = await startLoop(t, { engine, rules: RESTART })
       t.equal(await loop.notify(), 202)

@@ -156,6 +156,26 @@ t.test('recording notifications', async (t) => {
       t.equal(await store.notifications.count(), 3)
     })
 
+    t.test('finds a problem\'s newest notification received after another, by receipt then id', async (t) => {
+      const clock = manualClock()
+      const store = await openTestStore(t, engine, { clock })
+      const open = notification('o', { problemId: 'P7', id: '00000000-0000-7000-8000-000000000001' })
+      const resolved = notification('r', { problemId: 'P7', state: 'RESOLVED', id: '00000000-0000-7000-8000-000000000002' })
+      await store.notifications.record(open)
+      await store.notifications.record(resolved)
+      const first = await store.notifications.get(open.id)
+      if (first === undefined) throw new Error('not stored')
+      t.equal((await store.notifications.newestAfter('problem', 'P7', first))?.id, resolved.id, 'received in the same ms: the later id')
+      clock.advance(1000)
+      const reopen = notification('o2', { problemId: 'P7' })
+      await store.notifications.record(reopen)
+      await store.notifications.record(notification('x', { problemId: 'P8' }))
+      t.equal((await store.notifications.newestAfter('problem', 'P7', first))?.id, reopen.id, 'the newest, not the next')
+      const last = await store.notifications.get(reopen.id)
+      t.equal(last === undefined ? 'missing' : await store.notifications.newestAfter('problem', 'P7', last), undefined, 'none after the newest')
+      t.equal(await store.notifications.newestAfter('security', 'P7', first), undefined, 'another kind is another problem')
+    })
+
     t.test('keeps bodies the way they were sent, unicode and all', async (t) => {
       const store = await openTestStore(t, engine)
       const body = { PID: 'u', title: 'Ünïcødé ✓ 𝄞 "quoted" \\ back', nested: { a: [1, 2.5, null, true] } }
