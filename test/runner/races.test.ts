@@ -20,6 +20,11 @@ import { engines } from '../helpers/store.js'
 const LOCK = 'target:Deployment/shop/checkout'
 const RESTART = 'mode: live\nrules:\n  - name: restart\n    on: problem\n    when: { entityTypes: [SERVICE] }\n    actions: [{ use: kubernetes.restart }]\n'
 const patches = (loop: { k8s: { sim: { requests: ReadonlyArray<{ method: string, dryRun?: boolean }> } } }): number => loop.k8s.sim.requests.filter((r) => r.method === 'PATCH' && r.dryRun !== true).length
+/** The store, with `before` awaited ahead of each of its transactions (the hook decides whether to do anything). */
+const beforeEachTransaction = (store: Store, before: () => Promise<void>): Store => ({
+  ...store,
+  transaction: async (fn) => { await before(); return store.transaction(fn) },
+})
 
 for (const engine of engines) {
   t.test(engine.name, { skip: engine.skip }, async (t) => {
@@ -164,17 +169,12 @@ for (const engine of engines) {
         rules: RESTART,
         wrapStore: (store) => {
           base = store
-          return {
-            ...store,
-            transaction: async (fn) => {
-              if (armed) {
-                armed = false
-                await resolvedMeanwhile()
-                fired = true
-              }
-              return store.transaction(fn)
-            },
-          }
+          return beforeEachTransaction(store, async () => {
+            if (!armed) return
+            armed = false
+            await resolvedMeanwhile()
+            fired = true
+          })
         },
       })
       const id = loop.problem.problemId
@@ -206,19 +206,14 @@ for (const engine of engines) {
         rules: RESTART,
         wrapStore: (store) => {
           base = store
-          return {
-            ...store,
-            transaction: async (fn) => {
-              if (interfere > 0) {
-                // Another replica closes the occurrence this judgement is about to commit.
-                interfere--
-                const seen = await store.problems.get('problem', loop.problem.problemId)
-                const occurrence = seen === undefined ? 1 : seen.status === 'closed' ? seen.occurrence + 1 : seen.occurrence
-                await store.transaction(async (tx) => tx.problems.close({ kind: 'problem', problemId: loop.problem.problemId, displayId: null, occurrence, source: 'webhook' }))
-              }
-              return store.transaction(fn)
-            },
-          }
+          return beforeEachTransaction(store, async () => {
+            if (interfere === 0) return
+            // Another replica closes the occurrence this judgement is about to commit.
+            interfere--
+            const seen = await store.problems.get('problem', loop.problem.problemId)
+            const occurrence = seen === undefined ? 1 : seen.status === 'closed' ? seen.occurrence + 1 : seen.occurrence
+            await store.transaction(async (tx) => tx.problems.close({ kind: 'problem', problemId: loop.problem.problemId, displayId: null, occurrence, source: 'webhook' }))
+          })
         },
       })
       interfere = 3
@@ -241,7 +236,7 @@ for (const engine of engines) {
         engine,
         // Matches nothing: no run, so every transaction counted is the notification's own.
         rules: 'mode: live\nrules:\n  - name: memory\n    on: problem\n    when: { entityTypes: [SERVICE], title: "memory" }\n    actions: [{ use: kubernetes.restart }]\n',
-        wrapStore: (store) => ({ ...store, transaction: async (fn) => { transactions++; return store.transaction(fn) } }),
+        wrapStore: (store) => beforeEachTransaction(store, async () => { transactions++ }),
       })
       transactions = 0
       t.equal(await loop.notify(), 202)
@@ -259,17 +254,12 @@ for (const engine of engines) {
       const loop = await startLoop(t, {
         engine,
         rules: 'mode: live\ndefaults: { cooldown: 0s }\nrules:\n  - name: restart\n    on: problem\n    when: { entityTypes: [SERVICE] }\n    actions: [{ use: kubernetes.restart }]\n',
-        wrapStore: (store): Store => ({
-          ...store,
-          transaction: async (fn) => {
-            if (hold !== undefined) {
-              const waitFor = hold
-              hold = undefined
-              held = true
-              await waitFor
-            }
-            return store.transaction(fn)
-          },
+        wrapStore: (store) => beforeEachTransaction(store, async () => {
+          if (hold === undefined) return
+          const waitFor = hold
+          hold = undefined
+          held = true
+          await waitFor
         }),
       })
       const id = loop.problem.problemId
