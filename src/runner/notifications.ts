@@ -256,7 +256,7 @@ export async function handleNotification (deps: RunnerDeps, job: Job<Notificatio
       const note = n.source === 'reconcile' ? 'found closed by reconciliation with the Problems API' : 'RESOLVED notification'
       if (decision.action === 'resolve') await resolveOccurrence(deps, tx, { kind: n.kind, problemId: n.problemId, displayId: n.displayId, occurrence: decision.occurrence, source: foundBy, note, endTime: endTimeOf(n.body) })
     })
-    return judgeLaterOpen(deps, n, { ...ctx, log })
+    return judgeLaterOpen(deps, n, job.id, { ...ctx, log })
   }
   if (state !== 'OPEN') {
     log.info({ state: n.state }, `State ${n.state ?? '(none)'} is neither OPEN nor RESOLVED: nothing is planned`)
@@ -287,13 +287,12 @@ async function judged (deps: RunnerDeps, n: StoredNotification, ctx: JobContext)
  * One still waiting will be judged after this anyway; one being judged now finds the record
  * moved when it commits.
  */
-async function judgeLaterOpen (deps: RunnerDeps, n: StoredNotification, ctx: JobContext): Promise<JobResult> {
-  const later = await deps.store.notifications.newestAfter(n.kind, n.problemId, n)
-  if (later === undefined || notificationState(later) !== 'OPEN') return { status: 'done' }
-  if ((await deps.store.jobs.waiting(QUEUES.notification, [later.id])).length > 0) return { status: 'done' }
-  const log = ctx.log.child({ laterNotificationId: later.id })
+async function judgeLaterOpen (deps: RunnerDeps, n: StoredNotification, jobId: string, ctx: JobContext): Promise<JobResult> {
+  const later = await deps.store.notifications.newestAfter(n.kind, n.problemId, jobId)
+  if (later === undefined || later.waiting || notificationState(later.notification) !== 'OPEN') return { status: 'done' }
+  const log = ctx.log.child({ laterNotificationId: later.notification.id })
   log.info('an OPEN received after this RESOLVED was judged before it: judging it again')
-  return judged(deps, later, { ...ctx, log })
+  return judged(deps, later.notification, { ...ctx, log })
 }
 
 /** How many times in a row an OPEN is judged again at once before its job waits and retries. */

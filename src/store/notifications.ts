@@ -80,8 +80,12 @@ export interface NotificationStore {
   record(notification: NewNotification): Promise<RecordResult>
   get(id: string): Promise<StoredNotification | undefined>
   listByProblem(kind: NotificationKind, problemId: string): Promise<StoredNotification[]>
-  /** The problem's newest notification received after `than` (by receipt, then id), if any. */
-  newestAfter(kind: NotificationKind, problemId: string, than: Pick<StoredNotification, 'receivedAt' | 'id'>): Promise<StoredNotification | undefined>
+  /**
+   * The problem's newest notification stored after the one whose job is `jobId`, and whether its
+   * own job is still waiting. Stored order is the jobs' ids, which grow with each insert: a
+   * notification's time and its UUIDv7 id cannot order two received in the same millisecond.
+   */
+  newestAfter(kind: NotificationKind, problemId: string, jobId: string): Promise<{ readonly notification: StoredNotification, readonly waiting: boolean } | undefined>
   count(): Promise<number>
   /** Notifications waiting for the next commit. */
   pending(): number
@@ -406,11 +410,15 @@ export function createNotificationStore (ctx: StoreContext, options: Notificatio
         .orderBy('received_at').orderBy('id').execute()
       return rows.map(toStored)
     },
-    async newestAfter (kind, problemId, than) {
-      const row = await db.selectFrom('notifications').selectAll().where('kind', '=', kind).where('problem_id', '=', problemId)
-        .where((eb) => eb.or([eb('received_at', '>', than.receivedAt), eb.and([eb('received_at', '=', than.receivedAt), eb('id', '>', than.id)])]))
-        .orderBy('received_at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst()
-      return row === undefined ? undefined : toStored(row)
+    async newestAfter (kind, problemId, jobId) {
+      const row = await db.selectFrom('notifications')
+        .innerJoin('jobs', (join) => join.onRef('jobs.key', '=', 'notifications.id').on('jobs.queue', '=', NOTIFICATION_QUEUE))
+        .selectAll('notifications').select('jobs.state as job_state')
+        .where('notifications.kind', '=', kind).where('notifications.problem_id', '=', problemId).where('jobs.id', '>', Number(jobId))
+        .orderBy('jobs.id', 'desc').limit(1).executeTakeFirst()
+      if (row === undefined) return undefined
+      const { job_state: state, ...notification } = row
+      return { notification: toStored(notification), waiting: state === 'ready' || state === 'active' }
     },
     async count () {
       return Number((await db.selectFrom('notifications').select((eb) => eb.fn.countAll().as('n')).executeTakeFirst())?.n ?? 0)

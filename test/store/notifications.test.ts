@@ -156,24 +156,21 @@ t.test('recording notifications', async (t) => {
       t.equal(await store.notifications.count(), 3)
     })
 
-    t.test('finds a problem\'s newest notification received after another, by receipt then id', async (t) => {
-      const clock = manualClock()
-      const store = await openTestStore(t, engine, { clock })
-      const open = notification('o', { problemId: 'P7', id: '00000000-0000-7000-8000-000000000001' })
-      const resolved = notification('r', { problemId: 'P7', state: 'RESOLVED', id: '00000000-0000-7000-8000-000000000002' })
-      await store.notifications.record(open)
-      await store.notifications.record(resolved)
-      const first = await store.notifications.get(open.id)
-      if (first === undefined) throw new Error('not stored')
-      t.equal((await store.notifications.newestAfter('problem', 'P7', first))?.id, resolved.id, 'received in the same ms: the later id')
-      clock.advance(1000)
-      const reopen = notification('o2', { problemId: 'P7' })
-      await store.notifications.record(reopen)
-      await store.notifications.record(notification('x', { problemId: 'P8' }))
-      t.equal((await store.notifications.newestAfter('problem', 'P7', first))?.id, reopen.id, 'the newest, not the next')
-      const last = await store.notifications.get(reopen.id)
-      t.equal(last === undefined ? 'missing' : await store.notifications.newestAfter('problem', 'P7', last), undefined, 'none after the newest')
-      t.equal(await store.notifications.newestAfter('security', 'P7', first), undefined, 'another kind is another problem')
+    t.test('finds a problem\'s newest notification stored after another, in stored order, and whether its job waits', async (t) => {
+      const store = await openTestStore(t, engine, { clock: manualClock() })
+      // Stored in this order, in the same millisecond, with ids that sort the other way.
+      const open = notification('o', { problemId: 'P7', id: '00000000-0000-7000-8000-00000000000f' })
+      const resolved = notification('r', { problemId: 'P7', state: 'RESOLVED', id: '00000000-0000-7000-8000-00000000000e' })
+      const reopen = notification('o2', { problemId: 'P7', id: '00000000-0000-7000-8000-00000000000d' })
+      for (const n of [open, resolved, reopen, notification('x', { problemId: 'P8' })]) await store.notifications.record(n)
+      const jobs = await store.jobs.claim('notification', 'w', { leaseMs: 60_000, limit: 10 })
+      const jobOf = (id: string): string => jobs.find((j) => j.key === id)?.id ?? 'none'
+      t.match(await store.notifications.newestAfter('problem', 'P7', jobOf(open.id)), { notification: { id: reopen.id }, waiting: true }, 'the newest, not the next; its job is claimed')
+      t.match(await store.notifications.newestAfter('problem', 'P7', jobOf(resolved.id)), { notification: { id: reopen.id } }, 'stored order, not the ids\' order')
+      t.ok(await store.jobs.complete(jobOf(reopen.id), 'w'))
+      t.match(await store.notifications.newestAfter('problem', 'P7', jobOf(resolved.id)), { waiting: false }, 'its job ended')
+      t.equal(await store.notifications.newestAfter('problem', 'P7', jobOf(reopen.id)), undefined, 'none after the newest')
+      t.equal(await store.notifications.newestAfter('security', 'P7', jobOf(open.id)), undefined, 'another kind is another problem')
     })
 
     t.test('keeps bodies the way they were sent, unicode and all', async (t) => {
