@@ -45,7 +45,7 @@ export class RecentMap<V> {
     // entries: each is then copied at most once per `size` calls.
     const held = this.#order.length - this.#head
     if (this.#head > this.#size || held > 2 * this.#size + 16) {
-      this.#order = this.#order.slice(this.#head).filter((place) => this.#entries.get(place.key)?.seq === place.seq)
+      this.#order = this.#live()
       this.#head = 0
     }
   }
@@ -55,6 +55,11 @@ export class RecentMap<V> {
 
   /** The keys, oldest first (tests). */
   keys (): string[] {
-    return this.#order.slice(this.#head).filter((place) => this.#entries.get(place.key)?.seq === place.seq).map((place) => place.key)
+    return this.#live().map((place) => place.key)
+  }
+
+  /** The places from the head that are still their entry's, oldest first. */
+  #live (): Array<{ readonly key: string, readonly seq: number }> {
+    return this.#order.slice(this.#head).filter((place) => this.#entries.get(place.key)?.seq === place.seq)
   }
 }
