@@ -2,12 +2,14 @@
  * Starts the durable runner (src/runner) once the app is ready and stops it when the app closes:
  * it stops claiming, lets work in flight finish within the grace period and gives back the
  * leases of what still runs, so another process resumes it at once — all before the store
- * closes. Decorates `fastify.runner`: wake() for intake, the moment a notification is
- * committed (and, through the store, every other replica's: LISTEN/NOTIFY on PostgreSQL);
+ * closes. Decorates `fastify.runner`: notified() for intake, the moment a notification is
+ * committed (and, through the store, every other replica's: LISTEN/NOTIFY on PostgreSQL), and
+ * wake() for what may have made work for any queue (the pause lifted);
  * approve() and reject() for the admin API; idle() for tests.
  */
 import fp from 'fastify-plugin'
 import { approve, cancelRemovedRuns, reject, startRunner, type ApprovalResult, type Runner, type RunnerDeps } from '../src/runner/index.js'
+import { QUEUES } from '../src/runner/queues.js'
 
 export interface Decider {
   /** The admin token's name. */
@@ -24,6 +26,8 @@ declare module 'fastify' {
     runner: {
       /** Wake the workers now; a no-op when the runner is off. */
       wake(): void
+      /** Intake committed a notification: wake the notification queue's worker (the only one with new work). */
+      notified(): void
       /** Resolves when the runner has nothing due (tests). */
       idle(): Promise<void>
       approve(runId: string, who: Decider): Promise<ApprovalResult>
@@ -50,6 +54,8 @@ export default fp<RunnerPluginOptions>(async function runnerPlugin (fastify, opt
   fastify.decorate('runner', {
     // This process's workers, and every replica's through the store (LISTEN/NOTIFY on PostgreSQL).
     wake: () => { runner?.wake(); fastify.store.signals.send() },
+    // (Another replica hears no queue name: it wakes all of its workers.)
+    notified: () => { runner?.wake(QUEUES.notification); fastify.store.signals.send() },
     idle: async () => { await runner?.idle() },
     approve: async (runId: string, who: Decider) => { const r = await approve(deps, runId, who); runner?.wake(); return r },
     reject: async (runId: string, who: Decider) => { const r = await reject(deps, runId, who); runner?.wake(); return r },

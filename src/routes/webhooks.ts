@@ -140,7 +140,7 @@ const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (fastify, 
     }
     const notification = toNewNotification(uuidV7(fastify.store.clock.now(), randomUUID()), kind, payload, request.receivedBody)
     const result = await fastify.store.notifications.record(notification)
-    if (result.status === 'accepted') fastify.runner.wake()
+    if (result.status === 'accepted') fastify.runner.notified()
     count(kind, result.status)
     request.logFields = { kind, problemId: notification.problemId, state: notification.state, notificationId: result.notificationId, status: result.status }
     reply.code(result.status === 'accepted' ? 202 : 200)

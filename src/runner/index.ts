@@ -31,8 +31,11 @@ export { gateFacts, skipAnnotated } from './gates.js'
 export type { GateFactSource } from './gates.js'
 
 export interface Runner {
-  /** Wake the workers now (intake committed, a replica notified). */
-  wake(): void
+  /**
+   * Wake the workers now (a replica notified, the pause lifted), or only the one of `queue`
+   * (intake committed a notification: only the notification queue has new work).
+   */
+  wake(queue?: string): void
   /** Resolves once no worker has work it can claim now (tests). */
   idle(): Promise<void>
   /** Stop claiming; wait up to the grace period; give back the leases of what still runs. */
@@ -71,12 +74,7 @@ export async function startRunner (deps: RunnerDeps): Promise<Runner> {
   workers = (Object.keys(QUEUES) as Array<keyof typeof QUEUES>).map((name) => startWorker<never>({
     queue: QUEUES[name],
     jobs: deps.store.jobs,
-    handler: async (job, ctx) => {
-      const result = await handlers[name](job, ctx)
-      // What a job finished may have made work for another queue (a run, a comment): look now.
-      wakeAll()
-      return result
-    },
+    handler: async (job, ctx) => handlers[name](job, ctx),
     clock: deps.clock,
     log: deps.log.child({ queue: QUEUES[name] }),
     owner: deps.owner,
@@ -103,6 +101,13 @@ export async function startRunner (deps: RunnerDeps): Promise<Runner> {
     },
   }))
 
+  // What a job made for another queue (a run, a comment, the next step) wakes that queue's worker
+  // once it is committed; the others sleep on. Waking every worker after every job cost a claim
+  // statement per queue each time: five for each notification that planned nothing, each a turn
+  // of the embedded store's one connection that intake's commits waited behind.
+  const byQueue = new Map<string, Worker>((Object.keys(QUEUES) as Array<keyof typeof QUEUES>).map((name, i) => [QUEUES[name], workers[i] as Worker]))
+  const stopListening = deps.store.onEnqueued((queue) => { byQueue.get(queue)?.wake() })
+
   const dynatrace = deps.dynatrace
   let reconciler: Reconciler | undefined
   if (dynatrace === undefined) {
@@ -115,7 +120,10 @@ export async function startRunner (deps: RunnerDeps): Promise<Runner> {
   }
 
   return {
-    wake: wakeAll,
+    wake (queue) {
+      if (queue === undefined) wakeAll()
+      else byQueue.get(queue)?.wake()
+    },
     async idle () {
       // A pass due now (the clock moved) may take problems in: let it finish first.
       await reconciler?.idle()
@@ -128,6 +136,7 @@ export async function startRunner (deps: RunnerDeps): Promise<Runner> {
       }
     },
     async stop () {
+      stopListening()
       await reconciler?.stop()
       await Promise.all(workers.map(async (w) => w.stop(deps.timings.graceMs)))
     },

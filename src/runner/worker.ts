@@ -94,6 +94,13 @@ export function startWorker<Payload> (options: WorkerOptions<Payload>): Worker {
   const stopping = new AbortController()
   let wakeUp: (() => void) | undefined
   let woken = false
+  /**
+   * Whether jobs may be waiting that this worker left for want of room (it was full, or its
+   * claim came back full): then a job's end claims again at once. Otherwise the queue was found
+   * empty, and new work wakes the worker itself (the store's enqueue, intake), or the poll finds
+   * it (a job come due, a lease run out).
+   */
+  let backlog = false
   const idleWaiters: Array<() => void> = []
 
   const wake = (): void => {
@@ -199,9 +206,13 @@ export function startWorker<Payload> (options: WorkerOptions<Payload>): Worker {
         try {
           if (await options.yieldTo?.() === true) limit = 1
           claimed = await jobs.claim<Payload>(queue, owner, { leaseMs: options.leaseMs, limit })
+          backlog = claimed.length === limit
         } catch (err) {
+          backlog = true
           log.error({ err, queue }, 'claiming jobs failed; trying again at the next poll')
         }
+      } else {
+        backlog = true
       }
       for (const job of claimed) {
         if (job.takenOver) options.onTakeover?.(job)
@@ -213,7 +224,8 @@ export function startWorker<Payload> (options: WorkerOptions<Payload>): Worker {
         running.set(job.id, entry)
         entry.done = execute(job, entry.controller, entry.finished).finally(() => {
           running.delete(job.id)
-          wake()
+          // (Someone waiting for idle() is told by the claim that finds nothing.)
+          if (backlog || idleWaiters.length > 0) wake()
         })
       }
       if (stopping.signal.aborted) break

@@ -78,6 +78,12 @@ export interface Store extends ReturnType<typeof modules> {
   readonly createdAt: number
   /** Runs fn in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: TransactionStores) => Promise<T>): Promise<T>
+  /**
+   * Calls `listener` with the queue of every job enqueued through this store (its modules, or a
+   * transaction's) once that job can be claimed: the runner wakes exactly the worker that has
+   * new work, rather than every worker after every job. Returns the way to stop listening.
+   */
+  onEnqueued(listener: (queue: string) => void): () => void
   /** Whether the engine answers a trivial query. */
   ping(): Promise<boolean>
   /**
@@ -121,7 +127,10 @@ export async function createStore (engine: Engine, options: StoreOptions = {}): 
     await engine.close()
     throw err
   }
-  const ctx: StoreContext = { db: engine.db, dialect: engine.dialect, clock }
+  const listeners = new Set<(queue: string) => void>()
+  // Told after a commit: a listener that throws must not make a committed transaction look failed.
+  const enqueued = (queue: string): void => { for (const listener of listeners) try { listener(queue) } catch { /* the listener's own fault */ } }
+  const ctx: StoreContext = { db: engine.db, dialect: engine.dialect, clock, enqueued }
   const notifications = createNotificationStore(ctx, options.notifications)
   const base = modules(ctx)
   let closed: Promise<void> | undefined
@@ -146,8 +155,17 @@ export async function createStore (engine: Engine, options: StoreOptions = {}): 
     signals: engine.signals ?? noSignals,
     createdAt,
     async transaction (fn) {
-      return engine.db.transaction().execute(async (trx) =>
-        fn({ ...modules({ ...ctx, db: trx }), db: trx, dialect: engine.dialect, now: () => clock.now(), lockGates: async () => engine.dialect.lockGates(trx) }))
+      // A job enqueued in the transaction is claimable once it commits, not before: on
+      // PostgreSQL a worker woken earlier would find nothing, and sleep until its next poll.
+      const queues = new Set<string>()
+      const result = await engine.db.transaction().execute(async (trx) =>
+        fn({ ...modules({ ...ctx, db: trx, enqueued: (queue) => { queues.add(queue) } }), db: trx, dialect: engine.dialect, now: () => clock.now(), lockGates: async () => engine.dialect.lockGates(trx) }))
+      for (const queue of queues) enqueued(queue)
+      return result
+    },
+    onEnqueued (listener) {
+      listeners.add(listener)
+      return () => { listeners.delete(listener) }
     },
     ping,
     broken: () => engine.broken?.(),

@@ -130,7 +130,9 @@ export function createJobQueue (ctx: StoreContext): JobQueue {
         .values({ queue, key, payload: dialect.toJson(payload), run_after: now + (options.delayMs ?? 0), created_at: now, updated_at: now })
         .onConflict((oc) => oc.columns(['queue', 'key']).doNothing())
         .returning('id').execute()
-      return rows.length > 0
+      if (rows.length === 0) return false
+      ctx.enqueued?.(queue)
+      return true
     },
 
     async claim<Payload> (queue: string, owner: string, options: { leaseMs: number, limit?: number }): Promise<Array<Job<Payload>>> {

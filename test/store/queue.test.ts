@@ -126,5 +126,32 @@ t.test('job queue', async (t) => {
       clock.advance(5000)
       t.equal((await q.claim('later', 'w', { leaseMs: 1000 })).length, 1)
     })
+
+    t.test('the store tells which queue got a job once the job can be claimed: after its transaction commits, never for a rollback or a duplicate', async (t) => {
+      const store = await openTestStore(t, engine)
+      const told: string[] = []
+      const stop = store.onEnqueued((queue) => { told.push(queue) })
+      await store.jobs.enqueue('alone', 'k', {})
+      t.same(told, ['alone'], 'a statement of its own: told at once')
+      await store.jobs.enqueue('alone', 'k', {})
+      t.same(told, ['alone'], 'a duplicate (queue, key) enqueued nothing: not told')
+      told.length = 0
+      await store.transaction(async (tx) => {
+        await tx.jobs.enqueue('run', 'r1', {})
+        await tx.jobs.enqueue('run', 'r2', {})
+        await tx.jobs.enqueue('plan', 'p1', {})
+        t.same(told, [], 'nothing is told before the commit: a worker woken now would find nothing (PostgreSQL)')
+      })
+      t.same(told.sort(), ['plan', 'run'], 'told once the transaction committed, each queue once')
+      told.length = 0
+      await t.rejects(store.transaction(async (tx) => {
+        await tx.jobs.enqueue('gone', 'g', {})
+        throw new Error('rolled back')
+      }))
+      t.same(told, [], 'a rolled-back transaction tells nothing')
+      stop()
+      await store.jobs.enqueue('after', 'k', {})
+      t.same(told, [], 'a listener that stopped hears nothing more')
+    })
   })
 })

@@ -1,0 +1,78 @@
+/**
+ * Which worker a piece of work wakes. Intake's commit wakes the notification queue's worker, and
+ * only it; a job's end wakes the worker of each queue it enqueued into, once that is committed,
+ * and its own worker only when that one left jobs for want of room. Every wake is a claim
+ * statement: on the embedded store, a turn of the one connection intake's commits wait behind,
+ * and on PostgreSQL a statement per queue on every replica's pool. The tests' poll is an hour, so
+ * work that no wake reached would wait for it: a test that waits for the work to be done, without
+ * the runner's idle() (which wakes everything), fails if a wake is missing.
+ */
+import t from 'tap'
+import { imageOf } from '../helpers/kubernetes.js'
+import { startLoop } from '../helpers/runner.js'
+import { eachEngine } from '../helpers/store.js'
+
+/** Matches process groups only: the checkout problem, on a service, plans nothing. */
+const PLANS_NOTHING = `
+mode: live
+rules:
+  - name: process-groups-only
+    on: problem
+    when: { entityTypes: [PROCESS_GROUP] }
+    actions: [{ use: kubernetes.restart }]
+`
+
+/**
+ * Waits for a condition: it passes the moment `done()` holds. The bound is only there to fail a
+ * test whose wake-up never came (the poll would be an hour away), far beyond what the work takes
+ * on a loaded machine.
+ */
+async function until (done: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  const give = Date.now() + 60_000
+  while (!(await done())) {
+    if (Date.now() > give) throw new Error(`never happened: ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 2))
+  }
+}
+
+t.test('wakes', async (t) => {
+  eachEngine(t, async (t, engine) => {
+    t.test('a notification that plans nothing claims from the notification queue only, once or twice, and wakes no other worker', async (t) => {
+      const loop = await startLoop(t, { rules: PLANS_NOTHING, engine })
+      const claims = new Map<string, number>()
+      const claim = loop.store.jobs.claim
+      loop.store.jobs.claim = async (queue, owner, options) => {
+        claims.set(queue, (claims.get(queue) ?? 0) + 1)
+        return claim(queue, owner, options)
+      }
+      let completed = 0
+      const complete = loop.store.jobs.complete
+      loop.store.jobs.complete = async (jobId, owner) => {
+        const done = await complete(jobId, owner)
+        completed++
+        return done
+      }
+      const problems = [loop.problem, await loop.addProblem('checkout', 'Response time degradation'), await loop.addProblem('checkout', 'Failure rate increase again')]
+      for (const [i, problem] of problems.entries()) {
+        t.equal(await loop.notify(problem), 202)
+        await until(() => completed === i + 1, `notification ${i + 1} handled`)
+      }
+      // Whatever a wake-up set going has reached its claim by now.
+      for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve))
+      const others = [...claims].filter(([queue]) => queue !== 'notification')
+      t.same(others, [], 'no other queue\'s worker was woken: nothing was enqueued for it')
+      const own = claims.get('notification') ?? 0
+      t.ok(own >= problems.length && own <= 2 * problems.length, `the notification worker claimed ${own} times for ${problems.length} notifications (each: its job, and at most once more when the claim came back full)`)
+      t.equal(await loop.store.jobs.due('notification'), 0, 'every notification was handled')
+      t.same(loop.comments(), [], 'nothing was planned')
+    })
+
+    t.test('work a job makes for other queues is claimed at once, with no poll and no idle(): notification, run, comment', async (t) => {
+      const loop = await startLoop(t, { engine })
+      t.equal(await loop.notify(), 202)
+      await until(() => loop.comments().length > 0, 'the action\'s result comment is posted')
+      t.equal(imageOf(loop.k8s.sim.get('Deployment', 'shop', 'checkout')), 'checkout:1.4.1', 'rolled back by the run the notification\'s job enqueued')
+      t.match(loop.comments()[0], /rollback/i, 'the comment the run\'s end enqueued')
+    })
+  })
+})
