@@ -101,11 +101,27 @@ export function startWorker<Payload> (options: WorkerOptions<Payload>): Worker {
    * it (a job come due, a lease run out).
    */
   let backlog = false
+  /**
+   * When jobs this worker gave back to wait (a retry, a fault's backoff) come due, in order: its
+   * nap ends at the first of them rather than at the next poll. Nothing else wakes a worker for
+   * them: no statement enqueues them anew.
+   */
+  const dueTimes: number[] = []
+  /** When the nap under way ends (undefined: not napping). */
+  let napEnd: number | undefined
   const idleWaiters: Array<() => void> = []
 
   const wake = (): void => {
     woken = true
     wakeUp?.()
+  }
+
+  /** A job of this worker's queue is due again at `at`: claim it then. */
+  const dueAt = (at: number): void => {
+    let i = dueTimes.length
+    while (i > 0 && (dueTimes[i - 1] as number) > at) i--
+    dueTimes.splice(i, 0, at)
+    if (napEnd !== undefined && at < napEnd) wake()
   }
 
   /** Renews the lease until `done` aborts; aborts `controller` if the lease was lost. */
@@ -186,10 +202,15 @@ export function startWorker<Payload> (options: WorkerOptions<Payload>): Worker {
       return
     }
     try {
-      if (result.status === 'done') await jobs.complete(job.id, owner)
-      else if (result.status === 'retry' && incurable) await jobs.fault(job.id, owner, result.delayMs, result.error)
-      else if (result.status === 'retry') await jobs.retry(job.id, owner, result.delayMs, result.error)
-      else await jobs.fail(job.id, owner, result.error)
+      if (result.status === 'done') {
+        await jobs.complete(job.id, owner)
+      } else if (result.status === 'retry') {
+        const delayed = incurable ? await jobs.fault(job.id, owner, result.delayMs, result.error) : await jobs.retry(job.id, owner, result.delayMs, result.error)
+        // (Read after the statement, whose own "now" its delay counts from: never before the job is due.)
+        if (delayed) dueAt(clock.now() + result.delayMs)
+      } else {
+        await jobs.fail(job.id, owner, result.error)
+      }
     } catch (err) {
       // The lease runs out and the job is taken up again: handlers are safe to repeat.
       jobLog.error({ err }, 'could not record the end of a job; it is taken up again after its lease')
@@ -199,6 +220,9 @@ export function startWorker<Payload> (options: WorkerOptions<Payload>): Worker {
   async function loop (): Promise<void> {
     while (!stopping.signal.aborted) {
       woken = false
+      // This claim finds every job due by now.
+      const now = clock.now()
+      while (dueTimes.length > 0 && (dueTimes[0] as number) <= now) dueTimes.shift()
       const free = options.concurrency - running.size
       let claimed: Array<Job<Payload>> = []
       let limit = free
@@ -237,10 +261,13 @@ export function startWorker<Payload> (options: WorkerOptions<Payload>): Worker {
       const nap = new AbortController()
       const onStop = (): void => nap.abort()
       stopping.signal.addEventListener('abort', onStop, { once: true })
+      const napMs = Math.min(options.pollMs, Math.max(0, (dueTimes[0] ?? Infinity) - clock.now()))
+      napEnd = clock.now() + napMs
       await new Promise<void>((resolve) => {
         wakeUp = resolve
-        clock.sleep(options.pollMs, nap.signal).then(resolve, resolve)
+        clock.sleep(napMs, nap.signal).then(resolve, resolve)
       })
+      napEnd = undefined
       wakeUp = undefined
       nap.abort()
       stopping.signal.removeEventListener('abort', onStop)

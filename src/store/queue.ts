@@ -195,7 +195,10 @@ export function createJobQueue (ctx: StoreContext): JobQueue {
       const result = await db.updateTable('jobs').set({ run_after: now + delayMs, updated_at: now })
         .where('queue', '=', queue).where('key', '=', key).where('state', '=', 'ready')
         .executeTakeFirst()
-      return Number(result.numUpdatedRows) > 0
+      if (Number(result.numUpdatedRows) === 0) return false
+      // Brought forward (a verification due now that its problem resolved): as good as new.
+      ctx.enqueued?.(queue)
+      return true
     },
 
     async due (queue) {

@@ -7,10 +7,13 @@
  * work that no wake reached would wait for it: a test that waits for the work to be done, without
  * the runner's idle() (which wakes everything), fails if a wake is missing.
  */
+import pino from 'pino'
 import t from 'tap'
+import { startWorker } from '../../src/runner/worker.js'
+import { manualClock } from '../helpers/clock.js'
 import { imageOf } from '../helpers/kubernetes.js'
 import { startLoop } from '../helpers/runner.js'
-import { eachEngine } from '../helpers/store.js'
+import { eachEngine, openTestStore } from '../helpers/store.js'
 
 /** Matches process groups only: the checkout problem, on a service, plans nothing. */
 const PLANS_NOTHING = `
@@ -67,12 +70,62 @@ t.test('wakes', async (t) => {
       t.same(loop.comments(), [], 'nothing was planned')
     })
 
+    t.test('a job given back to wait (a retry, a fault) is claimed again the moment it is due, not at the next poll', async (t) => {
+      const clock = manualClock()
+      const store = await openTestStore(t, engine, { clock })
+      await store.jobs.enqueue('q', 'k', {})
+      const calls: number[] = []
+      const worker = startWorker({
+        queue: 'q',
+        jobs: store.jobs,
+        clock,
+        log: pino({ level: 'silent' }),
+        owner: 'a',
+        leaseMs: 60_000,
+        pollMs: 3_600_000,
+        concurrency: 4,
+        async handler () {
+          calls.push(clock.now())
+          if (calls.length === 1) return { status: 'retry', delayMs: 1_500, error: 'Dynatrace answered 429' }
+          // Not transient: a fault, backed off 1 s × 2^attempts (4 s at the second attempt).
+          if (calls.length === 2) throw new Error('a bug')
+          return { status: 'done' }
+        },
+      })
+      t.teardown(async () => worker.stop(0))
+      const start = clock.now()
+      const given = async (): Promise<boolean> => (await store.jobs.due('q')) === 0 && (await store.jobs.pending('q')) === 1
+      await until(() => calls.length === 1, 'the first attempt')
+      await until(given, 'the retry recorded')
+      clock.advance(1_499)
+      for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve))
+      t.equal(calls.length, 1, 'not before it is due')
+      clock.advance(1)
+      await until(() => calls.length === 2, 'claimed again once due (the poll is an hour away)')
+      t.equal(calls[1], start + 1_500, 'at its due time')
+      await until(given, 'the fault recorded')
+      clock.advance(4_000)
+      await until(() => calls.length === 3, 'claimed again once the fault\'s backoff ran out')
+      t.pass('a fault\'s backoff too, with no wake-up from anywhere else')
+    })
+
     t.test('work a job makes for other queues is claimed at once, with no poll and no idle(): notification, run, comment', async (t) => {
       const loop = await startLoop(t, { engine })
       t.equal(await loop.notify(), 202)
       await until(() => loop.comments().length > 0, 'the action\'s result comment is posted')
       t.equal(imageOf(loop.k8s.sim.get('Deployment', 'shop', 'checkout')), 'checkout:1.4.1', 'rolled back by the run the notification\'s job enqueued')
       t.match(loop.comments()[0], /rollback/i, 'the comment the run\'s end enqueued')
+    })
+
+    t.test('a RESOLVED brings its verification forward and the verdict follows at once, with no poll and no idle()', async (t) => {
+      const loop = await startLoop(t, { engine })
+      t.equal(await loop.notify(), 202)
+      await until(() => loop.comments().length === 1, 'the action\'s result comment is posted')
+      await loop.dt.sim.resolveProblem(loop.problem.problemId, { notify: false })
+      t.equal(await loop.notify(), 202, 'the RESOLVED notification')
+      // The verification was due in 10 minutes of the test's clock, which does not move.
+      await until(() => loop.comments().length === 2, 'the verdict is posted')
+      t.match(loop.comments()[1], /^✔️ Resolved after kubernetes\.rollback/)
     })
   })
 })
