@@ -54,8 +54,7 @@ export default fp<RunnerPluginOptions>(async function runnerPlugin (fastify, opt
   fastify.decorate('runner', {
     // This process's workers, and every replica's through the store (LISTEN/NOTIFY on PostgreSQL).
     wake: () => { runner?.wake(); fastify.store.signals.send() },
-    // (Another replica hears no queue name: it wakes all of its workers.)
-    notified: () => { runner?.wake(QUEUES.notification); fastify.store.signals.send() },
+    notified: () => { runner?.wake(QUEUES.notification); fastify.store.signals.send(QUEUES.notification) },
     idle: async () => { await runner?.idle() },
     approve: async (runId: string, who: Decider) => { const r = await approve(deps, runId, who); runner?.wake(); return r },
     reject: async (runId: string, who: Decider) => { const r = await reject(deps, runId, who); runner?.wake(); return r },
@@ -69,7 +68,8 @@ export default fp<RunnerPluginOptions>(async function runnerPlugin (fastify, opt
   fastify.addHook('onReady', async () => {
     runner = await startRunner(deps)
     const log = deps.log.child({ component: 'wake-signals' })
-    stopListening = await fastify.store.signals.listen(() => runner?.wake(), {
+    // Another replica's wake-up names its queue, or none (everything; a replica of the version before).
+    stopListening = await fastify.store.signals.listen((queue) => runner?.wake(queue), {
       clock: deps.clock,
       retryMs: deps.timings.pollMs,
       onError: (err) => log.warn({ err: err.message }, 'lost the connection that hears other replicas\' wake-ups; polling every %d ms until it is back', deps.timings.pollMs),

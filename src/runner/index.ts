@@ -121,8 +121,10 @@ export async function startRunner (deps: RunnerDeps): Promise<Runner> {
 
   return {
     wake (queue) {
-      if (queue === undefined) wakeAll()
-      else byQueue.get(queue)?.wake()
+      // A queue this version does not know (another replica's, newer): everything.
+      const worker = queue === undefined ? undefined : byQueue.get(queue)
+      if (worker === undefined) wakeAll()
+      else worker.wake()
     },
     async idle () {
       // A pass due now (the clock moved) may take problems in: let it finish first.

@@ -124,6 +124,27 @@ t.test('three replicas on one PostgreSQL', { skip: skipWithoutPostgres }, async 
     t.equal(loop.k8s.sim.requests.filter((r) => r.method === 'PATCH' && !r.dryRun).length, 1)
   })
 
+  t.test('intake\'s NOTIFY names the notification queue: the other replica claims from it, and from no other queue', async (t) => {
+    const claims = new Map<string, number>()
+    const loop = await startLoop(t, {
+      engine: postgresEngine,
+      replicas: 2,
+      runners: [false, true],
+      rules: 'mode: live\nrules:\n  - name: process-groups-only\n    on: problem\n    when: { entityTypes: [PROCESS_GROUP] }\n    actions: [{ use: kubernetes.restart }]\n',
+      wrapStore: (store, replica) => replica === 0
+        ? store
+        : { ...store, jobs: { ...store.jobs, claim: async (queue, owner, options) => { claims.set(queue, (claims.get(queue) ?? 0) + 1); return store.jobs.claim(queue, owner, options) } } },
+    })
+    claims.clear()
+    t.equal(await loop.notify(undefined, undefined, 0), 202)
+    // Replica 1's poll is an hour away: only the NOTIFY reaches it. Then its job is handled.
+    const deadline = Date.now() + 60_000
+    while (await loop.replicas[1]?.store.jobs.pending('notification') !== 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+    t.equal(await loop.store.jobs.pending('notification'), 0, 'the notification was handled on the runner replica')
+    t.ok((claims.get('notification') ?? 0) >= 1, 'woken by the NOTIFY, it claimed from the notification queue')
+    t.same([...claims].filter(([queue]) => queue !== 'notification'), [], 'and from no other queue: nothing else had work')
+  })
+
   t.test('a pause set on one replica stops runs on another', async (t) => {
     const loop = await startLoop(t, { engine: postgresEngine, replicas: 2 })
     const [first, second] = loop.replicas

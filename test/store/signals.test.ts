@@ -8,16 +8,19 @@ import t from 'tap'
 import pg from 'pg'
 import { systemClock } from '../../src/clock.js'
 import type { Engine } from '../../src/store/engine/dialect.js'
+import { readWakePayload, stillWaiting, wakeSenderField } from '../../src/store/engine/postgres.js'
 import { createStore } from '../../src/store/index.js'
 import { postgresEngine, skipWithoutPostgres, sqliteEngine, testDatabaseUrl } from '../helpers/store.js'
 
-/** Counts wake-ups, and resolves `next()` on the following one. */
+/** Counts wake-ups (and the queue each named), and resolves `next()` on the following one. */
 function counter () {
   let count = 0
+  const queues: Array<string | undefined> = []
   let waiting: Array<() => void> = []
   return {
-    onWake: () => { count++; const w = waiting; waiting = []; for (const f of w) f() },
+    onWake: (queue?: string) => { count++; queues.push(queue); const w = waiting; waiting = []; for (const f of w) f() },
     get count () { return count },
+    queues,
     next: async () => new Promise<void>((resolve) => { waiting.push(resolve) }),
   }
 }
@@ -30,6 +33,24 @@ async function heard (from: Engine, ...wakes: Array<ReturnType<typeof counter>>)
   from.signals?.send()
   await next
 }
+
+t.test('a wake-up names its queue in a payload the version before still reads as another replica\'s', async (t) => {
+  const payload = `shop ${wakeSenderField('0b6f-sender', 'notification')}`
+  t.same(readWakePayload(payload, 'shop'), { sender: '0b6f-sender', queue: 'notification' })
+  t.same(readWakePayload('shop 0b6f-sender', 'shop'), { sender: '0b6f-sender', queue: undefined }, 'the version before names none: everything')
+  t.equal(readWakePayload(payload, 'other'), undefined, 'another schema\'s')
+  t.equal(readWakePayload('shop', 'shop'), undefined, 'no sender field')
+  t.same(readWakePayload('my shop 0b6f-sender:run', 'my shop'), { sender: '0b6f-sender', queue: 'run' }, 'the schema is all before the last space')
+  // The version before: `payload.slice(0, lastIndexOf(' ')) === schema && payload.slice(lastIndexOf(' ') + 1) !== ownId`.
+  const space = payload.lastIndexOf(' ')
+  t.ok(payload.slice(0, space) === 'shop' && payload.slice(space + 1) !== 'its-own-id', 'the version before wakes for it (everything)')
+  t.equal(stillWaiting(undefined, 'notification'), 'notification', 'one send waiting: its queue')
+  t.equal(stillWaiting('notification', 'notification'), 'notification', 'the same queue again: still that one')
+  t.equal(stillWaiting('notification', 'run'), null, 'two queues waiting: everything')
+  t.equal(stillWaiting('notification', undefined), null, 'one for everything: everything')
+  t.equal(stillWaiting(undefined, undefined), null)
+  t.equal(stillWaiting(null, 'run'), null, 'everything stays everything')
+})
 
 t.test('the embedded store has nobody to wake: its signals do nothing', async (t) => {
   const store = await createStore(await sqliteEngine.open(t))
@@ -64,6 +85,28 @@ t.test('PostgreSQL LISTEN/NOTIFY', { skip: skipWithoutPostgres }, async (t) => {
     t.equal(wc.count, 2, 'c heard a and b')
     t.equal(wo.count, 1, 'another schema (another deployment) heard only its own')
     await Promise.all(stops.map(async (stop) => stop()))
+  })
+
+  t.test('a send names its queue to the other replicas; one without a queue, or a raw payload of the version before, names none', async (t) => {
+    const location = await postgresEngine.location(t)
+    const [a, b] = await Promise.all([postgresEngine.open(t, location), postgresEngine.open(t, location)])
+    const wb = counter()
+    const stop = await b.signals!.listen(wb.onWake, options)
+    let next = wb.next()
+    a.signals!.send('notification')
+    await next
+    next = wb.next()
+    a.signals!.send()
+    await next
+    // As a replica of the version before sends it: the schema and a sender id, nothing else.
+    next = wb.next()
+    const raw = new pg.Client({ connectionString: location.databaseUrl as string })
+    await raw.connect()
+    t.teardown(async () => raw.end())
+    await raw.query("SELECT pg_notify('dtr_wake', current_schema() || ' ' || 'a-replica-of-the-version-before')")
+    await next
+    t.same(wb.queues, ['notification', undefined, undefined])
+    await stop()
   })
 
   t.test('a burst of sends coalesces: at most one NOTIFY in flight and one behind it', async (t) => {

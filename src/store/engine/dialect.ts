@@ -75,15 +75,18 @@ export interface Dialect {
  * polling stays the fallback, so a lost signal delays work by one poll interval, never loses it.
  */
 export interface WakeSignals {
-  /** Tells the other processes that work is waiting. Coalesced; never throws. */
-  send(): void
+  /**
+   * Tells the other processes that work is waiting: in `queue` only, or (without it) anywhere.
+   * Coalesced; never throws.
+   */
+  send(queue?: string): void
   /**
    * Calls onWake whenever another process sends (never for this process's own sends). The
    * listening connection reconnects after `retryMs` when it drops, waking once on reconnect in
    * case a signal was missed. Resolves once listening (or, when the first connection fails,
    * once that is reported and retrying); returns how to stop.
    */
-  listen(onWake: () => void, options: WakeListenOptions): Promise<() => Promise<void>>
+  listen(onWake: (queue?: string) => void, options: WakeListenOptions): Promise<() => Promise<void>>
 }
 
 export interface WakeListenOptions {

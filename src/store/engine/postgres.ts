@@ -46,6 +46,31 @@ const postgresDialect: Dialect = {
 const WAKE_CHANNEL = 'dtr_wake'
 
 /**
+ * Pure: the sender's field of a wake-up's payload (`<schema> <field>`): `<sender>`, or
+ * `<sender>:<queue>` for work in one queue. The queue rides in that field so that a replica of
+ * the version before, which compares the field whole with its own id, still takes it for another
+ * replica's wake-up (and wakes everything) during a rolling update; and a payload without a
+ * queue, as that version sends, wakes everything here.
+ */
+export const wakeSenderField = (sender: string, queue: string | undefined): string => (queue === undefined ? sender : `${sender}:${queue}`)
+
+/**
+ * Pure: what waits behind the send in flight once `queue` (undefined: every queue) is sent too:
+ * one queue while every send waiting named the same one, otherwise null, which wakes everything.
+ */
+export const stillWaiting = (waiting: string | null | undefined, queue: string | undefined): string | null =>
+  waiting === undefined ? (queue ?? null) : waiting === queue ? waiting : null
+
+/** Pure: who sent a payload, and for which queue (undefined: any), if it is for `schema`. */
+export function readWakePayload (payload: string, schema: string): { readonly sender: string, readonly queue: string | undefined } | undefined {
+  const space = payload.lastIndexOf(' ')
+  if (space === -1 || payload.slice(0, space) !== schema) return undefined
+  const from = payload.slice(space + 1)
+  const colon = from.indexOf(':')
+  return colon === -1 ? { sender: from, queue: undefined } : { sender: from.slice(0, colon), queue: from.slice(colon + 1) }
+}
+
+/**
  * LISTEN/NOTIFY wake-ups. A NOTIFY is one small statement on the pool, sent after the commit it
  * announces (the caller sends once intake has committed); sends coalesce, so a burst of
  * notifications costs one NOTIFY in flight and at most one queued behind it. The listener holds
@@ -55,19 +80,27 @@ function postgresSignals (url: string, pool: pg.Pool): WakeSignals & { stopAll()
   const sender = randomUUID()
   const listeners = new Set<() => Promise<void>>()
   let inFlight = false
-  let again = false
-  const send = (): void => {
-    if (inFlight) { again = true; return }
+  /** What waits behind the send in flight: nothing, one queue, or (null) every queue. */
+  let again: string | null | undefined
+  const send = (queue?: string): void => {
+    if (inFlight) {
+      again = stillWaiting(again, queue)
+      return
+    }
     inFlight = true
-    pool.query(`SELECT pg_notify('${WAKE_CHANNEL}', current_schema() || ' ' || $1::text)`, [sender])
+    pool.query(`SELECT pg_notify('${WAKE_CHANNEL}', current_schema() || ' ' || $1::text)`, [wakeSenderField(sender, queue)])
       .catch(() => {}) // best effort: the replicas' polls still find the work
       .finally(() => {
         inFlight = false
-        if (again) { again = false; send() }
+        if (again !== undefined) {
+          const next = again
+          again = undefined
+          send(next ?? undefined)
+        }
       })
   }
 
-  async function listen (onWake: () => void, options: WakeListenOptions): Promise<() => Promise<void>> {
+  async function listen (onWake: (queue?: string) => void, options: WakeListenOptions): Promise<() => Promise<void>> {
     const stopped = new AbortController()
     let client: pg.Client | undefined
 
@@ -82,8 +115,8 @@ function postgresSignals (url: string, pool: pg.Pool): WakeSignals & { stopAll()
         const schema = (await c.query<{ schema: string }>('SELECT current_schema() AS schema')).rows[0]?.schema ?? ''
         c.on('notification', (msg) => {
           if (msg.channel !== WAKE_CHANNEL || msg.payload === undefined) return
-          const space = msg.payload.lastIndexOf(' ')
-          if (msg.payload.slice(0, space) === schema && msg.payload.slice(space + 1) !== sender) onWake()
+          const wake = readWakePayload(msg.payload, schema)
+          if (wake !== undefined && wake.sender !== sender) onWake(wake.queue)
         })
         await c.query(`LISTEN ${WAKE_CHANNEL}`)
         if (stopped.signal.aborted) throw stopped.signal.reason
