@@ -74,7 +74,7 @@ export async function startRunner (deps: RunnerDeps): Promise<Runner> {
   workers = (Object.keys(QUEUES) as Array<keyof typeof QUEUES>).map((name) => startWorker<never>({
     queue: QUEUES[name],
     jobs: deps.store.jobs,
-    handler: async (job, ctx) => handlers[name](job, ctx),
+    handler: handlers[name],
     clock: deps.clock,
     log: deps.log.child({ queue: QUEUES[name] }),
     owner: deps.owner,
