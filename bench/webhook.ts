@@ -304,13 +304,21 @@ async function eventLoopMax (url: string): Promise<number> {
   return Number(/^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text)?.[1] ?? Number.NaN) * 1000
 }
 
-function storeSize (dataDir: string): { bytes: number, notifications: number } {
+/**
+ * The store's files, and how their pages divide among its tables (each with its indexes, from
+ * SQLite's dbstat): intake's share (a notification and its job) is the same for every
+ * notification, the explanations' grows with how far the runner got when the load stopped.
+ */
+function storeSize (dataDir: string): { bytes: number, notifications: number, explained: number, byTable: Map<string, number> } {
   const path = join(dataDir, DB_FILE)
   const bytes = statSync(path).size + (existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0)
   const db = new Database(path, { readonly: true })
   const notifications = (db.prepare('SELECT count(*) AS n FROM notifications').get() as { n: number }).n
+  const explained = (db.prepare('SELECT count(DISTINCT notification_id) AS n FROM explanations').get() as { n: number }).n
+  const pages = db.prepare(`SELECT coalesce(s.tbl_name, d.name) AS tbl, sum(d.pgsize) AS bytes FROM dbstat AS d
+    LEFT JOIN sqlite_schema AS s ON s.name = d.name GROUP BY tbl`).all() as Array<{ tbl: string, bytes: number }>
   db.close()
-  return { bytes, notifications }
+  return { bytes, notifications, explained, byTable: new Map(pages.map((p) => [p.tbl, p.bytes])) }
 }
 
 const strace = spawnSync('strace', ['-f', '--seccomp-bpf', '-e', 'trace=fsync', '-o', '/dev/null', 'true']).status === 0
@@ -474,6 +482,14 @@ try {
   say(`RSS, embedded store: idle 2 s after ready ${mb(idle.rss)}, ${SETTLE_S + 2} s after ready ${mb(settled.rss)}, idle after the load ${mb(afterLoad.rss)}, peak ${mb(afterLoad.peak)}.`)
   say(`  The peers, idle 2 s after ready: bare Fastify route ${mb(bareStarts.idleRss)}, reference template ${templateStarts === undefined ? templateNotMeasured : mb(templateStarts.idleRss)}.`)
   say(`Disk: ${mb(disk.bytes)} for ${disk.notifications.toLocaleString('en-US')} notifications with their jobs = ${mb((disk.bytes / Math.max(disk.notifications, 1)) * 10_000)} per 10,000.`)
+  {
+    // Per notification, each table with its indexes; the explanations per notification explained.
+    const per = (table: string, of = disk.notifications): string => `${((disk.byTable.get(table) ?? 0) / Math.max(of, 1)).toFixed(0)} B`
+    const listed = ['notifications', 'jobs', 'explanations']
+    // Everything else: the other tables, free pages, what is left in the WAL.
+    const rest = listed.reduce((n, t) => n - (disk.byTable.get(t) ?? 0), disk.bytes)
+    say(`  Per notification: its row and indexes ${per('notifications')}, its job ${per('jobs')}; explanations ${per('explanations', disk.explained)} for each of the ${disk.explained.toLocaleString('en-US')} the runner had explained when the load stopped (${((disk.explained / Math.max(disk.notifications, 1)) * 100).toFixed(0)}%); everything else ${(rest / Math.max(disk.notifications, 1)).toFixed(0)} B.`)
+  }
   say(`Log: ${logLines.toLocaleString('en-US')} lines written for ${rows.slice(peer === undefined ? 1 : 2).reduce((n, r) => n + r.total, 0).toLocaleString('en-US')} measured requests (plus warm-ups): one per request.`)
   if (fsyncs !== undefined) say(`fsync: ${fsyncs.calls} fsync/fdatasync calls on the store's files for ${fsyncs.accepted.toLocaleString('en-US')} notifications accepted at ${CONNECTIONS} connections (${((fsyncs.calls / Math.max(fsyncs.accepted, 1)) * 1000).toFixed(0)} per 1,000; group commit).`)
   if (slow.length > 0) {
