@@ -106,7 +106,8 @@ export async function startRunner (deps: RunnerDeps): Promise<Runner> {
   // statement per queue each time: five for each notification that planned nothing, each a turn
   // of the embedded store's one connection that intake's commits waited behind.
   const byQueue = new Map<string, Worker>((Object.keys(QUEUES) as Array<keyof typeof QUEUES>).map((name, i) => [QUEUES[name], workers[i] as Worker]))
-  const stopListening = deps.store.onEnqueued((queue) => { byQueue.get(queue)?.wake() })
+  // A job enqueued for later (a verification, an approval's expiry) is claimed when it comes due.
+  const stopListening = deps.store.onEnqueued((queue, at) => { byQueue.get(queue)?.dueAt(at) })
 
   const dynatrace = deps.dynatrace
   let reconciler: Reconciler | undefined

@@ -20,6 +20,9 @@ import type { Clock } from '../clock.js'
 import type { Job, JobQueue } from '../store/queue.js'
 import { isTransientFault, MAX_POISON_ATTEMPTS } from './poison.js'
 
+/** Most due times a worker keeps (a big outage's verifications: ~3,000); past it, the poll's. */
+export const MAX_DUE_TIMES = 10_000
+
 export type JobResult =
   | { readonly status: 'done' }
   /** Try again after delayMs (a retryable fault, or work that must wait). */
@@ -75,6 +78,11 @@ export interface WorkerOptions<Payload> {
 export interface Worker {
   /** Claim now instead of at the next poll. */
   wake(): void
+  /**
+   * A job of this worker's queue comes due at `at` (a clock time): claim then rather than at the
+   * next poll after it; now if it is due already.
+   */
+  dueAt(at: number): void
   /** Resolves once a claim found nothing and nothing runs (tests). */
   idle(): Promise<void>
   /** Handlers running now. */
@@ -102,9 +110,11 @@ export function startWorker<Payload> (options: WorkerOptions<Payload>): Worker {
    */
   let backlog = false
   /**
-   * When jobs this worker gave back to wait (a retry, a fault's backoff) come due, in order: its
-   * nap ends at the first of them rather than at the next poll. Nothing else wakes a worker for
-   * them: no statement enqueues them anew.
+   * When jobs of this queue come due, in order: those this worker gave back to wait (a retry, a
+   * fault's backoff), and those enqueued for later through this process's store (a verification
+   * after verifyAfter, an approval's expiry). Its nap ends at the first of them rather than at
+   * the next poll. At most MAX_DUE_TIMES are kept (the latest are left to the poll), and none
+   * survives a restart: the poll finds those, within pollMs of their time.
    */
   const dueTimes: number[] = []
   /** When the nap under way ends (undefined: not napping). */
@@ -116,11 +126,17 @@ export function startWorker<Payload> (options: WorkerOptions<Payload>): Worker {
     wakeUp?.()
   }
 
-  /** A job of this worker's queue is due again at `at`: claim it then. */
+  /** A job of this worker's queue is due at `at`: claim it then. */
   const dueAt = (at: number): void => {
+    if (at <= clock.now()) {
+      wake()
+      return
+    }
+    if (dueTimes.length >= MAX_DUE_TIMES && at >= (dueTimes[dueTimes.length - 1] as number)) return
     let i = dueTimes.length
     while (i > 0 && (dueTimes[i - 1] as number) > at) i--
     dueTimes.splice(i, 0, at)
+    if (dueTimes.length > MAX_DUE_TIMES) dueTimes.pop()
     if (napEnd !== undefined && at < napEnd) wake()
   }
 
@@ -278,6 +294,7 @@ export function startWorker<Payload> (options: WorkerOptions<Payload>): Worker {
 
   return {
     wake,
+    dueAt,
     async idle () {
       const waiting = new Promise<void>((resolve) => idleWaiters.push(resolve))
       wake()

@@ -15,9 +15,10 @@ export interface StoreContext {
   readonly dialect: Dialect
   readonly clock: Clock
   /**
-   * Told the queue of each job a module enqueued (or brought forward), once the job can be claimed: at once for a
-   * statement of its own, after the commit for one in a transaction (the Store collects those and
-   * tells them when the transaction has committed; a rollback tells nothing).
+   * Told the queue of each job a module enqueued (or brought forward), and when it comes due
+   * (its run_after), once the job can be claimed: at once for a statement of its own, after the
+   * commit for one in a transaction (the Store collects those and tells them when the
+   * transaction has committed; a rollback tells nothing).
    */
-  readonly enqueued?: (queue: string) => void
+  readonly enqueued?: (queue: string, at: number) => void
 }

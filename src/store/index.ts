@@ -80,10 +80,11 @@ export interface Store extends ReturnType<typeof modules> {
   transaction<T>(fn: (tx: TransactionStores) => Promise<T>): Promise<T>
   /**
    * Calls `listener` with the queue of every job enqueued through this store (its modules, or a
-   * transaction's) once that job can be claimed: the runner wakes exactly the worker that has
-   * new work, rather than every worker after every job. Returns the way to stop listening.
+   * transaction's) once that job can be claimed, and when it comes due (its run_after: now, or
+   * later for a delayed one): the runner wakes exactly the worker that has new work, when it has
+   * it, rather than every worker after every job. Returns the way to stop listening.
    */
-  onEnqueued(listener: (queue: string) => void): () => void
+  onEnqueued(listener: (queue: string, at: number) => void): () => void
   /** Whether the engine answers a trivial query. */
   ping(): Promise<boolean>
   /**
@@ -127,9 +128,9 @@ export async function createStore (engine: Engine, options: StoreOptions = {}): 
     await engine.close()
     throw err
   }
-  const listeners = new Set<(queue: string) => void>()
+  const listeners = new Set<(queue: string, at: number) => void>()
   // Told after a commit: a listener that throws must not make a committed transaction look failed.
-  const enqueued = (queue: string): void => { for (const listener of listeners) try { listener(queue) } catch { /* the listener's own fault */ } }
+  const enqueued = (queue: string, at: number): void => { for (const listener of listeners) try { listener(queue, at) } catch { /* the listener's own fault */ } }
   const ctx: StoreContext = { db: engine.db, dialect: engine.dialect, clock, enqueued }
   const notifications = createNotificationStore(ctx, options.notifications)
   const base = modules(ctx)
@@ -157,10 +158,20 @@ export async function createStore (engine: Engine, options: StoreOptions = {}): 
     async transaction (fn) {
       // A job enqueued in the transaction is claimable once it commits, not before: on
       // PostgreSQL a worker woken earlier would find nothing, and sleep until its next poll.
-      const queues = new Set<string>()
+      const told: Array<readonly [string, number]> = []
       const result = await engine.db.transaction().execute(async (trx) =>
-        fn({ ...modules({ ...ctx, db: trx, enqueued: (queue) => { queues.add(queue) } }), db: trx, dialect: engine.dialect, now: () => clock.now(), lockGates: async () => engine.dialect.lockGates(trx) }))
-      for (const queue of queues) enqueued(queue)
+        fn({ ...modules({ ...ctx, db: trx, enqueued: (queue, at) => { told.push([queue, at]) } }), db: trx, dialect: engine.dialect, now: () => clock.now(), lockGates: async () => engine.dialect.lockGates(trx) }))
+      // Each queue once for what is due by now, however many of its jobs the transaction
+      // enqueued (and in however many clock ticks), and once for each later time.
+      const committedAt = clock.now()
+      const seen = new Set<string>()
+      for (const [queue, at] of told) {
+        const due = Math.max(at, committedAt)
+        const key = `${queue} ${due}`
+        if (seen.has(key)) continue
+        seen.add(key)
+        enqueued(queue, due)
+      }
       return result
     },
     onEnqueued (listener) {

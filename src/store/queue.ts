@@ -126,12 +126,13 @@ export function createJobQueue (ctx: StoreContext): JobQueue {
   return {
     async enqueue (queue, key, payload, options = {}) {
       const now = clock.now()
+      const at = now + (options.delayMs ?? 0)
       const rows = await db.insertInto('jobs')
-        .values({ queue, key, payload: dialect.toJson(payload), run_after: now + (options.delayMs ?? 0), created_at: now, updated_at: now })
+        .values({ queue, key, payload: dialect.toJson(payload), run_after: at, created_at: now, updated_at: now })
         .onConflict((oc) => oc.columns(['queue', 'key']).doNothing())
         .returning('id').execute()
       if (rows.length === 0) return false
-      ctx.enqueued?.(queue)
+      ctx.enqueued?.(queue, at)
       return true
     },
 
@@ -192,12 +193,13 @@ export function createJobQueue (ctx: StoreContext): JobQueue {
 
     async reschedule (queue, key, delayMs) {
       const now = clock.now()
-      const result = await db.updateTable('jobs').set({ run_after: now + delayMs, updated_at: now })
+      const at = now + delayMs
+      const result = await db.updateTable('jobs').set({ run_after: at, updated_at: now })
         .where('queue', '=', queue).where('key', '=', key).where('state', '=', 'ready')
         .executeTakeFirst()
       if (Number(result.numUpdatedRows) === 0) return false
       // Brought forward (a verification due now that its problem resolved): as good as new.
-      ctx.enqueued?.(queue)
+      ctx.enqueued?.(queue, at)
       return true
     },
 

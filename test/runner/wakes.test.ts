@@ -123,6 +123,20 @@ t.test('wakes', async (t) => {
       t.match(loop.comments()[0], /rollback/i, 'the comment the run\'s end enqueued')
     })
 
+    t.test('a verification is claimed the moment verifyAfter has passed, not at the next poll, with no idle()', async (t) => {
+      const loop = await startLoop(t, { engine })
+      t.equal(await loop.notify(), 202)
+      await until(() => loop.comments().length === 1, 'the action\'s result comment is posted')
+      // The rules' verifyAfter is 10 minutes; the poll is an hour. Only the clock moves: no
+      // wake-up comes from anywhere (loop.advance would wake every worker).
+      loop.clock.advance(10 * 60_000 - 1)
+      for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve))
+      t.equal(loop.comments().length, 1, 'not before it is due')
+      loop.clock.advance(1)
+      await until(() => loop.comments().length === 2, 'the verdict is posted')
+      t.match(loop.comments()[1], /kubernetes\.rollback/, 'the verdict on the rollback')
+    })
+
     t.test('a RESOLVED brings its verification forward and the verdict follows at once, with no poll and no idle()', async (t) => {
       const loop = await startLoop(t, { engine })
       t.equal(await loop.notify(), 202)

@@ -153,5 +153,27 @@ t.test('job queue', async (t) => {
       await store.jobs.enqueue('after', 'k', {})
       t.same(told, [], 'a listener that stopped hears nothing more')
     })
+
+    t.test('the store tells when each job comes due: now, or later for a delayed one, each time once per transaction', async (t) => {
+      const clock = manualClock()
+      const store = await openTestStore(t, engine, { clock })
+      const told: Array<[string, number]> = []
+      t.teardown(store.onEnqueued((queue, at) => { told.push([queue, at]) }))
+      const now = clock.now()
+      await store.jobs.enqueue('timer', 'verify:1', {}, { delayMs: 600_000 })
+      t.same(told, [['timer', now + 600_000]], 'a delayed job: when it comes due')
+      told.length = 0
+      await store.transaction(async (tx) => {
+        await tx.jobs.enqueue('run', 'r1', {})
+        await tx.jobs.enqueue('run', 'r2', {})
+        await tx.jobs.enqueue('timer', 'verify:2', {}, { delayMs: 600_000 })
+        await tx.jobs.enqueue('timer', 'verify:3', {}, { delayMs: 600_000 })
+        await tx.jobs.enqueue('timer', 'expire:4', {}, { delayMs: 3_600_000 })
+      })
+      t.same(told.sort(), [['run', now], ['timer', now + 600_000], ['timer', now + 3_600_000]], 'each queue once per due time')
+      told.length = 0
+      t.ok(await store.jobs.reschedule('timer', 'verify:2', 0))
+      t.same(told, [['timer', now]], 'brought forward: due now')
+    })
   })
 })
