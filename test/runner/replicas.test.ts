@@ -145,6 +145,31 @@ t.test('three replicas on one PostgreSQL', { skip: skipWithoutPostgres }, async 
     t.same([...claims].filter(([queue]) => queue !== 'notification'), [], 'and from no other queue: nothing else had work')
   })
 
+  t.test('a NOTIFY naming a queue this version does not know (a later version\'s) wakes every worker', async (t) => {
+    const claimed = new Set<string>()
+    let databaseUrl = ''
+    const engine: TestEngine = { ...postgresEngine, location: async (t) => { const l = await postgresEngine.location(t); databaseUrl = l.databaseUrl ?? ''; return l } }
+    const loop = await startLoop(t, {
+      engine,
+      replicas: 2,
+      runners: [false, true],
+      wrapStore: (store, replica) => replica === 0
+        ? store
+        : { ...store, jobs: { ...store.jobs, claim: async (queue, owner, options) => { claimed.add(queue); return store.jobs.claim(queue, owner, options) } } },
+    })
+    await loop.settle()
+    claimed.clear()
+    const raw = new pg.Client({ connectionString: databaseUrl })
+    await raw.connect()
+    t.teardown(async () => raw.end())
+    // As a replica of a later version would send it: its id, and a queue named after a colon.
+    await raw.query("SELECT pg_notify('dtr_wake', current_schema() || ' ' || 'a-later-replica:a-queue-of-a-later-version')")
+    // The runner replica's poll is an hour away: only the NOTIFY can make it claim.
+    const deadline = Date.now() + 60_000
+    while (claimed.size < 5 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+    t.same([...claimed].sort(), ['notification', 'plan', 'run', 'timer', 'writeback'], 'every queue\'s worker claimed')
+  })
+
   t.test('a pause set on one replica stops runs on another', async (t) => {
     const loop = await startLoop(t, { engine: postgresEngine, replicas: 2 })
     const [first, second] = loop.replicas
