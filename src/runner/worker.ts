@@ -101,6 +101,8 @@ export function startWorker<Payload> (options: WorkerOptions<Payload>): Worker {
   const released = new Set<string>()
   const stopping = new AbortController()
   let wakeUp: (() => void) | undefined
+  /** Set while napping: ends the nap's sleep so that it sleeps again until an earlier end. */
+  let shortenNap: (() => void) | undefined
   let woken = false
   /**
    * Whether jobs may be waiting that this worker left for want of room (it was full, or its
@@ -137,7 +139,8 @@ export function startWorker<Payload> (options: WorkerOptions<Payload>): Worker {
     while (i > 0 && (dueTimes[i - 1] as number) > at) i--
     dueTimes.splice(i, 0, at)
     if (dueTimes.length > MAX_DUE_TIMES) dueTimes.pop()
-    if (napEnd !== undefined && at < napEnd) wake()
+    // A claim now would find nothing: the nap under way only ends sooner.
+    if (napEnd !== undefined && at < napEnd) shortenNap?.()
   }
 
   /** Renews the lease until `done` aborts; aborts `controller` if the lease was lost. */
@@ -273,21 +276,36 @@ export function startWorker<Payload> (options: WorkerOptions<Payload>): Worker {
       if (claimed.length > 0 && claimed.length === limit) continue
       if (woken) continue
       if (running.size === 0) for (const resolve of idleWaiters.splice(0)) resolve()
-      // Sleep until woken or the poll interval passes; a wake-up cancels the sleep's timer.
-      const nap = new AbortController()
-      const onStop = (): void => nap.abort()
-      stopping.signal.addEventListener('abort', onStop, { once: true })
+      await napUntilDue()
+    }
+  }
+
+  /**
+   * Sleeps until woken, or until the first due time or the poll interval passes; a wake-up
+   * cancels the sleep's timer. A due time told meanwhile that is earlier than the nap's end
+   * shortens the nap, with no claim in between (each claim is a statement).
+   */
+  async function napUntilDue (): Promise<void> {
+    let nap = new AbortController()
+    const onStop = (): void => nap.abort()
+    stopping.signal.addEventListener('abort', onStop, { once: true })
+    for (;;) {
+      let shortened = false
       const napMs = Math.min(options.pollMs, Math.max(0, (dueTimes[0] ?? Infinity) - clock.now()))
       napEnd = clock.now() + napMs
       await new Promise<void>((resolve) => {
         wakeUp = resolve
+        shortenNap = () => { shortened = true; resolve() }
         clock.sleep(napMs, nap.signal).then(resolve, resolve)
       })
-      napEnd = undefined
-      wakeUp = undefined
       nap.abort()
-      stopping.signal.removeEventListener('abort', onStop)
+      if (!shortened || woken || stopping.signal.aborted) break
+      nap = new AbortController()
     }
+    napEnd = undefined
+    wakeUp = undefined
+    shortenNap = undefined
+    stopping.signal.removeEventListener('abort', onStop)
   }
 
   const looping = loop()

@@ -125,8 +125,16 @@ t.test('wakes', async (t) => {
 
     t.test('a verification is claimed the moment verifyAfter has passed, not at the next poll, with no idle()', async (t) => {
       const loop = await startLoop(t, { engine })
+      let timerClaims = 0
+      const claim = loop.store.jobs.claim
+      loop.store.jobs.claim = async (queue, owner, options) => {
+        if (queue === 'timer') timerClaims++
+        return claim(queue, owner, options)
+      }
       t.equal(await loop.notify(), 202)
       await until(() => loop.comments().length === 1, 'the action\'s result comment is posted')
+      for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve))
+      t.equal(timerClaims, 0, 'told of a verification due later, the timer worker only shortened its nap: a claim now would find nothing')
       // The rules' verifyAfter is 10 minutes; the poll is an hour. Only the clock moves: no
       // wake-up comes from anywhere (loop.advance would wake every worker).
       loop.clock.advance(10 * 60_000 - 1)
