@@ -1,5 +1,6 @@
 import { readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { sql } from 'kysely'
 import t from 'tap'
 import { systemClock } from '../../src/clock.js'
 import { migrate, tooNewMessage } from '../../src/store/migrate.js'
@@ -25,6 +26,28 @@ t.test('migrations', async (t) => {
       t.same(await migrate(opened, systemClock), { applied: [], newer: [] })
       const rows = await opened.db.selectFrom('schema_migrations').select(['version', 'name']).execute()
       t.same(rows.map((r) => [Number(r.version), r.name]), MIGRATIONS.map((m) => [m.version, m.name]))
+    })
+
+    t.test('no two indexes of the schema index the same thing (each costs a write per row and its disk)', async (t) => {
+      const opened = await engine.open(t)
+      await migrate(opened, systemClock)
+      // Each index as its definition without its name: two equal definitions are one index kept twice.
+      const definitions = engine.name === 'sqlite'
+        ? (await sql<{ tbl: string, idx: string, partial: number, cols: string }>`
+            SELECT m.name AS tbl, il.name AS idx, il.partial AS partial,
+              (SELECT group_concat(ii.name, ',') FROM pragma_index_info(il.name) AS ii) AS cols
+            FROM sqlite_schema AS m, pragma_index_list(m.name) AS il WHERE m.type = 'table'`.execute(opened.db)).rows
+            .map((r) => ({ name: r.idx, definition: `${r.tbl}(${r.cols})${r.partial === 1 ? ' partial' : ''}` }))
+        : (await sql<{ indexname: string, indexdef: string }>`
+            SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()`.execute(opened.db)).rows
+            .map((r) => ({ name: r.indexname, definition: r.indexdef.replace(/INDEX \S+ ON/, 'INDEX ON') }))
+      t.ok(definitions.some((d) => d.name === 'runs_started_idx'), 'runs.started_at keeps its index')
+      t.notOk(definitions.some((d) => d.name === 'runs_started_at'), "005's second index on runs.started_at is gone")
+      const seen = new Map<string, string>()
+      for (const d of definitions) {
+        t.notOk(seen.has(d.definition), `${d.name} is not ${seen.get(d.definition) ?? 'another index'} again (${d.definition})`)
+        seen.set(d.definition, d.name)
+      }
     })
 
     t.test('a schema a newer release extended additively is used, and reported', async (t) => {

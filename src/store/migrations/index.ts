@@ -11,5 +11,6 @@ import { migration as reconcile } from './003_reconcile.js'
 import { migration as poisonJobs } from './004_poison_jobs.js'
 import { migration as evidence } from './005_evidence.js'
 import { migration as gates } from './006_gates.js'
+import { migration as oneStartedIndex } from './007_one_started_index.js'
 
-export const MIGRATIONS: readonly Migration[] = [intake, runner, reconcile, poisonJobs, evidence, gates]
+export const MIGRATIONS: readonly Migration[] = [intake, runner, reconcile, poisonJobs, evidence, gates, oneStartedIndex]
