@@ -51,6 +51,10 @@ export const explanationSchema = z.object({
     tried: z.array(z.object({ source: z.string(), target: targetShape.nullish(), note: z.string() })),
   })),
   runs: z.array(z.object({ runKey: z.string(), action: z.string(), entityId: z.string(), status: z.string(), reason: z.string().nullable() })),
+  enrichment: z.object({
+    source: z.string().meta({ description: 'Where the problem and its entities were read from: the Problems and Entities APIs, or the notification alone' }),
+    notes: z.array(z.string()).meta({ description: 'What enrichment could not read, and why' }),
+  }).nullable().meta({ description: 'What enrichment read for the notification, the same for each of its rules (null when the store kept none)' }),
 }).meta({ id: 'Explanation', description: 'Why a rule did or did not fire for a notification' })
 
 export type ExplanationView = z.infer<typeof explanationSchema>

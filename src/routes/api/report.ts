@@ -15,9 +15,17 @@ import { errorSchema } from './schemas.js'
 
 /** The stored explanations as the API shows them. */
 export function explanationViews (stored: readonly StoredExplanation[]): ExplanationView[] {
+  // What enrichment read is kept once per notification and step (runner/evidence.ts), in one of
+  // its rows; older rows carry it in each. Every rule's view gets it.
+  const group = (s: StoredExplanation): string => `${s.notificationId}\u0000${s.step}`
+  const enrichments = new Map<string, ExplanationView['enrichment']>()
+  for (const s of stored) {
+    const enrichment = (s.explanation as Partial<ExplanationView> | null)?.enrichment
+    if (enrichment !== undefined && enrichment !== null && !enrichments.has(group(s))) enrichments.set(group(s), enrichment)
+  }
   return stored.map((s) => {
     const e = (s.explanation ?? {}) as Partial<ExplanationView>
-    return { notificationId: s.notificationId, step: s.step, occurrence: s.occurrence, at: new Date(s.at).toISOString(), rule: s.rule, matched: e.matched ?? false, reason: e.reason ?? null, entities: e.entities ?? [], runs: e.runs ?? [] }
+    return { notificationId: s.notificationId, step: s.step, occurrence: s.occurrence, at: new Date(s.at).toISOString(), rule: s.rule, matched: e.matched ?? false, reason: e.reason ?? null, entities: e.entities ?? [], runs: e.runs ?? [], enrichment: enrichments.get(group(s)) ?? null }
   })
 }
 
