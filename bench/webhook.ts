@@ -150,6 +150,15 @@ async function readyAfter (server: Server): Promise<number> {
   }
 }
 
+/** What /proc/PID/io counts as sent to storage by the process (every thread), undefined where it cannot be read. */
+function writtenBytes (pid: number): number | undefined {
+  try {
+    return Number(/^write_bytes: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1])
+  } catch {
+    return undefined
+  }
+}
+
 function memory (pid: number): { rss: number, peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
   const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024
@@ -309,16 +318,16 @@ async function eventLoopMax (url: string): Promise<number> {
  * SQLite's dbstat): intake's share (a notification and its job) is the same for every
  * notification, the explanations' grows with how far the runner got when the load stopped.
  */
-function storeSize (dataDir: string): { bytes: number, notifications: number, explained: number, byTable: Map<string, number> } {
+function storeSize (dataDir: string): { bytes: number, notifications: number, explained: number, rulesExplained: number, byTable: Map<string, number> } {
   const path = join(dataDir, DB_FILE)
   const bytes = statSync(path).size + (existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0)
   const db = new Database(path, { readonly: true })
   const notifications = (db.prepare('SELECT count(*) AS n FROM notifications').get() as { n: number }).n
-  const explained = (db.prepare('SELECT count(DISTINCT notification_id) AS n FROM explanations').get() as { n: number }).n
+  const { explained, rows } = db.prepare('SELECT count(DISTINCT notification_id) AS explained, count(*) AS rows FROM explanations').get() as { explained: number, rows: number }
   const pages = db.prepare(`SELECT coalesce(s.tbl_name, d.name) AS tbl, sum(d.pgsize) AS bytes FROM dbstat AS d
     LEFT JOIN sqlite_schema AS s ON s.name = d.name GROUP BY tbl`).all() as Array<{ tbl: string, bytes: number }>
   db.close()
-  return { bytes, notifications, explained, byTable: new Map(pages.map((p) => [p.tbl, p.bytes])) }
+  return { bytes, notifications, explained, rulesExplained: explained === 0 ? 0 : Math.round(rows / explained), byTable: new Map(pages.map((p) => [p.tbl, p.bytes])) }
 }
 
 const strace = spawnSync('strace', ['-f', '--seccomp-bpf', '-e', 'trace=fsync', '-o', '/dev/null', 'true']).status === 0
@@ -393,8 +402,14 @@ try {
   ])
   await bare.stop()
   await template?.stop()
+  const writtenBefore = writtenBytes(service.pid)
   const freshRow = await measure('new notifications (durable, embedded store)', webhook, newProblem)
   rows.push(freshRow)
+  // Bytes the service sent to storage per new notification: whole pages of the WAL at each
+  // commit, the checkpoints' copies into the database file, and the runner's own writes meanwhile.
+  const writtenPerNew = writtenBytes(service.pid) === undefined || writtenBefore === undefined
+    ? undefined
+    : ((writtenBytes(service.pid) ?? 0) - writtenBefore) / Math.max(freshRow.total, 1)
   const dupRow = await measure('duplicates', webhook, problem('-duplicate_1V2'))
   rows.push(dupRow)
   const overload = await measure(`overload: new notifications at ${OVERLOAD} connections`, webhook, newProblem, { connections: OVERLOAD })
@@ -489,7 +504,14 @@ try {
     // Everything else: the other tables, free pages, what is left in the WAL.
     const rest = listed.reduce((n, t) => n - (disk.byTable.get(t) ?? 0), disk.bytes)
     say(`  Per notification: its row and indexes ${per('notifications')}, its job ${per('jobs')}; explanations ${per('explanations', disk.explained)} for each of the ${disk.explained.toLocaleString('en-US')} the runner had explained when the load stopped (${((disk.explained / Math.max(disk.notifications, 1)) * 100).toFixed(0)}%); everything else ${(rest / Math.max(disk.notifications, 1)).toFixed(0)} B.`)
+    // The figure above mostly counts intake, because the runner falls behind under the load. A
+    // service that keeps up explains every notification: sizing a volume takes this one.
+    if (disk.explained > 0) {
+      const once = ((disk.byTable.get('notifications') ?? 0) + (disk.byTable.get('jobs') ?? 0)) / Math.max(disk.notifications, 1) + (disk.byTable.get('explanations') ?? 0) / disk.explained
+      say(`  A notification once explained (the row, its job and the explanations of its ${disk.rulesExplained} rules): ${once.toFixed(0)} B, ${mb(once * 10_000)} per 10,000.`)
+    }
   }
+  if (writtenPerNew !== undefined) say(`Written to storage (/proc write_bytes) during the new-notification row: ${(writtenPerNew / 1000).toFixed(1)} kB per notification (the WAL's whole pages at each commit, checkpoints, the runner's writes).`)
   say(`Log: ${logLines.toLocaleString('en-US')} lines written for ${rows.slice(peer === undefined ? 1 : 2).reduce((n, r) => n + r.total, 0).toLocaleString('en-US')} measured requests (plus warm-ups): one per request.`)
   if (fsyncs !== undefined) say(`fsync: ${fsyncs.calls} fsync/fdatasync calls on the store's files for ${fsyncs.accepted.toLocaleString('en-US')} notifications accepted at ${CONNECTIONS} connections (${((fsyncs.calls / Math.max(fsyncs.accepted, 1)) * 1000).toFixed(0)} per 1,000; group commit).`)
   if (slow.length > 0) {
