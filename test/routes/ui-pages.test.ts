@@ -34,6 +34,7 @@ t.test('a problem page: per notification, why each rule did or did not match, an
     explanations: new Map([['n1', {
       rules: [{ rule: 'rollback-bad-deploy', matched: true }, { rule: 'restart-leaking-service', matched: false, failed: 'title does not match "memory"' }],
       entities: [{ entityId: 'SERVICE-1', target: 'Deployment shop/checkout', source: 'workload' }, { entityId: 'HOST-1', tried: 'no Kubernetes workload on this host' }],
+      read: { source: 'notification', notes: ['DTR_DYNATRACE_URL is not set', 'entity <img src=x onerror=alert(1)>: tags not read'] },
     }]]),
   })
   t.match(explained, /Rule <strong>rollback-bad-deploy<\/strong>: matched/)
@@ -41,6 +42,9 @@ t.test('a problem page: per notification, why each rule did or did not match, an
   t.match(explained, /Entity SERVICE-1: Deployment shop\/checkout from workload/)
   t.match(explained, /Entity HOST-1: no target \(no Kubernetes workload on this host\)/)
   t.match(explained, /Failure &lt;b>rate&lt;\/b>/)
+  t.match(explained, /Read from the notification alone: DTR_DYNATRACE_URL is not set; entity &lt;img src=x onerror=alert\(1\)>: tags not read/, 'what enrichment read, a hostile note as text')
+  t.notMatch(explained, /<img/)
+  t.notMatch(problemPage(ctx, { ...base, explanations: new Map([['n1', { rules: [], entities: [] }]]) }), /Read from/, 'nothing said when nothing was kept')
   t.match(problemPage(ctx, { ...base, explanations: undefined }), /This version keeps no explanation of what each rule matched/)
   t.match(problemPage(ctx, { ...base, explanations: new Map() }), /No explanation kept for this notification/)
 })

@@ -1,11 +1,13 @@
 /**
  * What enrichment read for a notification is the same for each of its rules: the store keeps it
  * once per notification and step (it was a third of an explained notification's disk, repeated in
- * every rule's row), and `GET /api/problems/:pid` still gives it with each rule's explanation —
- * also for rows an older version kept with it in each, and never one notification's for another's.
+ * every rule's row), and `GET /api/problems/:pid` gives it with each rule's explanation, the console
+ * once per notification: also for rows an older version kept with it in each, and never one
+ * notification's for another's.
  */
 import t from 'tap'
 import { explanationViews } from '../../src/routes/api/report.js'
+import { storeConsoleData } from '../../src/routes/ui/data.js'
 import type { StoredExplanation } from '../../src/store/evidence.js'
 import { startLoop } from '../helpers/runner.js'
 
@@ -42,6 +44,9 @@ t.test('kept once per notification, shown with every rule', async (t) => {
   const view = (await loop.app.inject({ method: 'GET', url: `/api/problems/${loop.problem.problemId}`, headers: admin })).json() as { explanations: Array<{ rule: string, matched: boolean, enrichment: unknown }> }
   t.same(view.explanations.map((e) => [e.rule, e.matched]).sort(), [['page-on-availability', false], ['restart-on-error', true], ['scale-on-saturation', false]])
   for (const e of view.explanations) t.same(e.enrichment, kept, `${e.rule} shows what enrichment read`)
+
+  const console = await storeConsoleData(loop.store).explanations('problem', loop.problem.problemId)
+  t.same(console?.get(stored[0]?.notificationId ?? '')?.read, kept, "the console's problem page says it once per notification")
 })
 
 t.test('the view: rows kept with it in each (an older version), rows of other notifications and steps, rows without', async (t) => {

@@ -18,6 +18,8 @@ export interface Explanation {
   readonly rules: ReadonlyArray<{ readonly rule: string, readonly matched: boolean, readonly failed?: string | undefined }>
   /** Per entity: the target and its source, or what was tried. */
   readonly entities: ReadonlyArray<{ readonly entityId: string, readonly target?: string | undefined, readonly source?: string | undefined, readonly tried?: string | undefined }>
+  /** What enrichment read for the notification: from Dynatrace's APIs or the notification alone, and what it could not read. */
+  readonly read?: { readonly source: string, readonly notes: readonly string[] } | undefined
 }
 
 export interface ConsoleData {
@@ -39,10 +41,11 @@ export function storeConsoleData (store: Pick<Store, 'evidence' | 'clock'>): Con
       return buildReport(await store.evidence.reportRuns(sinceMs, now), { since: sinceMs, until: now })
     },
     async explanations (_kind, problemId) {
-      const byNotification = new Map<string, { rules: Array<Explanation['rules'][number]>, entities: Array<Explanation['entities'][number]> }>()
+      const byNotification = new Map<string, { rules: Array<Explanation['rules'][number]>, entities: Array<Explanation['entities'][number]>, read?: Explanation['read'] }>()
       for (const view of explanationViews(await store.evidence.explanations(problemId))) {
         const e = byNotification.get(view.notificationId) ?? { rules: [], entities: [] }
         byNotification.set(view.notificationId, e)
+        e.read ??= view.enrichment ?? undefined
         e.rules.push({ rule: view.rule, matched: view.matched, failed: view.reason ?? undefined })
         for (const x of view.entities) {
           if (e.entities.some((seen) => seen.entityId === x.entityId)) continue

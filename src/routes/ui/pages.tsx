@@ -303,6 +303,7 @@ export function problemPage (ctx: PageContext, p: ProblemDetail): string {
                       <ul>
                         {e.rules.map((r) => <li key={r.rule}>Rule <strong>{r.rule}</strong>: {r.matched ? 'matched' : `did not match — ${r.failed ?? 'a condition failed'}`}</li>)}
                         {e.entities.map((x) => <li key={x.entityId}>Entity {x.entityId}: {x.target === undefined ? `no target (${x.tried ?? 'nothing found'})` : `${x.target}${x.source === undefined ? '' : ` from ${x.source}`}`}</li>)}
+                        {e.read === undefined ? null : <li>Read {e.read.source === 'dynatrace' ? "from Dynatrace's APIs" : 'from the notification alone'}{e.read.notes.length === 0 ? '' : `: ${e.read.notes.join('; ')}`}</li>}
                       </ul>
                       )}
                 </li>
