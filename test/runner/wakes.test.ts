@@ -9,7 +9,7 @@
  */
 import pino from 'pino'
 import t from 'tap'
-import { startWorker } from '../../src/runner/worker.js'
+import { MAX_DUE_TIMES, startWorker } from '../../src/runner/worker.js'
 import type { JobQueue } from '../../src/store/queue.js'
 import { manualClock } from '../helpers/clock.js'
 import { imageOf } from '../helpers/kubernetes.js'
@@ -156,4 +156,36 @@ t.test('wakes', async (t) => {
       t.match(loop.comments()[1], /^✔️ Resolved after kubernetes\.rollback/)
     })
   })
+})
+
+t.test('a worker keeps its earliest MAX_DUE_TIMES due times; a later one is left to the poll, which still finds it', async (t) => {
+  for (const told of [MAX_DUE_TIMES, MAX_DUE_TIMES + 1]) {
+    t.test(`${told} due times told`, async (t) => {
+      const clock = manualClock()
+      const claims: number[] = []
+      const jobs = { claim: async () => { claims.push(clock.now()); return [] } } as unknown as JobQueue
+      const pollMs = 3_600_000
+      const worker = startWorker({ queue: 'q', jobs, clock, log: pino({ level: 'silent' }), owner: 'a', leaseMs: 60_000, pollMs, concurrency: 4, async handler () { return { status: 'done' } } })
+      t.teardown(async () => worker.stop(0))
+      await until(() => claims.length === 1, 'the first claim, at start')
+      const start = clock.now()
+      // Latest first: each new one is the earliest so far, so a full list drops its latest.
+      const last = start + 1_000 + told - 1
+      for (let at = last; at >= start + 1_000; at--) worker.dueAt(at)
+      const settle = async (): Promise<void> => { for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve)) }
+      clock.advance(last - 1 - start)
+      await until(() => claims.length === 2, 'claimed once the first due time passed (everything due by then in one claim)')
+      clock.advance(1)
+      await settle()
+      if (told === MAX_DUE_TIMES) {
+        await until(() => claims.length === 3, 'the last of them kept')
+        t.equal(claims[2], last, 'claimed at the last due time')
+      } else {
+        t.equal(claims.length, 2, `the ${told}th, the latest, was not kept: no claim at its time`)
+        clock.advance(pollMs)
+        await until(() => claims.length === 3, 'the poll finds it')
+        t.pass('the poll claimed, as for a due time told to another replica')
+      }
+    })
+  }
 })
