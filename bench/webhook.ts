@@ -153,7 +153,8 @@ async function readyAfter (server: Server): Promise<number> {
 /** What /proc/PID/io counts as sent to storage by the process (every thread), undefined where it cannot be read. */
 function writtenBytes (pid: number): number | undefined {
   try {
-    return Number(/^write_bytes: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1])
+    const counted = /^write_bytes: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1]
+    return counted === undefined ? undefined : Number(counted)
   } catch {
     return undefined
   }

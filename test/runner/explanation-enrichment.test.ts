@@ -45,8 +45,8 @@ t.test('kept once per notification, shown with every rule', async (t) => {
   t.same(view.explanations.map((e) => [e.rule, e.matched]).sort(), [['page-on-availability', false], ['restart-on-error', true], ['scale-on-saturation', false]])
   for (const e of view.explanations) t.same(e.enrichment, kept, `${e.rule} shows what enrichment read`)
 
-  const console = await storeConsoleData(loop.store).explanations('problem', loop.problem.problemId)
-  t.same(console?.get(stored[0]?.notificationId ?? '')?.read, kept, "the console's problem page says it once per notification")
+  const page = await storeConsoleData(loop.store).explanations('problem', loop.problem.problemId)
+  t.same(page?.get(stored[0]?.notificationId ?? '')?.read, kept, "the console's problem page says it once per notification")
 })
 
 t.test('the view: rows kept with it in each (an older version), rows of other notifications and steps, rows without', async (t) => {

@@ -33,11 +33,13 @@ t.test('migrations', async (t) => {
       await migrate(opened, systemClock)
       // Each index as its definition without its name: two equal definitions are one index kept twice.
       const definitions = engine.name === 'sqlite'
-        ? (await sql<{ tbl: string, idx: string, partial: number, cols: string }>`
-            SELECT m.name AS tbl, il.name AS idx, il.partial AS partial,
-              (SELECT group_concat(ii.name, ',') FROM pragma_index_info(il.name) AS ii) AS cols
+        ? (await sql<{ tbl: string, idx: string, uniq: number, cols: string, ddl: string | null }>`
+            SELECT m.name AS tbl, il.name AS idx, il."unique" AS uniq,
+              (SELECT group_concat(name, ',') FROM (SELECT ii.name FROM pragma_index_info(il.name) AS ii ORDER BY ii.seqno)) AS cols,
+              (SELECT s.sql FROM sqlite_schema AS s WHERE s.type = 'index' AND s.name = il.name) AS ddl
             FROM sqlite_schema AS m, pragma_index_list(m.name) AS il WHERE m.type = 'table'`.execute(opened.db)).rows
-            .map((r) => ({ name: r.idx, definition: `${r.tbl}(${r.cols})${r.partial === 1 ? ' partial' : ''}` }))
+            // A partial index's WHERE is part of what it indexes (it is in its CREATE statement only).
+            .map((r) => ({ name: r.idx, definition: `${r.uniq === 1 ? 'unique ' : ''}${r.tbl}(${r.cols})${(/ where .*$/is.exec(r.ddl ?? '')?.[0] ?? '').toLowerCase()}` }))
         : (await sql<{ indexname: string, indexdef: string }>`
             SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()`.execute(opened.db)).rows
             .map((r) => ({ name: r.indexname, definition: r.indexdef.replace(/INDEX \S+ ON/, 'INDEX ON') }))
