@@ -373,7 +373,7 @@ try {
   const peerUrl = template?.url ?? (flags.peer === undefined ? undefined : peerUrlOf(flags.peer))
   let peer: Row | undefined
   if (peerUrl !== undefined) {
-    peer = await measure('reference template (--peer), test notifications', peerUrl, docsTest, { headers: { 'x-source': 'dynatrace' } })
+    peer = await measure(`reference template (${template === undefined ? '--peer' : '--peer-dir'}), test notifications`, peerUrl, docsTest, { headers: { 'x-source': 'dynatrace' } })
     rows.push(peer)
   }
 
@@ -408,9 +408,8 @@ try {
   rows.push(freshRow)
   // Bytes the service sent to storage per new notification: whole pages of the WAL at each
   // commit, the checkpoints' copies into the database file, and the runner's own writes meanwhile.
-  const writtenPerNew = writtenBytes(service.pid) === undefined || writtenBefore === undefined
-    ? undefined
-    : ((writtenBytes(service.pid) ?? 0) - writtenBefore) / Math.max(freshRow.total, 1)
+  const writtenAfter = writtenBytes(service.pid)
+  const writtenPerNew = writtenAfter === undefined || writtenBefore === undefined ? undefined : (writtenAfter - writtenBefore) / Math.max(freshRow.total, 1)
   const dupRow = await measure('duplicates', webhook, problem('-duplicate_1V2'))
   rows.push(dupRow)
   const overload = await measure(`overload: new notifications at ${OVERLOAD} connections`, webhook, newProblem, { connections: OVERLOAD })
