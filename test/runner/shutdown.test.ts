@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { startLoop } from '../helpers/runner.js'
 import { postgresEngine, skipWithoutPostgres } from '../helpers/store.js'
+import type { Store } from '../../src/store/index.js'
 
 // The first attempt hangs until its signal aborts; the second returns at once.
 const STUCK = `export default ({ defineAction, z }) => defineAction({
@@ -35,17 +36,25 @@ t.test('a replica closing mid-run gives its lease back; another resumes the run 
   const dir = mkdtempSync(join(tmpdir(), 'dtr-stuck-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   writeFileSync(join(dir, 'stuck.mjs'), STUCK)
+  let firstTookIt = false
   const loop = await startLoop(t, {
     engine: postgresEngine,
     replicas: 2,
     rules: `mode: live\ndefaults: { timeout: 1h }\nplugins: [${join(dir, 'stuck.mjs')}]\nrules:\n  - name: stuck\n    on: problem\n    when: { entityTypes: [SERVICE] }\n    actions: [{ use: test.stuck-once }]\n`,
     timings: { graceMs: 5_000 },
+    // Intake's NOTIFY wakes the second replica too, and on a loaded machine it may claim the
+    // notification first and go on to plan and start the run itself: then the first replica's
+    // close tests nothing and the run hangs for its hour. So the second replica finds no job,
+    // of any queue, until the first has started the action.
+    wrapStore: (store, replica): Store => replica === 0
+      ? store
+      : { ...store, jobs: { ...store.jobs, claim: async (queue, owner, options) => firstTookIt ? store.jobs.claim(queue, owner, options) : [] } },
   })
   const stuck: Stuck = ((globalThis as { __stuck?: Stuck }).__stuck ??= { attempts: [], started: undefined })
-  const started = new Promise<void>((resolve) => { stuck.started = resolve })
+  const started = new Promise<void>((resolve) => { stuck.started = () => { firstTookIt = true; resolve() } })
   const [first, second] = loop.replicas
   if (first === undefined || second === undefined) throw new Error('two replicas')
-  // Only the first replica runs it: the second is closed to work until the first has taken it.
+  // Only the first replica runs it: the second finds no job until the first has started it.
   await loop.notify(undefined, undefined, 0)
   await started
   // Close the first replica and let its grace period pass (on the test's clock) while the
