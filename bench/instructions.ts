@@ -1,0 +1,190 @@
+/**
+ * `npm run bench:instructions`: the CPU instructions one webhook request costs, counted by
+ * valgrind's callgrind, for the service's answer to Dynatrace's test notification, the bare
+ * Fastify route and, with `--peer-dir DIR`, the seed's reference template.
+ *
+ * Why: on a shared 2-core machine the same throughput run differs by 30–50% from one minute to
+ * the next, which hides any change smaller than that. Instructions do not depend on the load of
+ * the machine: the same run repeated here gives the same count within ~2%. They are not time
+ * (a cache miss costs more than an add, and a system call's kernel side is not counted), so
+ * `npm run bench` stays the measure of the goals; this is the measure of a change.
+ *
+ * How it counts, per server:
+ * - the server runs under `valgrind --tool=callgrind --instr-atstart=no`: it starts and warms up
+ *   (W requests, so that V8 has optimised the request path) with counting off;
+ * - `callgrind_control -i on`, then N requests from `--connections` connections (autocannon, in
+ *   this process, which valgrind does not count), then `-i off` and a dump;
+ * - every thread of the server is counted (V8's compiler and GC threads): the count is all the
+ *   CPU work the requests caused, divided by N.
+ * New durable notifications are not counted here: each one is also work for the runner, which
+ * under valgrind is still working through the warm-up's notifications when the count starts, so
+ * the count would be of that backlog as much as of the requests (13.2M instructions per request
+ * in a first try). Test notifications store nothing, and are the figure the template compares
+ * with.
+ * Under valgrind every turn of the event loop is ~50× slower, so the service's shedding by
+ * event-loop delay would answer 503s; a preload (valgrind-preload.ts) makes the delay read as it
+ * reads on a machine that keeps up, and the run fails if any answer is not the expected one.
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer } from 'node:net'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { parseArgs } from 'node:util'
+import autocannon from 'autocannon'
+
+const { values: flags } = parseArgs({
+  options: {
+    'peer-dir': { type: 'string' },
+    requests: { type: 'string', default: '3000' },
+    warmup: { type: 'string', default: '12000' },
+    connections: { type: 'string', default: '2' },
+  },
+})
+const REQUESTS = Number(flags.requests)
+const WARMUP = Number(flags.warmup)
+const CONNECTIONS = Number(flags.connections)
+const TOKEN = 'bench-token-0123456789'
+const here = fileURLToPath(new URL('.', import.meta.url))
+const cli = join(here, '../src/cli.js')
+const preload = pathToFileURL(join(here, 'valgrind-preload.js')).href
+
+const docsTest = JSON.stringify({
+  ImpactedEntities: [{ type: 'HOST', name: 'MyHost1', entity: 'HOST-XXXXXXXXXXXXX' }, { type: 'SERVICE', name: 'MyService1', entity: 'SERVICE-XXXXXXXXXXXXX' }],
+  ImpactedEntity: 'MyHost1, MyService1',
+  PID: '99999',
+  ProblemDetailsHTML: '<h1>Dynatrace problem notification test run details</h1>',
+  ProblemDetailsJSON: { ID: '99999' },
+  ProblemID: '999',
+  ProblemImpact: 'INFRASTRUCTURE',
+  ProblemTitle: 'Dynatrace problem notification test run',
+  'Problem URL': 'https://example.com',
+  State: 'OPEN',
+  Tags: 'testtag1, testtag2',
+})
+interface Scenario {
+  readonly name: string
+  /** The server's command line after `node`, its working directory and environment. */
+  readonly args: string[]
+  readonly cwd: string
+  readonly env: Record<string, string>
+  /** Where the server says its URL: a JSON line on stdout, or a port given to it. */
+  readonly port?: number
+  readonly path: string
+  readonly body: string
+  readonly status: number
+}
+
+async function freePort (): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as { port: number }
+  server.close()
+  await once(server, 'close')
+  return port
+}
+
+const sleep = async (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+async function load (url: string, scenario: Scenario, amount: number): Promise<void> {
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    connections: CONNECTIONS,
+    amount,
+    timeout: 120,
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', 'x-source': 'dynatrace' },
+    body: scenario.body,
+  })
+  const expected = (result.statusCodeStats as Record<string, { count: number }>)[String(scenario.status)]?.count ?? 0
+  if (result.errors > 0 || expected !== amount) {
+    throw new Error(`${scenario.name}: ${expected} of ${amount} answers were ${scenario.status} (${result.errors} errors, status codes ${JSON.stringify(result.statusCodeStats)})`)
+  }
+}
+
+/** Instructions per request of one scenario. */
+async function count (scenario: Scenario): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'dtr-instructions-'))
+  try {
+    const out = join(dir, 'callgrind.out')
+    const child: ChildProcess = spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${out}`, process.execPath, ...scenario.args], {
+      cwd: scenario.cwd,
+      env: { PATH: process.env.PATH ?? '', ...scenario.env, DTR_DATA_DIR: join(dir, 'data') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout?.on('data', (chunk: Buffer) => { if (stdout.length < 65_536) stdout += chunk.toString() })
+    child.stderr?.on('data', (chunk: Buffer) => { if (stderr.length < 65_536) stderr += chunk.toString() })
+    const exited = once(child, 'exit')
+    try {
+      let url: string | undefined
+      for (let waited = 0; url === undefined; waited += 100) {
+        if (child.exitCode !== null) throw new Error(`${scenario.name} exited before it listened: ${stderr.slice(-2000)}`)
+        if (waited > 300_000) throw new Error(`${scenario.name} did not listen within 5 minutes under valgrind`)
+        if (scenario.port !== undefined) {
+          const answered = await fetch(`http://127.0.0.1:${scenario.port}${scenario.path}`, { method: 'POST', headers: { 'x-source': 'dynatrace' }, body: docsTest }).then(() => true, () => false)
+          if (answered) url = `http://127.0.0.1:${scenario.port}`
+        } else {
+          const line = stdout.split('\n').find((l) => l.includes('"url"'))
+          if (line !== undefined) url = (JSON.parse(line) as { url: string }).url
+        }
+        if (url === undefined) await sleep(100)
+      }
+      const target = `${url}${scenario.path}`
+      await load(target, scenario, WARMUP)
+      const control = (...args: string[]): void => { execFileSync('callgrind_control', [...args, String(child.pid)], { stdio: 'ignore' }) }
+      control('-i', 'on')
+      await load(target, scenario, REQUESTS)
+      control('-i', 'off')
+      control('-d')
+    } finally {
+      child.kill('SIGTERM')
+      await exited
+    }
+    // The dump holds what was counted; the file written at exit holds nothing (counting was off).
+    let total = 0
+    for (const file of readdirSync(dir).filter((f) => f.startsWith('callgrind.out'))) {
+      const totals = /^totals: (\d+)/m.exec(readFileSync(join(dir, file), 'utf8'))
+      if (totals !== null) total += Number(totals[1])
+    }
+    if (total === 0) throw new Error(`${scenario.name}: callgrind counted nothing`)
+    return total / REQUESTS
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+const valgrind = spawnSync('valgrind', ['--version']).status === 0 && spawnSync('callgrind_control', ['--version']).status === 0
+if (!valgrind) {
+  process.stdout.write('Instructions per request: not measured: valgrind (with callgrind_control) is not installed here (Debian: apt-get install valgrind).\n')
+} else {
+  const serviceEnv = { DTR_PORT: '0', DTR_HOST: '127.0.0.1', DTR_WEBHOOK_TOKENS: TOKEN }
+  // The image's NODE_OPTIONS, on the command line: valgrind runs node itself.
+  const service = ['--import', preload, '--max-semi-space-size=8', '--max-old-space-size=192', cli, 'serve']
+  const scenarios: Scenario[] = [
+    { name: 'bare Fastify route (same body)', args: [join(here, 'bare-server.js')], cwd: process.cwd(), env: {}, path: '/webhooks/problem', body: docsTest, status: 202 },
+  ]
+  const peerDir = flags['peer-dir']
+  if (peerDir !== undefined) {
+    if (!existsSync(join(peerDir, 'app.js'))) throw new Error(`--peer-dir ${peerDir}: no app.js there`)
+    const port = await freePort()
+    scenarios.push({ name: 'reference template (--peer-dir), test notifications', args: [join(peerDir, 'app.js')], cwd: mkdtempSync(join(tmpdir(), 'dtr-template-')), env: { PORT: String(port) }, port, path: '/dthandler', body: docsTest, status: 200 })
+  }
+  scenarios.push({ name: 'test notifications', args: service, cwd: process.cwd(), env: serviceEnv, path: '/webhooks/problem', body: docsTest, status: 200 })
+  const say = (line: string): void => { process.stdout.write(`${line}\n`) }
+  say(`Instructions per request (valgrind callgrind, every thread of the server): ${REQUESTS.toLocaleString('en-US')} requests from ${CONNECTIONS} connections after ${WARMUP.toLocaleString('en-US')} uncounted, Node ${process.version}`)
+  const counted = new Map<string, number>()
+  for (const scenario of scenarios) {
+    process.stderr.write(`bench: instructions: ${scenario.name}\n`)
+    counted.set(scenario.name, await count(scenario))
+  }
+  const bare = counted.get('bare Fastify route (same body)') ?? NaN
+  const template = counted.get('reference template (--peer-dir), test notifications')
+  say(`${'scenario'.padEnd(54)}${'instructions'.padStart(13)}${'bare ÷ it'.padStart(11)}${template === undefined ? '' : 'template ÷ it'.padStart(15)}`)
+  for (const [name, n] of counted) {
+    say(`${name.padEnd(54)}${`${(n / 1000).toFixed(1)}k`.padStart(13)}${`${(bare / n).toFixed(2)}×`.padStart(11)}${template === undefined ? '' : `${(template / n).toFixed(2)}×`.padStart(15)}`)
+  }
+}
