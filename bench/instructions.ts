@@ -5,8 +5,8 @@
  *
  * Why: on a shared 2-core machine the same throughput run differs by 30–50% from one minute to
  * the next, which hides any change smaller than that. Instructions do not depend on the load of
- * the machine: repeated here, the bare route's count moved by 1%, the template's and the
- * service's by ~4% (the service's own timers run during the count). They are not time
+ * the machine: repeated here, the bare route's count moved by 1%, the template's by 4% and the
+ * service's by ~7% (the service's own timers run during the count). They are not time
  * (a cache miss costs more than an add, and a system call's kernel side is not counted), so
  * `npm run bench` stays the measure of the goals; this is the measure of a change.
  *
