@@ -18,11 +18,10 @@
  *   does not count), then a dump;
  * - every thread of the server is counted (V8's compiler and GC threads): the count is all the
  *   CPU work the requests caused, divided by N.
- * New durable notifications are not counted here: each one is also work for the runner, which
- * under valgrind is still working through the warm-up's notifications when the count starts, so
- * the count would be of that backlog as much as of the requests (13.2M instructions per request
- * in a first try). Test notifications store nothing, and are the figure the template compares
- * with.
+ * New durable notifications are not counted here: each one is also work for the runner, and how
+ * far the runner has got through the warm-up's notifications under valgrind decides what falls
+ * in the count (13.2M instructions per request in a first try, counted in two autocannon runs).
+ * Test notifications store nothing, and are the figure the template compares with.
  * Under valgrind every turn of the event loop is ~50× slower, so the service's shedding by
  * event-loop delay would answer 503s; a preload (valgrind-preload.ts) makes the delay read as it
  * reads on a machine that keeps up, and the run fails if any answer is not the expected one.
@@ -66,13 +65,14 @@ const docsTest = JSON.stringify({
   State: 'OPEN',
   Tags: 'testtag1, testtag2',
 })
+
 interface Scenario {
   readonly name: string
   /** The server's command line after `node`, its working directory and environment. */
   readonly args: string[]
   readonly cwd: string
   readonly env: Record<string, string>
-  /** Where the server says its URL: a JSON line on stdout, or a port given to it. */
+  /** The port given to a server that says nothing (the template); without it, the URL is the JSON line the server prints. */
   readonly port?: number
   readonly path: string
   readonly body: string
