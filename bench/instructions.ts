@@ -35,6 +35,7 @@ import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import autocannon, { type Result } from 'autocannon'
+import { docsTest } from './bodies.js'
 
 const { values: flags } = parseArgs({
   options: {
@@ -51,20 +52,6 @@ const TOKEN = 'bench-token-0123456789'
 const here = fileURLToPath(new URL('.', import.meta.url))
 const cli = join(here, '../src/cli.js')
 const preload = pathToFileURL(join(here, 'valgrind-preload.js')).href
-
-const docsTest = JSON.stringify({
-  ImpactedEntities: [{ type: 'HOST', name: 'MyHost1', entity: 'HOST-XXXXXXXXXXXXX' }, { type: 'SERVICE', name: 'MyService1', entity: 'SERVICE-XXXXXXXXXXXXX' }],
-  ImpactedEntity: 'MyHost1, MyService1',
-  PID: '99999',
-  ProblemDetailsHTML: '<h1>Dynatrace problem notification test run details</h1>',
-  ProblemDetailsJSON: { ID: '99999' },
-  ProblemID: '999',
-  ProblemImpact: 'INFRASTRUCTURE',
-  ProblemTitle: 'Dynatrace problem notification test run',
-  'Problem URL': 'https://example.com',
-  State: 'OPEN',
-  Tags: 'testtag1, testtag2',
-})
 
 interface Scenario {
   readonly name: string

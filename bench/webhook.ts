@@ -30,6 +30,7 @@ import Database from 'better-sqlite3'
 import { request } from 'undici'
 import { DEFAULT_LIMITS } from '../src/app.js'
 import { DEFAULT_MAX_EVENT_LOOP_DELAY_MS, DEFAULT_MAX_IN_FLIGHT } from '../plugins/under-pressure.js'
+import { docsTest } from './bodies.js'
 
 const { values: flags } = parseArgs({
   options: {
@@ -49,20 +50,6 @@ const TOKEN = 'bench-token-0123456789'
 const here = fileURLToPath(new URL('.', import.meta.url))
 const cli = join(here, '../src/cli.js')
 const DB_FILE = 'dt-remediator.db'
-
-const docsTest = JSON.stringify({
-  ImpactedEntities: [{ type: 'HOST', name: 'MyHost1', entity: 'HOST-XXXXXXXXXXXXX' }, { type: 'SERVICE', name: 'MyService1', entity: 'SERVICE-XXXXXXXXXXXXX' }],
-  ImpactedEntity: 'MyHost1, MyService1',
-  PID: '99999',
-  ProblemDetailsHTML: '<h1>Dynatrace problem notification test run details</h1>',
-  ProblemDetailsJSON: { ID: '99999' },
-  ProblemID: '999',
-  ProblemImpact: 'INFRASTRUCTURE',
-  ProblemTitle: 'Dynatrace problem notification test run',
-  'Problem URL': 'https://example.com',
-  State: 'OPEN',
-  Tags: 'testtag1, testtag2',
-})
 
 const problem = (pid: string): string => JSON.stringify({
   PID: pid,
