@@ -9,7 +9,7 @@
  * plugin); app.ts decorates `logFields`.
  */
 import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify'
-import type { Logger } from 'pino'
+import type { Bindings, ChildLoggerOptions, LogFn, Logger } from 'pino'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -43,6 +43,51 @@ function lineLoggerOf (request: FastifyRequest): FastifyBaseLogger {
   }
   return line
 }
+
+/**
+ * A request's logger (`request.log`), made only when the request logs something of its own: most
+ * requests never do (their one line is written by RequestLog below), and pino's child, made for
+ * every request by Fastify's default factory, was a measurable part of a test notification. The
+ * child it makes on first use is the one the default factory makes (the parent's `child` with
+ * the request id's binding); a level check alone does not make one.
+ */
+export class LazyRequestLogger {
+  readonly #parent: FastifyBaseLogger
+  readonly #bindings: Bindings
+  readonly #options: ChildLoggerOptions
+  #child: FastifyBaseLogger | undefined
+
+  constructor (parent: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions) {
+    this.#parent = parent
+    this.#bindings = bindings
+    this.#options = options
+  }
+
+  #real (): FastifyBaseLogger {
+    this.#child ??= this.#parent.child(this.#bindings, this.#options)
+    return this.#child
+  }
+
+  get level (): string { return this.#child?.level ?? this.#options.level ?? this.#parent.level }
+  set level (level: string) { this.#real().level = level }
+  isLevelEnabled (level: string): boolean {
+    const logger = (this.#child ?? (this.#options.level === undefined ? this.#parent : this.#real())) as unknown as Logger
+    return logger.isLevelEnabled(level)
+  }
+
+  fatal (...args: Parameters<LogFn>): void { this.#real().fatal(...args) }
+  error (...args: Parameters<LogFn>): void { this.#real().error(...args) }
+  warn (...args: Parameters<LogFn>): void { this.#real().warn(...args) }
+  info (...args: Parameters<LogFn>): void { this.#real().info(...args) }
+  debug (...args: Parameters<LogFn>): void { this.#real().debug(...args) }
+  trace (...args: Parameters<LogFn>): void { this.#real().trace(...args) }
+  silent (...args: Parameters<LogFn>): void { this.#real().silent(...args) }
+  child (bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger { return this.#real().child(bindings, options) }
+}
+
+/** Fastify's `childLoggerFactory`: each request's logger, made on first use (LazyRequestLogger). */
+export const lazyChildLogger = (parent: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger =>
+  new LazyRequestLogger(parent, bindings, options) as unknown as FastifyBaseLogger
 
 /** A level the request line is written at. */
 export type RequestLineLevel = 'debug' | 'info' | 'warn'

@@ -140,8 +140,9 @@ export default fp<UnderPressureOptions>(async function underPressurePlugin (fast
       return
     }
     inFlight++
-    // 'close' comes for every response, sent or aborted, so the count never leaks.
-    reply.raw.once('close', release)
+    // 'close' comes once for every response, sent or aborted, so the count never leaks (a plain
+    // listener: `once` would wrap it anew for every request).
+    reply.raw.on('close', release)
     next()
   })
 }, { name: 'under-pressure', fastify: '5.x' })

@@ -16,7 +16,7 @@ import errorHandlerPlugin, { rawErrorResponse } from '../plugins/error-handler.j
 import gracefulClosePlugin from '../plugins/graceful-close.js'
 import metricsPlugin from '../plugins/metrics.js'
 import openApiPlugin from '../plugins/openapi.js'
-import { RequestLog, type RequestLineSink } from '../plugins/request-log.js'
+import { lazyChildLogger, RequestLog, type RequestLineSink } from '../plugins/request-log.js'
 import retentionPlugin from '../plugins/retention.js'
 import rulesPlugin, { type RulesPluginOptions } from '../plugins/rules.js'
 import runnerPlugin from '../plugins/runner.js'
@@ -173,11 +173,15 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const log: Logger = typeof given === 'object' && given !== null && 'child' in given
     ? given as Logger
     : pino(given === false ? { level: 'silent' } : given === true ? {} : given as LoggerOptions)
+  // A request's id, unless the caller sent a usable X-Request-Id: this process's random prefix and
+  // a count, unique across replicas and restarts without a random UUID per request.
+  const idPrefix = `${randomUUID().slice(0, 8)}-`
+  let requests = 0
   const app: FastifyInstance = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     genReqId: (req) => {
       const given = req.headers['x-request-id']
-      return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID()
+      return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : idPrefix + String(++requests)
     },
     bodyLimit: config.bodyLimit,
     // Fastify's default (10 s) is shorter than a PostgreSQL migration lock or a cold start on a
@@ -186,6 +190,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     // plugins/graceful-close answers 503 itself while closing, in our error shape.
     return503OnClosing: false,
     logController: new RequestLog(options.requestLines),
+    childLoggerFactory: lazyChildLogger,
     // Every schema is a zod schema (plugins/validation.ts), so Fastify's default compilers (ajv,
     // fast-json-stringify) are never used; naming ours here keeps them from being loaded at all,
     // which saves about 70 ms of start-up and some memory.

@@ -107,10 +107,20 @@ export function lineBatch (inner: LineDestination): LineDestination {
 export function requestLineSink (logger: Logger, write: (line: string) => void): RequestLineSink {
   const bindings = (logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] ?? ''
   const levels = logger.levels.values
+  // Each message's JSON, made once: a request's line has one of a few constant messages.
+  const messages = new Map<string, string>()
+  const messageJson = (msg: string): string => {
+    let json = messages.get(msg)
+    if (json === undefined) {
+      json = JSON.stringify(msg)
+      if (messages.size < 64) messages.set(msg, json)
+    }
+    return json
+  }
   return {
     enabled: (level) => logger.isLevelEnabled(level),
     write (level, members, msg) {
-      write(`{"level":${levels[level] ?? 30},"time":${Date.now()}${bindings},${members},"msg":${JSON.stringify(msg)}}\n`)
+      write(`{"level":${levels[level] ?? 30},"time":${Date.now()}${bindings},${members},"msg":${messageJson(msg)}}\n`)
     },
   }
 }

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream'
 import t from 'tap'
 import { pino } from 'pino'
 import { redactPaths, requestLineSink } from '../../src/server.js'
-import { pathOf, requestLineMembers } from '../../plugins/request-log.js'
+import { LazyRequestLogger, pathOf, requestLineMembers } from '../../plugins/request-log.js'
 import { bearer, buildTestApp, TOKEN } from '../helpers/app.js'
 import { sample } from '../helpers/samples.js'
 
@@ -110,4 +110,51 @@ t.test('requestLineMembers: each value JSON-encoded, no empty member', async (t)
   t.equal(requestLineMembers('a"b', 'GET', '/x?token=1', 200, 1.5, undefined), '"reqId":"a\\"b","req":{"method":"GET","url":"/x"},"res":{"statusCode":200},"responseTime":1.5')
   t.equal(requestLineMembers('r', 'POST', '/w', 202, 2, {}), '"reqId":"r","req":{"method":"POST","url":"/w"},"res":{"statusCode":202},"responseTime":2')
   t.equal(requestLineMembers('r', 'POST', '/w', 202, 2, { kind: 'problem', gone: undefined }), '"reqId":"r","req":{"method":"POST","url":"/w"},"res":{"statusCode":202},"responseTime":2,"kind":"problem"')
+})
+
+t.test('a request\'s own logger is made on first use, bound to the request id, and behaves as pino\'s child', async (t) => {
+  const log = capture('trace')
+  let children = 0
+  const parent = log.logger
+  const counting = Object.create(parent) as typeof parent
+  counting.child = (bindings, options) => { children++; return parent.child(bindings, options) }
+  const lazy = new LazyRequestLogger(counting, { reqId: 'r-1' }, {})
+  t.equal(lazy.level, 'trace', 'the level is the parent\'s until a child exists')
+  t.ok(lazy.isLevelEnabled('debug'))
+  t.equal(children, 0, 'a level check makes no child')
+  lazy.trace('t'); lazy.debug('d'); lazy.info({ a: 1 }, 'i'); lazy.warn('w'); lazy.error('e'); lazy.fatal('f'); lazy.silent('s')
+  t.equal(children, 1, 'the first line made the one child')
+  t.same(log.lines.map((l) => [l.msg, l.reqId]), ['t', 'd', 'i', 'w', 'e', 'f'].map((m) => [m, 'r-1']), 'every line carries the request id')
+  t.equal(log.lines[2]?.a, 1, 'with its own members')
+  lazy.child({ step: 2 }).info('nested')
+  t.same([log.lines.at(-1)?.reqId, log.lines.at(-1)?.step], ['r-1', 2], 'a child of it keeps both bindings')
+  lazy.level = 'warn'
+  t.equal(lazy.level, 'warn')
+  t.notOk(lazy.isLevelEnabled('info'), 'a level set on it is its own')
+  t.ok(parent.isLevelEnabled('info'), 'and not its parent\'s')
+
+  const leveled = new LazyRequestLogger(parent, { reqId: 'r-2' }, { level: 'error' })
+  t.equal(leveled.level, 'error', 'a route\'s log level is the child\'s')
+  t.notOk(leveled.isLevelEnabled('warn'))
+  leveled.warn('not written')
+  t.notOk(log.lines.some((l) => l.reqId === 'r-2'), 'below the route\'s level nothing is written')
+})
+
+t.test('a request that logs nothing of its own makes no child logger; ids are a process prefix and a count', async (t) => {
+  const log = capture('info')
+  let children = 0
+  const parent = log.logger
+  const counting = Object.create(parent) as typeof parent
+  counting.child = (bindings, options) => { children++; return parent.child(bindings, options) }
+  const app = await buildTestApp(t, { logger: counting })
+  const json = { ...bearer, 'content-type': 'application/json' }
+  const test = { PID: '99999', ProblemID: '999', State: 'OPEN', ImpactedEntities: [] }
+  const before = children
+  for (let i = 0; i < 3; i++) t.equal((await app.inject({ method: 'POST', url: '/webhooks/problem', headers: json, payload: test })).statusCode, 200)
+  t.equal(children - before, 0, 'three test notifications, no child logger')
+  const ids = log.lines.filter((l) => l.msg === 'request completed').map((l) => String(l.reqId))
+  t.equal(ids.length, 3, 'each still has its line')
+  t.match(ids[0], /^[0-9a-f]{8}-\d+$/, 'an id is the process\'s prefix and a count')
+  t.equal(new Set(ids).size, 3, 'and no two are the same')
+  t.equal(new Set(ids.map((id) => id.split('-')[0])).size, 1, 'one prefix per process')
 })
