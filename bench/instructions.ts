@@ -17,7 +17,11 @@
  *   on the same `--connections` connections (autocannon runs in this process, which valgrind
  *   does not count), then a dump;
  * - every thread of the server is counted (V8's compiler and GC threads): the count is all the
- *   CPU work the requests caused, divided by N.
+ *   CPU work the requests caused, divided by N; and the main thread's alone, which repeats
+ *   better, since the other threads' work (V8 compiling and collecting) comes in bursts that do
+ *   or do not fall in the count. Ten of thirteen counts of the service's main thread, at one
+ *   commit, read 163k–170k; three read 188k–195k, for a reason not found (no major GC fell in
+ *   the count of the runs traced with --trace-gc). Compare a change by several runs.
  * New durable notifications are not counted here: each one is also work for the runner, and how
  * far the runner has got through the warm-up's notifications under valgrind decides what falls
  * in the count (13.2M instructions per request in a first try, counted in two autocannon runs).
@@ -109,12 +113,14 @@ async function load (url: string, scenario: Scenario, counting: { on(): void, of
   }
 }
 
-/** Instructions per request of one scenario. */
-async function count (scenario: Scenario): Promise<number> {
+/** Instructions per request of one scenario: every thread's, and the main thread's alone. */
+interface Counted { readonly all: number, readonly main: number }
+
+async function count (scenario: Scenario): Promise<Counted> {
   const dir = mkdtempSync(join(tmpdir(), 'dtr-instructions-'))
   try {
     const out = join(dir, 'callgrind.out')
-    const child: ChildProcess = spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${out}`, process.execPath, ...scenario.args], {
+    const child: ChildProcess = spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${out}`, process.execPath, ...scenario.args], {
       cwd: scenario.cwd,
       env: { PATH: process.env.PATH ?? '', ...scenario.env, DTR_DATA_DIR: join(dir, 'data') },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -146,14 +152,18 @@ async function count (scenario: Scenario): Promise<number> {
       child.kill('SIGTERM')
       await exited
     }
-    // The dump holds what was counted; the file written at exit holds nothing (counting was off).
+    // The dump holds what was counted, a file per thread (`-01` is the main thread); the files
+    // written at exit hold nothing (counting was off).
     let total = 0
+    let main = 0
     for (const file of readdirSync(dir).filter((f) => f.startsWith('callgrind.out'))) {
       const totals = /^totals: (\d+)/m.exec(readFileSync(join(dir, file), 'utf8'))
-      if (totals !== null) total += Number(totals[1])
+      if (totals === null) continue
+      total += Number(totals[1])
+      if (file.endsWith('-01')) main += Number(totals[1])
     }
-    if (total === 0) throw new Error(`${scenario.name}: callgrind counted nothing`)
-    return total / REQUESTS
+    if (total === 0 || main === 0) throw new Error(`${scenario.name}: callgrind counted nothing${total === 0 ? '' : ' on the main thread'}`)
+    return { all: total / REQUESTS, main: main / REQUESTS }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
@@ -181,15 +191,18 @@ if (!valgrind) {
   scenarios.push({ name: 'test notifications', args: service, cwd: process.cwd(), env: serviceEnv, path: '/webhooks/problem', body: docsTest, status: 200 })
   const say = (line: string): void => { process.stdout.write(`${line}\n`) }
   say(`Instructions per request (valgrind callgrind, every thread of the server): ${REQUESTS.toLocaleString('en-US')} requests from ${CONNECTIONS} connections after ${WARMUP.toLocaleString('en-US')} uncounted, Node ${process.version}`)
-  const counted = new Map<string, number>()
+  const counted = new Map<string, Counted>()
   for (const scenario of scenarios) {
     process.stderr.write(`bench: instructions: ${scenario.name}\n`)
     counted.set(scenario.name, await count(scenario))
   }
-  const bare = counted.get('bare Fastify route (same body)') ?? NaN
+  const bare = counted.get('bare Fastify route (same body)')
   const template = counted.get('reference template (--peer-dir), test notifications')
-  say(`${'scenario'.padEnd(54)}${'instructions'.padStart(13)}${'bare ÷ it'.padStart(11)}${template === undefined ? '' : 'template ÷ it'.padStart(15)}`)
+  const k = (n: number): string => `${(n / 1000).toFixed(1)}k`
+  const ratio = (of: Counted | undefined, n: Counted): string => of === undefined ? '' : `${(of.all / n.all).toFixed(2)}× / ${(of.main / n.main).toFixed(2)}×`
+  say('(all threads / the main thread alone: the other threads\' work, V8 compiling and collecting, comes in bursts that do or do not fall in the count)')
+  say(`${'scenario'.padEnd(54)}${'instructions'.padStart(20)}${'bare ÷ it'.padStart(16)}${template === undefined ? '' : 'template ÷ it'.padStart(16)}`)
   for (const [name, n] of counted) {
-    say(`${name.padEnd(54)}${`${(n / 1000).toFixed(1)}k`.padStart(13)}${`${(bare / n).toFixed(2)}×`.padStart(11)}${template === undefined ? '' : `${(template / n).toFixed(2)}×`.padStart(15)}`)
+    say(`${name.padEnd(54)}${`${k(n.all)} / ${k(n.main)}`.padStart(20)}${ratio(bare, n).padStart(16)}${template === undefined ? '' : ratio(template, n).padStart(16)}`)
   }
 }
