@@ -5,7 +5,8 @@
  *
  * Why: on a shared 2-core machine the same throughput run differs by 30–50% from one minute to
  * the next, which hides any change smaller than that. Instructions depend far less on the load of
- * the machine: repeated here, the bare route's count moved by 1% and the template's by 4%. The
+ * the machine: in four runs each here, the bare route's count moved by ~5% (106.6k–111.5k) and
+ * the template's by ~3% (153.7k–157.9k). The
  * service's moves more: its timers run during the count, and do more per request the longer the
  * count takes (with CI running beside it, five counts of its main thread read 183k–222k); the
  * `idle` column below is that share. Instructions are not time
