@@ -19,7 +19,6 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -31,6 +30,7 @@ import { request } from 'undici'
 import { DEFAULT_LIMITS } from '../src/app.js'
 import { DEFAULT_MAX_EVENT_LOOP_DELAY_MS, DEFAULT_MAX_IN_FLIGHT } from '../plugins/under-pressure.js'
 import { docsTest } from './bodies.js'
+import { freePort } from './free-port.js'
 
 const { values: flags } = parseArgs({
   options: {
@@ -177,18 +177,6 @@ const peerUrlOf = (given: string): string => {
   const url = new URL(given)
   if (url.pathname === '/') url.pathname = '/dthandler'
   return url.toString()
-}
-
-/** A port nothing listens on now, for a server that takes its port from the environment. */
-async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const address = server.address()
-  server.close()
-  await once(server, 'close')
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return address.port
 }
 
 /**
